@@ -1,0 +1,318 @@
+//! The `/search` request body and its validated form, shared by search and export.
+//!
+//! The wire shape is the one the existing frontend sends:
+//! `{"type": "posts", "results": 10, "page": 0, "search": [{"value": "cats"}, {"dateRange": [from, to]}]}`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The only document type the index holds.
+pub const POSTS_TYPE: &str = "posts";
+/// Page size used when the request gives none.
+pub const DEFAULT_PAGE_SIZE: u32 = 10;
+/// Largest page a single `/search` call may ask for.
+pub const MAX_PAGE_SIZE: u32 = 1_000;
+/// Most `{"value": …}` terms one request may carry.
+pub const MAX_TERMS: usize = 32;
+/// Longest single term, in characters.
+pub const MAX_TERM_CHARS: usize = 512;
+
+/// The `/search` body exactly as received; [`SearchCriteria::try_from`] validates it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<Value>,
+    #[serde(default)]
+    pub search: Vec<Value>,
+}
+
+/// What must match: every term (each a `multi_match` over `Content` and `Tags^3`) and the
+/// optional date range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostQuery {
+    pub terms: Vec<String>,
+    pub date_range: DateRange,
+}
+
+/// `from <= DateCreated < to`; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl DateRange {
+    /// Whether `at` falls inside the half-open range.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|from| from <= at) && self.to.is_none_or(|to| at < to)
+    }
+}
+
+/// Which slice of the ranked results a `/search` call wants; `number` is zero-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub number: u32,
+    pub size: u32,
+}
+
+impl PageRequest {
+    /// Index of the first result of this page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.number) * u64::from(self.size)
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest { number: 0, size: DEFAULT_PAGE_SIZE }
+    }
+}
+
+/// A validated `/search` body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchCriteria {
+    pub query: PostQuery,
+    pub page: PageRequest,
+}
+
+/// Why a search body was refused; the message is meant for the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CriteriaError {
+    #[error("unsupported type {0:?}: the only searchable type is \"posts\"")]
+    UnsupportedType(String),
+    #[error("\"{field}\" must be a whole number between {min} and {max}")]
+    OutOfRange { field: &'static str, min: u64, max: u64 },
+    #[error("search[{index}] must be {{\"value\": \"text\"}} or {{\"dateRange\": [from, to]}}")]
+    UnknownClause { index: usize },
+    #[error("search[{index}].value must not be empty")]
+    EmptyTerm { index: usize },
+    #[error("search[{index}].value is longer than {max} characters")]
+    TermTooLong { index: usize, max: usize },
+    #[error("at most {max} search terms are allowed")]
+    TooManyTerms { max: usize },
+    #[error("search[{index}].dateRange has more than one date range")]
+    DuplicateDateRange { index: usize },
+    #[error(
+        "search[{index}].dateRange[{end}] is {value:?}, not an RFC 3339 timestamp \
+         (e.g. 2019-07-21T00:00:00Z) or a date (2019-07-21)"
+    )]
+    InvalidDate { index: usize, end: usize, value: String },
+    #[error("search[{index}].dateRange must be [from, to] with from before to")]
+    InvertedDateRange { index: usize },
+}
+
+impl TryFrom<&SearchRequest> for SearchCriteria {
+    type Error = CriteriaError;
+
+    fn try_from(request: &SearchRequest) -> Result<Self, Self::Error> {
+        if let Some(doc_type) = &request.doc_type
+            && doc_type != POSTS_TYPE
+        {
+            return Err(CriteriaError::UnsupportedType(doc_type.clone()));
+        }
+        let size = whole_number(request.results.as_ref(), "results", 1, MAX_PAGE_SIZE)?
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let number = whole_number(request.page.as_ref(), "page", 0, u32::MAX)?.unwrap_or(0);
+        let query = parse_clauses(&request.search)?;
+        Ok(SearchCriteria { query, page: PageRequest { number, size } })
+    }
+}
+
+impl TryFrom<SearchRequest> for SearchCriteria {
+    type Error = CriteriaError;
+
+    fn try_from(request: SearchRequest) -> Result<Self, Self::Error> {
+        SearchCriteria::try_from(&request)
+    }
+}
+
+fn whole_number(
+    value: Option<&Value>,
+    field: &'static str,
+    min: u32,
+    max: u32,
+) -> Result<Option<u32>, CriteriaError> {
+    let out_of_range = || CriteriaError::OutOfRange { field, min: min.into(), max: max.into() };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            let n = n.as_u64().ok_or_else(out_of_range)?;
+            let n = u32::try_from(n).map_err(|_| out_of_range())?;
+            if n < min || n > max { Err(out_of_range()) } else { Ok(Some(n)) }
+        }
+        // The frontend builds some bodies from form fields, so "10" is accepted as 10.
+        Some(Value::String(s)) => match s.trim().parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(out_of_range()),
+        },
+        Some(_) => Err(out_of_range()),
+    }
+}
+
+fn parse_clauses(clauses: &[Value]) -> Result<PostQuery, CriteriaError> {
+    let mut query = PostQuery::default();
+    let mut seen_range = false;
+    for (index, clause) in clauses.iter().enumerate() {
+        let Value::Object(fields) = clause else {
+            return Err(CriteriaError::UnknownClause { index });
+        };
+        match (fields.get("value"), fields.get("dateRange"), fields.len()) {
+            (Some(value), None, 1) => {
+                let Value::String(text) = value else {
+                    return Err(CriteriaError::UnknownClause { index });
+                };
+                let text = text.trim();
+                if text.is_empty() {
+                    return Err(CriteriaError::EmptyTerm { index });
+                }
+                if text.chars().count() > MAX_TERM_CHARS {
+                    return Err(CriteriaError::TermTooLong { index, max: MAX_TERM_CHARS });
+                }
+                if query.terms.len() == MAX_TERMS {
+                    return Err(CriteriaError::TooManyTerms { max: MAX_TERMS });
+                }
+                query.terms.push(text.to_owned());
+            }
+            (None, Some(range), 1) => {
+                if seen_range {
+                    return Err(CriteriaError::DuplicateDateRange { index });
+                }
+                seen_range = true;
+                query.date_range = parse_date_range(index, range)?;
+            }
+            _ => return Err(CriteriaError::UnknownClause { index }),
+        }
+    }
+    Ok(query)
+}
+
+fn parse_date_range(index: usize, range: &Value) -> Result<DateRange, CriteriaError> {
+    let Value::Array(ends) = range else {
+        return Err(CriteriaError::UnknownClause { index });
+    };
+    if ends.len() > 2 {
+        return Err(CriteriaError::UnknownClause { index });
+    }
+    let end = |end: usize| parse_date_end(index, end, ends.get(end));
+    let range = DateRange { from: end(0)?, to: end(1)? };
+    if let (Some(from), Some(to)) = (range.from, range.to)
+        && from >= to
+    {
+        return Err(CriteriaError::InvertedDateRange { index });
+    }
+    Ok(range)
+}
+
+fn parse_date_end(
+    index: usize,
+    end: usize,
+    value: Option<&Value>,
+) -> Result<Option<DateTime<Utc>>, CriteriaError> {
+    let invalid = |value: String| CriteriaError::InvalidDate { index, end, value };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => parse_timestamp(s.trim()).map(Some).ok_or_else(|| invalid(s.clone())),
+        Some(other) => Err(invalid(other.to_string())),
+    }
+}
+
+/// Parses an RFC 3339 timestamp, or a bare `YYYY-MM-DD` date meaning midnight UTC.
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn criteria(body: Value) -> Result<SearchCriteria, CriteriaError> {
+        let request: SearchRequest = serde_json::from_value(body).unwrap();
+        SearchCriteria::try_from(request)
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_frontends_body_parses_into_terms_range_and_page() {
+        let parsed = criteria(json!({
+            "type": "posts", "results": 25, "page": 3,
+            "search": [{"value": " cats "}, {"value": "dogs"},
+                       {"dateRange": ["2019-07-21T00:00:00Z", "2019-07-23T00:00:00+02:00"]}]
+        }))
+        .unwrap();
+        assert_eq!(parsed.query.terms, ["cats", "dogs"]);
+        assert_eq!(parsed.query.date_range.from, Some(at("2019-07-21T00:00:00Z")));
+        assert_eq!(parsed.query.date_range.to, Some(at("2019-07-22T22:00:00Z")));
+        assert_eq!(parsed.page, PageRequest { number: 3, size: 25 });
+        assert_eq!(parsed.page.offset(), 75);
+    }
+
+    #[test]
+    fn an_empty_body_means_every_post_first_page() {
+        let parsed = criteria(json!({})).unwrap();
+        assert_eq!(parsed, SearchCriteria::default());
+    }
+
+    #[test]
+    fn either_end_of_the_date_range_may_be_open() {
+        let parsed = criteria(json!({"search": [{"dateRange": [null, "2020-01-01"]}]})).unwrap();
+        assert_eq!(parsed.query.date_range, DateRange { from: None, to: Some(at("2020-01-01T00:00:00Z")) });
+        let parsed = criteria(json!({"search": [{"dateRange": ["2020-01-01", ""]}]})).unwrap();
+        assert_eq!(parsed.query.date_range.to, None);
+        let parsed = criteria(json!({"search": [{"dateRange": ["2020-01-01"]}]})).unwrap();
+        assert_eq!(parsed.query.date_range.from, Some(at("2020-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn the_date_range_is_half_open() {
+        let range = DateRange { from: Some(at("2020-01-01T00:00:00Z")), to: Some(at("2020-01-02T00:00:00Z")) };
+        assert!(range.contains(at("2020-01-01T00:00:00Z")));
+        assert!(!range.contains(at("2020-01-02T00:00:00Z")));
+    }
+
+    #[test]
+    fn bad_bodies_say_what_is_wrong() {
+        let cases = [
+            (json!({"type": "users"}), "unsupported type \"users\""),
+            (json!({"results": 0}), "\"results\" must be a whole number between 1 and 1000"),
+            (json!({"results": 5000}), "\"results\" must be a whole number between 1 and 1000"),
+            (json!({"page": -1}), "\"page\" must be a whole number"),
+            (json!({"page": 1.5}), "\"page\" must be a whole number"),
+            (json!({"search": ["cats"]}), "search[0] must be"),
+            (json!({"search": [{"value": "a", "extra": 1}]}), "search[0] must be"),
+            (json!({"search": [{"value": 3}]}), "search[0] must be"),
+            (json!({"search": [{"value": "a"}, {"value": "  "}]}), "search[1].value must not be empty"),
+            (json!({"search": [{"dateRange": ["yesterday", null]}]}), "search[0].dateRange[0] is \"yesterday\""),
+            (json!({"search": [{"dateRange": ["2020-02-01", "2020-01-01"]}]}), "from before to"),
+            (json!({"search": [{"dateRange": []}, {"dateRange": []}]}), "more than one date range"),
+        ];
+        for (body, expected) in cases {
+            let error = criteria(body.clone()).unwrap_err().to_string();
+            assert!(error.contains(expected), "{body} gave {error:?}, expected {expected:?}");
+        }
+    }
+
+    #[test]
+    fn term_count_and_length_are_bounded() {
+        let many: Vec<Value> = (0..=MAX_TERMS).map(|i| json!({"value": format!("t{i}")})).collect();
+        assert_eq!(criteria(json!({"search": many})), Err(CriteriaError::TooManyTerms { max: MAX_TERMS }));
+        let long = "x".repeat(MAX_TERM_CHARS + 1);
+        assert!(matches!(
+            criteria(json!({"search": [{"value": long}]})),
+            Err(CriteriaError::TermTooLong { index: 0, .. })
+        ));
+    }
+}

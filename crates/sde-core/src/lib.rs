@@ -1,0 +1,22 @@
+//! The sde domain: posts, search criteria, export options, the traits every backend implements
+//! (search index, object store) and the streaming export pipeline. No cloud SDK type lives here.
+
+pub mod criteria;
+pub mod encode;
+pub mod error;
+pub mod export;
+pub mod index;
+pub mod options;
+pub mod post;
+pub mod store;
+
+pub use criteria::{CriteriaError, DateRange, PageRequest, PostQuery, SearchCriteria, SearchRequest};
+pub use error::BoxError;
+pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
+pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
+pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
+pub use post::{Post, UserId};
+pub use store::{
+    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
+    StoredObject,
+};
