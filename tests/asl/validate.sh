@@ -51,7 +51,7 @@ const resolve = (v) => {
 fs.writeFileSync(dst, JSON.stringify(resolve(JSON.parse(fs.readFileSync(src, "utf8"))), null, 2));
 JS
   echo "asl-validator $ASL_VALIDATOR_VERSION: ${definition#"$repo_root"/}"
-  if ! "$validator" --json-definition-file "$resolved"; then
+  if ! "$validator" --json-path "$resolved"; then
     status=1
   fi
 done

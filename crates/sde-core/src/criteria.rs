@@ -69,7 +69,10 @@ impl PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { number: 0, size: DEFAULT_PAGE_SIZE }
+        PageRequest {
+            number: 0,
+            size: DEFAULT_PAGE_SIZE,
+        }
     }
 }
 
@@ -86,7 +89,11 @@ pub enum CriteriaError {
     #[error("unsupported type {0:?}: the only searchable type is \"posts\"")]
     UnsupportedType(String),
     #[error("\"{field}\" must be a whole number between {min} and {max}")]
-    OutOfRange { field: &'static str, min: u64, max: u64 },
+    OutOfRange {
+        field: &'static str,
+        min: u64,
+        max: u64,
+    },
     #[error("search[{index}] must be {{\"value\": \"text\"}} or {{\"dateRange\": [from, to]}}")]
     UnknownClause { index: usize },
     #[error("search[{index}].value must not be empty")]
@@ -101,7 +108,11 @@ pub enum CriteriaError {
         "search[{index}].dateRange[{end}] is {value:?}, not an RFC 3339 timestamp \
          (e.g. 2019-07-21T00:00:00Z) or a date (2019-07-21)"
     )]
-    InvalidDate { index: usize, end: usize, value: String },
+    InvalidDate {
+        index: usize,
+        end: usize,
+        value: String,
+    },
     #[error("search[{index}].dateRange must be [from, to] with from before to")]
     InvertedDateRange { index: usize },
 }
@@ -119,7 +130,10 @@ impl TryFrom<&SearchRequest> for SearchCriteria {
             .unwrap_or(DEFAULT_PAGE_SIZE);
         let number = whole_number(request.page.as_ref(), "page", 0, u32::MAX)?.unwrap_or(0);
         let query = parse_clauses(&request.search)?;
-        Ok(SearchCriteria { query, page: PageRequest { number, size } })
+        Ok(SearchCriteria {
+            query,
+            page: PageRequest { number, size },
+        })
     }
 }
 
@@ -137,13 +151,21 @@ fn whole_number(
     min: u32,
     max: u32,
 ) -> Result<Option<u32>, CriteriaError> {
-    let out_of_range = || CriteriaError::OutOfRange { field, min: min.into(), max: max.into() };
+    let out_of_range = || CriteriaError::OutOfRange {
+        field,
+        min: min.into(),
+        max: max.into(),
+    };
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
             let n = n.as_u64().ok_or_else(out_of_range)?;
             let n = u32::try_from(n).map_err(|_| out_of_range())?;
-            if n < min || n > max { Err(out_of_range()) } else { Ok(Some(n)) }
+            if n < min || n > max {
+                Err(out_of_range())
+            } else {
+                Ok(Some(n))
+            }
         }
         // The frontend builds some bodies from form fields, so "10" is accepted as 10.
         Some(Value::String(s)) => match s.trim().parse::<u32>() {
@@ -171,7 +193,10 @@ fn parse_clauses(clauses: &[Value]) -> Result<PostQuery, CriteriaError> {
                     return Err(CriteriaError::EmptyTerm { index });
                 }
                 if text.chars().count() > MAX_TERM_CHARS {
-                    return Err(CriteriaError::TermTooLong { index, max: MAX_TERM_CHARS });
+                    return Err(CriteriaError::TermTooLong {
+                        index,
+                        max: MAX_TERM_CHARS,
+                    });
                 }
                 if query.terms.len() == MAX_TERMS {
                     return Err(CriteriaError::TooManyTerms { max: MAX_TERMS });
@@ -199,7 +224,10 @@ fn parse_date_range(index: usize, range: &Value) -> Result<DateRange, CriteriaEr
         return Err(CriteriaError::UnknownClause { index });
     }
     let end = |end: usize| parse_date_end(index, end, ends.get(end));
-    let range = DateRange { from: end(0)?, to: end(1)? };
+    let range = DateRange {
+        from: end(0)?,
+        to: end(1)?,
+    };
     if let (Some(from), Some(to)) = (range.from, range.to)
         && from >= to
     {
@@ -217,7 +245,9 @@ fn parse_date_end(
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => parse_timestamp(s.trim()).map(Some).ok_or_else(|| invalid(s.clone())),
+        Some(Value::String(s)) => parse_timestamp(s.trim())
+            .map(Some)
+            .ok_or_else(|| invalid(s.clone())),
         Some(other) => Err(invalid(other.to_string())),
     }
 }
@@ -254,9 +284,18 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(parsed.query.terms, ["cats", "dogs"]);
-        assert_eq!(parsed.query.date_range.from, Some(at("2019-07-21T00:00:00Z")));
+        assert_eq!(
+            parsed.query.date_range.from,
+            Some(at("2019-07-21T00:00:00Z"))
+        );
         assert_eq!(parsed.query.date_range.to, Some(at("2019-07-22T22:00:00Z")));
-        assert_eq!(parsed.page, PageRequest { number: 3, size: 25 });
+        assert_eq!(
+            parsed.page,
+            PageRequest {
+                number: 3,
+                size: 25
+            }
+        );
         assert_eq!(parsed.page.offset(), 75);
     }
 
@@ -269,16 +308,28 @@ mod tests {
     #[test]
     fn either_end_of_the_date_range_may_be_open() {
         let parsed = criteria(json!({"search": [{"dateRange": [null, "2020-01-01"]}]})).unwrap();
-        assert_eq!(parsed.query.date_range, DateRange { from: None, to: Some(at("2020-01-01T00:00:00Z")) });
+        assert_eq!(
+            parsed.query.date_range,
+            DateRange {
+                from: None,
+                to: Some(at("2020-01-01T00:00:00Z"))
+            }
+        );
         let parsed = criteria(json!({"search": [{"dateRange": ["2020-01-01", ""]}]})).unwrap();
         assert_eq!(parsed.query.date_range.to, None);
         let parsed = criteria(json!({"search": [{"dateRange": ["2020-01-01"]}]})).unwrap();
-        assert_eq!(parsed.query.date_range.from, Some(at("2020-01-01T00:00:00Z")));
+        assert_eq!(
+            parsed.query.date_range.from,
+            Some(at("2020-01-01T00:00:00Z"))
+        );
     }
 
     #[test]
     fn the_date_range_is_half_open() {
-        let range = DateRange { from: Some(at("2020-01-01T00:00:00Z")), to: Some(at("2020-01-02T00:00:00Z")) };
+        let range = DateRange {
+            from: Some(at("2020-01-01T00:00:00Z")),
+            to: Some(at("2020-01-02T00:00:00Z")),
+        };
         assert!(range.contains(at("2020-01-01T00:00:00Z")));
         assert!(!range.contains(at("2020-01-02T00:00:00Z")));
     }
@@ -287,28 +338,57 @@ mod tests {
     fn bad_bodies_say_what_is_wrong() {
         let cases = [
             (json!({"type": "users"}), "unsupported type \"users\""),
-            (json!({"results": 0}), "\"results\" must be a whole number between 1 and 1000"),
-            (json!({"results": 5000}), "\"results\" must be a whole number between 1 and 1000"),
+            (
+                json!({"results": 0}),
+                "\"results\" must be a whole number between 1 and 1000",
+            ),
+            (
+                json!({"results": 5000}),
+                "\"results\" must be a whole number between 1 and 1000",
+            ),
             (json!({"page": -1}), "\"page\" must be a whole number"),
             (json!({"page": 1.5}), "\"page\" must be a whole number"),
             (json!({"search": ["cats"]}), "search[0] must be"),
-            (json!({"search": [{"value": "a", "extra": 1}]}), "search[0] must be"),
+            (
+                json!({"search": [{"value": "a", "extra": 1}]}),
+                "search[0] must be",
+            ),
             (json!({"search": [{"value": 3}]}), "search[0] must be"),
-            (json!({"search": [{"value": "a"}, {"value": "  "}]}), "search[1].value must not be empty"),
-            (json!({"search": [{"dateRange": ["yesterday", null]}]}), "search[0].dateRange[0] is \"yesterday\""),
-            (json!({"search": [{"dateRange": ["2020-02-01", "2020-01-01"]}]}), "from before to"),
-            (json!({"search": [{"dateRange": []}, {"dateRange": []}]}), "more than one date range"),
+            (
+                json!({"search": [{"value": "a"}, {"value": "  "}]}),
+                "search[1].value must not be empty",
+            ),
+            (
+                json!({"search": [{"dateRange": ["yesterday", null]}]}),
+                "search[0].dateRange[0] is \"yesterday\"",
+            ),
+            (
+                json!({"search": [{"dateRange": ["2020-02-01", "2020-01-01"]}]}),
+                "from before to",
+            ),
+            (
+                json!({"search": [{"dateRange": []}, {"dateRange": []}]}),
+                "more than one date range",
+            ),
         ];
         for (body, expected) in cases {
             let error = criteria(body.clone()).unwrap_err().to_string();
-            assert!(error.contains(expected), "{body} gave {error:?}, expected {expected:?}");
+            assert!(
+                error.contains(expected),
+                "{body} gave {error:?}, expected {expected:?}"
+            );
         }
     }
 
     #[test]
     fn term_count_and_length_are_bounded() {
-        let many: Vec<Value> = (0..=MAX_TERMS).map(|i| json!({"value": format!("t{i}")})).collect();
-        assert_eq!(criteria(json!({"search": many})), Err(CriteriaError::TooManyTerms { max: MAX_TERMS }));
+        let many: Vec<Value> = (0..=MAX_TERMS)
+            .map(|i| json!({"value": format!("t{i}")}))
+            .collect();
+        assert_eq!(
+            criteria(json!({"search": many})),
+            Err(CriteriaError::TooManyTerms { max: MAX_TERMS })
+        );
         let long = "x".repeat(MAX_TERM_CHARS + 1);
         assert!(matches!(
             criteria(json!({"search": [{"value": long}]})),

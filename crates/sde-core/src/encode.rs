@@ -140,7 +140,11 @@ impl RowEncoder {
 fn render_date(post: &Post, time_zone: Tz, out: &mut String) {
     out.clear();
     let local = post.date_created.with_timezone(&time_zone);
-    let _ = write!(out, "{}", local.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    let _ = write!(
+        out,
+        "{}",
+        local.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    );
 }
 
 fn join_tags(post: &Post, out: &mut String) {
@@ -157,7 +161,9 @@ fn join_tags(post: &Post, out: &mut String) {
 /// comma, a quote, CR or LF.
 fn write_csv_text(cell: &str, out: &mut Vec<u8>) {
     let guard = needs_formula_guard(cell);
-    let quote = cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+    let quote = cell
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
     if quote {
         out.push(b'"');
     }
@@ -211,17 +217,33 @@ mod tests {
 
     #[test]
     fn csv_has_a_header_crlf_rows_and_space_joined_tags() {
-        let text = encode(&ExportOptions::default(), &[post("hello", &["#a", "#b"], UserId::Int(7))]);
-        assert_eq!(text, "UserID,DateCreated,Content,Tags\r\n7,2019-07-21T22:30:00Z,hello,#a #b\r\n");
+        let text = encode(
+            &ExportOptions::default(),
+            &[post("hello", &["#a", "#b"], UserId::Int(7))],
+        );
+        assert_eq!(
+            text,
+            "UserID,DateCreated,Content,Tags\r\n7,2019-07-21T22:30:00Z,hello,#a #b\r\n"
+        );
     }
 
     #[test]
     fn csv_quotes_separators_quotes_and_line_breaks() {
         let text = encode(
-            &ExportOptions { columns: vec![Column::Content], ..ExportOptions::default() },
-            &[post("a,b", &[], UserId::Int(1)), post("say \"hi\"", &[], UserId::Int(1)), post("x\r\ny", &[], UserId::Int(1))],
+            &ExportOptions {
+                columns: vec![Column::Content],
+                ..ExportOptions::default()
+            },
+            &[
+                post("a,b", &[], UserId::Int(1)),
+                post("say \"hi\"", &[], UserId::Int(1)),
+                post("x\r\ny", &[], UserId::Int(1)),
+            ],
         );
-        assert_eq!(text, "Content\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"x\r\ny\"\r\n");
+        assert_eq!(
+            text,
+            "Content\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"x\r\ny\"\r\n"
+        );
     }
 
     #[test]
@@ -229,7 +251,10 @@ mod tests {
         for trigger in FORMULA_TRIGGERS {
             let content = format!("{trigger}SUM(A1)");
             let text = encode(
-                &ExportOptions { columns: vec![Column::Content], ..ExportOptions::default() },
+                &ExportOptions {
+                    columns: vec![Column::Content],
+                    ..ExportOptions::default()
+                },
                 &[post(&content, &[], UserId::Int(1))],
             );
             let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -241,21 +266,38 @@ mod tests {
     #[test]
     fn csv_writes_user_ids_as_given() {
         let text = encode(
-            &ExportOptions { columns: vec![Column::UserID], ..ExportOptions::default() },
-            &[post("", &[], UserId::Int(-3)), post("", &[], UserId::Text("a-b".into())), post("", &[], UserId::Text("=cmd".into()))],
+            &ExportOptions {
+                columns: vec![Column::UserID],
+                ..ExportOptions::default()
+            },
+            &[
+                post("", &[], UserId::Int(-3)),
+                post("", &[], UserId::Text("a-b".into())),
+                post("", &[], UserId::Text("=cmd".into())),
+            ],
         );
         assert_eq!(text, "UserID\r\n-3\r\na-b\r\n'=cmd\r\n");
     }
 
     #[test]
     fn an_empty_csv_export_is_the_header_alone() {
-        assert_eq!(encode(&ExportOptions::default(), &[]), "UserID,DateCreated,Content,Tags\r\n");
+        assert_eq!(
+            encode(&ExportOptions::default(), &[]),
+            "UserID,DateCreated,Content,Tags\r\n"
+        );
     }
 
     #[test]
     fn excel_compatible_csv_starts_with_a_bom() {
-        let options = ExportOptions { excel_compatible: true, ..ExportOptions::default() };
-        assert!(encode(&options, &[]).as_bytes().starts_with(b"\xEF\xBB\xBFUserID,"));
+        let options = ExportOptions {
+            excel_compatible: true,
+            ..ExportOptions::default()
+        };
+        assert!(
+            encode(&options, &[])
+                .as_bytes()
+                .starts_with(b"\xEF\xBB\xBFUserID,")
+        );
     }
 
     #[test]
@@ -265,7 +307,10 @@ mod tests {
             time_zone: chrono_tz::Asia::Kolkata,
             ..ExportOptions::default()
         };
-        assert_eq!(encode(&options, &[post("", &[], UserId::Int(1))]), "DateCreated\r\n2019-07-22T04:00:00+05:30\r\n");
+        assert_eq!(
+            encode(&options, &[post("", &[], UserId::Int(1))]),
+            "DateCreated\r\n2019-07-22T04:00:00+05:30\r\n"
+        );
     }
 
     #[test]
@@ -275,7 +320,13 @@ mod tests {
             columns: vec![Column::Tags, Column::Uuid, Column::UserID, Column::Content],
             ..ExportOptions::default()
         };
-        let text = encode(&options, &[post("=1+1 \"q\"\nnext", &["#a"], UserId::Text("s".into())), post("b", &[], UserId::Int(2))]);
+        let text = encode(
+            &options,
+            &[
+                post("=1+1 \"q\"\nnext", &["#a"], UserId::Text("s".into())),
+                post("b", &[], UserId::Int(2)),
+            ],
+        );
         assert_eq!(
             text,
             "{\"Tags\":[\"#a\"],\"uuid\":\"p-1\",\"UserID\":\"s\",\"Content\":\"=1+1 \\\"q\\\"\\nnext\"}\n\
@@ -285,7 +336,10 @@ mod tests {
 
     #[test]
     fn an_empty_ndjson_export_is_an_empty_file() {
-        let options = ExportOptions { format: ExportFormat::Ndjson, ..ExportOptions::default() };
+        let options = ExportOptions {
+            format: ExportFormat::Ndjson,
+            ..ExportOptions::default()
+        };
         assert_eq!(encode(&options, &[]), "");
     }
 

@@ -112,8 +112,15 @@ pub async fn run_export(
         download_name: plan.download_name.clone(),
     };
     let upload = store.start_upload(&plan.key, &content).await?;
-    let written =
-        write_export(index, &plan.query, &plan.options, plan.batch_size, upload, progress).await?;
+    let written = write_export(
+        index,
+        &plan.query,
+        &plan.options,
+        plan.batch_size,
+        upload,
+        progress,
+    )
+    .await?;
     let url = store.presign_get(&plan.key, &content, plan.url_ttl).await?;
     info!(rows = written.rows, bytes = written.object.bytes, key = %plan.key, "export complete");
     Ok(ExportReport {
@@ -171,7 +178,10 @@ async fn stream_rows(
     let mut rows_buffer = Vec::with_capacity(64 * 1024);
     encoder.write_preamble(&mut rows_buffer);
     let mut rows_written = 0u64;
-    progress(ExportProgress { rows_written, total_rows });
+    progress(ExportProgress {
+        rows_written,
+        total_rows,
+    });
     while let Some(batch) = scan.next_batch().await? {
         for post in &batch {
             encoder.write_post(post, &mut rows_buffer);
@@ -182,10 +192,16 @@ async fn stream_rows(
         for part in parts.full_parts() {
             upload.upload_part(part).await?;
         }
-        progress(ExportProgress { rows_written, total_rows });
+        progress(ExportProgress {
+            rows_written,
+            total_rows,
+        });
     }
     if rows_written != total_rows {
-        return Err(ExportError::RowCountMismatch { expected: total_rows, written: rows_written });
+        return Err(ExportError::RowCountMismatch {
+            expected: total_rows,
+            written: rows_written,
+        });
     }
     parts.push(&rows_buffer)?;
     for part in parts.finish()? {
@@ -215,7 +231,11 @@ impl PartAssembler {
         } else {
             Sink::Plain(buffer)
         };
-        PartAssembler { part_size: part_size.max(1), sink, parts_cut: 0 }
+        PartAssembler {
+            part_size: part_size.max(1),
+            sink,
+            parts_cut: 0,
+        }
     }
 
     fn push(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
@@ -265,6 +285,272 @@ impl PartAssembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::criteria::PageRequest;
+    use crate::index::{IndexErrorKind, SearchPage};
+    use crate::options::{Column, ExportFormat};
+    use crate::post::{Post, UserId};
+    use async_trait::async_trait;
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    /// A scan over fixed posts that can claim a wrong total or fail at a given batch.
+    #[derive(Debug, Clone)]
+    struct FakeIndex {
+        posts: Vec<Post>,
+        claimed_total: Option<u64>,
+        fail_at_batch: Option<usize>,
+    }
+
+    struct FakeScan {
+        batches: Vec<Vec<Post>>,
+        total: u64,
+        next: usize,
+        fail_at_batch: Option<usize>,
+        closed: Arc<Mutex<bool>>,
+    }
+
+    #[async_trait]
+    impl SearchIndex for FakeIndex {
+        async fn search(&self, _: &PostQuery, _: PageRequest) -> Result<SearchPage, IndexError> {
+            Ok(SearchPage::default())
+        }
+
+        async fn scan(
+            &self,
+            _: &PostQuery,
+            batch_size: NonZeroUsize,
+        ) -> Result<Box<dyn PostScan>, IndexError> {
+            Ok(Box::new(FakeScan {
+                batches: self
+                    .posts
+                    .chunks(batch_size.get())
+                    .map(<[Post]>::to_vec)
+                    .collect(),
+                total: self.claimed_total.unwrap_or(self.posts.len() as u64),
+                next: 0,
+                fail_at_batch: self.fail_at_batch,
+                closed: Arc::new(Mutex::new(false)),
+            }))
+        }
+    }
+
+    #[async_trait]
+    impl PostScan for FakeScan {
+        fn total(&self) -> u64 {
+            self.total
+        }
+
+        async fn next_batch(&mut self) -> Result<Option<Vec<Post>>, IndexError> {
+            if self.fail_at_batch == Some(self.next) {
+                return Err(IndexError::new(
+                    IndexErrorKind::Unavailable,
+                    "reading a batch",
+                ));
+            }
+            self.next += 1;
+            Ok(self.batches.get(self.next - 1).cloned())
+        }
+
+        async fn close(self: Box<Self>) -> Result<(), IndexError> {
+            *self.closed.lock().unwrap() = true;
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Recorded {
+        parts: Vec<Vec<u8>>,
+        completed: bool,
+        aborted: bool,
+    }
+
+    #[derive(Debug, Clone)]
+    struct RecordingUpload {
+        part_size: usize,
+        recorded: Arc<Mutex<Recorded>>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for RecordingUpload {
+        fn part_size(&self) -> usize {
+            self.part_size
+        }
+
+        async fn upload_part(&mut self, part: Bytes) -> Result<(), StoreError> {
+            self.recorded.lock().unwrap().parts.push(part.to_vec());
+            Ok(())
+        }
+
+        async fn complete(self: Box<Self>) -> Result<StoredObject, StoreError> {
+            let mut recorded = self.recorded.lock().unwrap();
+            recorded.completed = true;
+            let bytes = recorded.parts.iter().map(|p| p.len() as u64).sum();
+            Ok(StoredObject {
+                key: ObjectKey::new("k").unwrap(),
+                bytes,
+            })
+        }
+
+        async fn abort(self: Box<Self>) -> Result<(), StoreError> {
+            self.recorded.lock().unwrap().aborted = true;
+            Ok(())
+        }
+    }
+
+    fn posts(n: usize) -> Vec<Post> {
+        (0..n)
+            .map(|i| Post {
+                id: format!("p{i}"),
+                user_id: UserId::Int(i as i64),
+                date_created: "2019-07-21T10:00:00Z".parse().unwrap(),
+                content: format!("post number {i}, with a comma"),
+                tags: vec!["#t".into()],
+            })
+            .collect()
+    }
+
+    async fn export(
+        index: FakeIndex,
+        options: ExportOptions,
+        part_size: usize,
+    ) -> (
+        Result<WrittenFile, ExportError>,
+        Recorded,
+        Vec<ExportProgress>,
+    ) {
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        let upload = RecordingUpload {
+            part_size,
+            recorded: recorded.clone(),
+        };
+        let seen = Mutex::new(Vec::new());
+        let on_progress = |p: ExportProgress| seen.lock().unwrap().push(p);
+        let batch = NonZeroUsize::new(7).unwrap();
+        let result = write_export(
+            &index,
+            &PostQuery::default(),
+            &options,
+            batch,
+            Box::new(upload),
+            &on_progress,
+        )
+        .await;
+        let recorded = std::mem::take(&mut *recorded.lock().unwrap());
+        (result, recorded, seen.into_inner().unwrap())
+    }
+
+    fn index(n: usize) -> FakeIndex {
+        FakeIndex {
+            posts: posts(n),
+            claimed_total: None,
+            fail_at_batch: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_post_becomes_one_row_in_fixed_size_parts() {
+        let (result, recorded, progress) = export(index(50), ExportOptions::default(), 256).await;
+        let written = result.unwrap();
+        assert_eq!(written.rows, 50);
+        assert!(recorded.completed && !recorded.aborted);
+        let (last, full) = recorded.parts.split_last().unwrap();
+        assert!(full.iter().all(|p| p.len() == 256) && last.len() <= 256);
+        let file: Vec<u8> = recorded.parts.concat();
+        assert_eq!(written.object.bytes, file.len() as u64);
+        let rows = csv::Reader::from_reader(file.as_slice()).records().count();
+        assert_eq!(rows, 50);
+        assert_eq!(
+            progress.first(),
+            Some(&ExportProgress {
+                rows_written: 0,
+                total_rows: 50
+            })
+        );
+        assert_eq!(
+            progress.last(),
+            Some(&ExportProgress {
+                rows_written: 50,
+                total_rows: 50
+            })
+        );
+        assert!(
+            progress
+                .windows(2)
+                .all(|w| w[0].rows_written <= w[1].rows_written)
+        );
+    }
+
+    #[tokio::test]
+    async fn gzip_output_inflates_to_the_plain_file() {
+        let (plain, plain_parts, _) = export(index(40), ExportOptions::default(), 64).await;
+        plain.unwrap();
+        let options = ExportOptions {
+            compress: true,
+            ..ExportOptions::default()
+        };
+        let (gzipped, gz_parts, _) = export(index(40), options, 64).await;
+        let gzipped = gzipped.unwrap();
+        let compressed = gz_parts.parts.concat();
+        assert_eq!(gzipped.object.bytes, compressed.len() as u64);
+        assert_eq!(&compressed[..2], &[0x1f, 0x8b], "gzip magic");
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(compressed.as_slice())
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, plain_parts.parts.concat());
+    }
+
+    #[tokio::test]
+    async fn an_empty_result_is_a_header_only_csv() {
+        let (result, recorded, _) = export(index(0), ExportOptions::default(), 1024).await;
+        assert_eq!(result.unwrap().rows, 0);
+        assert_eq!(
+            recorded.parts,
+            [b"UserID,DateCreated,Content,Tags\r\n".to_vec()]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_ndjson_result_is_one_empty_part() {
+        let options = ExportOptions {
+            format: ExportFormat::Ndjson,
+            columns: vec![Column::Uuid],
+            ..ExportOptions::default()
+        };
+        let (result, recorded, _) = export(index(0), options, 1024).await;
+        assert_eq!(result.unwrap().object.bytes, 0);
+        assert_eq!(recorded.parts, [Vec::<u8>::new()]);
+    }
+
+    #[tokio::test]
+    async fn fewer_rows_than_the_index_total_fails_and_aborts_the_upload() {
+        let lying = FakeIndex {
+            claimed_total: Some(51),
+            ..index(50)
+        };
+        let (result, recorded, _) = export(lying, ExportOptions::default(), 256).await;
+        assert!(matches!(
+            result,
+            Err(ExportError::RowCountMismatch {
+                expected: 51,
+                written: 50
+            })
+        ));
+        assert!(recorded.aborted && !recorded.completed);
+    }
+
+    #[tokio::test]
+    async fn a_failing_scan_aborts_the_upload_and_keeps_the_cause() {
+        let failing = FakeIndex {
+            fail_at_batch: Some(3),
+            ..index(50)
+        };
+        let (result, recorded, _) = export(failing, ExportOptions::default(), 256).await;
+        let error = result.unwrap_err();
+        assert!(error.is_transient());
+        assert!(matches!(&error, ExportError::Index(e) if e.kind == IndexErrorKind::Unavailable));
+        assert!(recorded.aborted && !recorded.completed);
+    }
 
     fn assemble(part_size: usize, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut assembler = PartAssembler::new(part_size, false);
@@ -285,7 +571,10 @@ mod tests {
 
     #[test]
     fn a_stream_that_fills_its_last_part_exactly_has_no_empty_tail() {
-        assert_eq!(assemble(2, &[b"ab", b"cd"]), [b"ab".to_vec(), b"cd".to_vec()]);
+        assert_eq!(
+            assemble(2, &[b"ab", b"cd"]),
+            [b"ab".to_vec(), b"cd".to_vec()]
+        );
     }
 
     #[test]

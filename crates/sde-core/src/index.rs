@@ -99,7 +99,11 @@ pub struct IndexError {
 impl IndexError {
     /// An error of `kind` met while doing `context` (lowercase, e.g. "reading batch 3").
     pub fn new(kind: IndexErrorKind, context: impl Into<String>) -> Self {
-        IndexError { kind, context: context.into(), source: None }
+        IndexError {
+            kind,
+            context: context.into(),
+            source: None,
+        }
     }
 
     /// Keeps `source` as the cause.

@@ -2,21 +2,36 @@
 //! (search index, object store) and the streaming export pipeline. No cloud SDK type lives here.
 
 pub mod criteria;
+pub mod delivery;
 pub mod encode;
 pub mod error;
 pub mod export;
 pub mod index;
 pub mod options;
+pub mod owner;
 pub mod post;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod workflow;
 
-pub use criteria::{CriteriaError, DateRange, PageRequest, PostQuery, SearchCriteria, SearchRequest};
+pub use criteria::{
+    CriteriaError, DateRange, PageRequest, PostQuery, SearchCriteria, SearchRequest,
+};
+pub use delivery::{
+    DeliveryError, DeliveryErrorKind, EmailMessage, Mailer, PendingDelivery, PostOutcome,
+    ProgressBoard, PushChannel, PushConnection, PushRegistry,
+};
 pub use error::BoxError;
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
+pub use owner::Owner;
 pub use post::{Post, UserId};
 pub use store::{
     ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
     StoredObject,
+};
+pub use workflow::{
+    ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,
 };

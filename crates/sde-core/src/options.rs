@@ -59,8 +59,12 @@ pub enum Column {
 
 impl Column {
     /// The columns of an export that does not choose.
-    pub const DEFAULT: [Column; 4] =
-        [Column::UserID, Column::DateCreated, Column::Content, Column::Tags];
+    pub const DEFAULT: [Column; 4] = [
+        Column::UserID,
+        Column::DateCreated,
+        Column::Content,
+        Column::Tags,
+    ];
 
     /// Header and JSON key of the column.
     pub fn name(self) -> &'static str {
@@ -84,10 +88,16 @@ impl FromStr for Column {
     type Err = OptionsError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Column::Uuid, Column::UserID, Column::DateCreated, Column::Content, Column::Tags]
-            .into_iter()
-            .find(|column| column.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| OptionsError::UnknownColumn(s.to_owned()))
+        [
+            Column::Uuid,
+            Column::UserID,
+            Column::DateCreated,
+            Column::Content,
+            Column::Tags,
+        ]
+        .into_iter()
+        .find(|column| column.name().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| OptionsError::UnknownColumn(s.to_owned()))
     }
 }
 
@@ -137,12 +147,20 @@ impl ExportOptions {
     /// File name extension including the compression suffix, without the leading dot.
     pub fn extension(&self) -> String {
         let base = self.format.extension();
-        if self.compress { format!("{base}.gz") } else { base.to_owned() }
+        if self.compress {
+            format!("{base}.gz")
+        } else {
+            base.to_owned()
+        }
     }
 
     /// MIME type of the stored object.
     pub fn content_type(&self) -> &'static str {
-        if self.compress { "application/gzip" } else { self.format.content_type() }
+        if self.compress {
+            "application/gzip"
+        } else {
+            self.format.content_type()
+        }
     }
 }
 
@@ -197,7 +215,9 @@ impl TryFrom<&ExportOptionsRequest> for ExportOptions {
 }
 
 /// Parses column names, keeping their order and refusing repeats.
-pub fn parse_columns<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Column>, OptionsError> {
+pub fn parse_columns<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Column>, OptionsError> {
     let mut columns = Vec::new();
     for name in names {
         let column: Column = name.parse()?;
@@ -244,11 +264,23 @@ mod tests {
     fn bad_options_say_what_is_wrong() {
         let cases = [
             (json!({"format": "xlsx"}), "unknown format \"xlsx\""),
-            (json!({"columns": ["Content", "Likes"]}), "unknown column \"Likes\""),
-            (json!({"columns": ["Content", "content"]}), "column Content is listed twice"),
+            (
+                json!({"columns": ["Content", "Likes"]}),
+                "unknown column \"Likes\"",
+            ),
+            (
+                json!({"columns": ["Content", "content"]}),
+                "column Content is listed twice",
+            ),
             (json!({"columns": []}), "at least one column"),
-            (json!({"timeZone": "Mars/Olympus"}), "unknown time zone \"Mars/Olympus\""),
-            (json!({"format": "ndjson", "excelCompatible": true}), "csv exports only"),
+            (
+                json!({"timeZone": "Mars/Olympus"}),
+                "unknown time zone \"Mars/Olympus\"",
+            ),
+            (
+                json!({"format": "ndjson", "excelCompatible": true}),
+                "csv exports only",
+            ),
         ];
         for (body, expected) in cases {
             let error = options(body.clone()).unwrap_err().to_string();

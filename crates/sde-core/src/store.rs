@@ -17,11 +17,17 @@ impl ObjectKey {
     /// Checks that `key` has the safe shape described on the type.
     pub fn new(key: impl Into<String>) -> Result<Self, StoreError> {
         let key = key.into();
-        let safe_chars =
-            key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'));
-        let safe_segments = key.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+        let safe_chars = key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'));
+        let safe_segments = key
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
         if key.is_empty() || key.len() > 512 || !safe_chars || !safe_segments {
-            return Err(StoreError::new(StoreErrorKind::InvalidKey, format!("checking key {key:?}")));
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidKey,
+                format!("checking key {key:?}"),
+            ));
         }
         Ok(ObjectKey(key))
     }
@@ -80,7 +86,10 @@ impl SignedUrl {
 
 impl fmt::Debug for SignedUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignedUrl").field("url", &"<redacted>").field("expires_at", &self.expires_at).finish()
+        f.debug_struct("SignedUrl")
+            .field("url", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
     }
 }
 
@@ -104,8 +113,8 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     ) -> Result<Box<dyn MultipartUpload>, StoreError>;
 
     /// A URL that downloads `key` with `Content-Disposition: attachment; filename=<download
-    /// name>` until `expires_in` from now. Fails with [`StoreErrorKind::NotFound`] when the
-    /// object does not exist, where the backend can tell without a round trip per object.
+    /// name>` until `expires_in` from now. Like S3, it does not check that the object exists:
+    /// a URL for a missing object fails when it is used.
     async fn presign_get(
         &self,
         key: &ObjectKey,
@@ -125,8 +134,8 @@ pub trait MultipartUpload: Send {
     /// bounded); a failure of an earlier part surfaces here or at `complete`.
     async fn upload_part(&mut self, part: Bytes) -> Result<(), StoreError>;
 
-    /// Waits for every part and makes the object visible. An upload with no parts stores an
-    /// empty object.
+    /// Waits for every part and makes the object visible. The pipeline always sends at least
+    /// one part (an empty file is one empty part).
     async fn complete(self: Box<Self>) -> Result<StoredObject, StoreError>;
 
     /// Discards every part; nothing becomes visible. Safe to call after a failed part.
@@ -180,7 +189,11 @@ pub struct StoreError {
 impl StoreError {
     /// An error of `kind` met while doing `context` (lowercase, e.g. "uploading part 3").
     pub fn new(kind: StoreErrorKind, context: impl Into<String>) -> Self {
-        StoreError { kind, context: context.into(), source: None }
+        StoreError {
+            kind,
+            context: context.into(),
+            source: None,
+        }
     }
 
     /// Keeps `source` as the cause.
@@ -202,7 +215,17 @@ mod tests {
     #[test]
     fn keys_are_confined_to_a_safe_shape() {
         assert!(ObjectKey::new("exports/u-1/run_2.csv.gz").is_ok());
-        for bad in ["", "/abs", "a/../b", "a//b", "a/./b", "sp ace", "semi;colon", "a\\b", "ünï"] {
+        for bad in [
+            "",
+            "/abs",
+            "a/../b",
+            "a//b",
+            "a/./b",
+            "sp ace",
+            "semi;colon",
+            "a\\b",
+            "ünï",
+        ] {
             assert!(ObjectKey::new(bad).is_err(), "{bad:?} was accepted");
         }
     }

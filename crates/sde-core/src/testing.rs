@@ -1,0 +1,96 @@
+//! Contract suites: the behaviour every implementation of a core trait must show, run by each
+//! implementation's own tests (the local one in unit tests, the AWS one against moto).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::store::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
+use bytes::Bytes;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Runs the object-store contract against `store`. `fetch` downloads a signed URL the way a
+/// browser would and returns the body, or `None` when the object is not there (404/403).
+/// `prefix` keeps runs apart in a shared store.
+pub async fn object_store_contract<F, Fut>(store: &dyn ObjectStore, prefix: &str, fetch: F)
+where
+    F: Fn(SignedUrl) -> Fut,
+    Fut: Future<Output = Option<Vec<u8>>>,
+{
+    let run = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let key = |name: &str| ObjectKey::new(format!("{prefix}/{run}/{name}")).unwrap();
+    let content = ContentInfo {
+        content_type: "text/csv; charset=utf-8".into(),
+        download_name: "export.csv".into(),
+    };
+    let ttl = Duration::from_secs(600);
+
+    // A three-part upload with a short last part reads back byte for byte.
+    let three_parts = key("three-parts.csv");
+    let mut upload = store.start_upload(&three_parts, &content).await.unwrap();
+    let part_size = upload.part_size();
+    let expected: Vec<u8> = (0..2 * part_size + 17).map(|i| (i % 251) as u8).collect();
+    upload
+        .upload_part(Bytes::copy_from_slice(&expected[..part_size]))
+        .await
+        .unwrap();
+    upload
+        .upload_part(Bytes::copy_from_slice(&expected[part_size..2 * part_size]))
+        .await
+        .unwrap();
+    let url = store
+        .presign_get(&three_parts, &content, ttl)
+        .await
+        .unwrap();
+    assert_eq!(
+        fetch(url.clone()).await,
+        None,
+        "an upload in progress is not visible"
+    );
+    upload
+        .upload_part(Bytes::copy_from_slice(&expected[2 * part_size..]))
+        .await
+        .unwrap();
+    let stored = upload.complete().await.unwrap();
+    assert_eq!(stored.key, three_parts);
+    assert_eq!(stored.bytes, expected.len() as u64);
+    assert!(
+        fetch(url).await == Some(expected),
+        "the presigned URL returns the uploaded bytes"
+    );
+
+    // An aborted upload leaves nothing behind.
+    let aborted = key("aborted.csv");
+    let mut upload = store.start_upload(&aborted, &content).await.unwrap();
+    upload
+        .upload_part(Bytes::from(vec![b'x'; part_size]))
+        .await
+        .unwrap();
+    upload.abort().await.unwrap();
+    let url = store.presign_get(&aborted, &content, ttl).await.unwrap();
+    assert_eq!(fetch(url).await, None, "an aborted upload is not visible");
+
+    // An empty file is one empty part.
+    let empty = key("empty.csv");
+    let mut upload = store.start_upload(&empty, &content).await.unwrap();
+    upload.upload_part(Bytes::new()).await.unwrap();
+    assert_eq!(upload.complete().await.unwrap().bytes, 0);
+    let url = store.presign_get(&empty, &content, ttl).await.unwrap();
+    assert_eq!(fetch(url).await, Some(Vec::new()));
+
+    // A completed upload replaces what was there.
+    let mut upload = store.start_upload(&empty, &content).await.unwrap();
+    upload
+        .upload_part(Bytes::from_static(b"second"))
+        .await
+        .unwrap();
+    upload.complete().await.unwrap();
+    let url = store.presign_get(&empty, &content, ttl).await.unwrap();
+    assert_eq!(fetch(url.clone()).await, Some(b"second".to_vec()));
+    assert!(
+        url.expires_at() > chrono::Utc::now() + chrono::Duration::seconds(590),
+        "the URL lives as long as asked"
+    );
+}

@@ -1,0 +1,135 @@
+//! `email-link`: email the owner a signed link to their file, or tell them the export failed.
+
+use crate::execution::ExportOutput;
+use crate::task_failure::TaskFailure;
+use sde_core::{EmailMessage, Mailer, Owner};
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+/// What the email step receives: the owner and either the report or the error a `Catch`
+/// recorded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NotifyInput {
+    pub owner: Owner,
+    #[serde(rename = "exportId", default)]
+    pub export_id: Option<String>,
+    #[serde(default)]
+    pub report: Option<ExportOutput>,
+    #[serde(default)]
+    pub failure: Option<CaughtError>,
+}
+
+/// The error object a `Catch` writes: `{"Error": name, "Cause": text}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaughtError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl CaughtError {
+    /// The cause for a person: Lambda wraps a function's error as a JSON document
+    /// (`{"errorType", "errorMessage"}`), so its message is taken out of it.
+    pub fn human_cause(&self) -> String {
+        human_cause(&self.cause, &self.error)
+    }
+}
+
+/// Unwraps a Step Functions cause for a person to read.
+pub fn human_cause(cause: &str, error: &str) -> String {
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(cause)
+        && let Some(message) = fields.get("errorMessage").and_then(|m| m.as_str())
+    {
+        return message.to_owned();
+    }
+    if cause.trim().is_empty() { error.to_owned() } else { cause.to_owned() }
+}
+
+/// What the email step returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailSent {
+    pub message_id: String,
+}
+
+/// Emails the owner of the execution — only ever the address of their verified token.
+pub async fn email_link(mailer: &dyn Mailer, input: &NotifyInput) -> Result<EmailSent, TaskFailure> {
+    let to = input.owner.email.clone();
+    let message = match (&input.report, &input.failure) {
+        (Some(report), _) => ready_message(to, report),
+        (None, Some(failure)) => failed_message(to, &failure.human_cause()),
+        (None, None) => return Err(TaskFailure::invalid_request("email-link needs a report or a failure")),
+    };
+    let message_id = mailer.send(&message).await?;
+    info!(message_id, "export email sent");
+    Ok(EmailSent { message_id })
+}
+
+fn ready_message(to: String, report: &ExportOutput) -> EmailMessage {
+    let expires = report.expires_at.format("%Y-%m-%d %H:%M UTC");
+    let rows = report.rows;
+    let url = &report.report_url;
+    EmailMessage {
+        to,
+        subject: "Your export is ready".into(),
+        text: format!(
+            "Your export of {rows} posts is ready.\r\n\r\nDownload it here:\r\n{url}\r\n\r\n\
+             The link works until {expires}.\r\n"
+        ),
+        html: format!(
+            "<p>Your export of {rows} posts is ready.</p>\
+             <p><a href=\"{href}\">Download the file</a></p>\
+             <p>The link works until {expires}.</p>",
+            href = escape_html(url)
+        ),
+    }
+}
+
+fn failed_message(to: String, cause: &str) -> EmailMessage {
+    EmailMessage {
+        to,
+        subject: "Your export failed".into(),
+        text: format!("Your export could not be completed.\r\n\r\nReason: {cause}\r\n\r\nPlease try again.\r\n"),
+        html: format!(
+            "<p>Your export could not be completed.</p><p>Reason: {}</p><p>Please try again.</p>",
+            escape_html(cause)
+        ),
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lambda_error_document_becomes_its_message() {
+        let caught = CaughtError {
+            error: "Export.Failed".into(),
+            cause: r#"{"errorType":"Export.Failed","errorMessage":"disk full"}"#.into(),
+        };
+        assert_eq!(caught.human_cause(), "disk full");
+        let plain = CaughtError { error: "States.Timeout".into(), cause: String::new() };
+        assert_eq!(plain.human_cause(), "States.Timeout");
+    }
+
+    #[test]
+    fn links_are_escaped_in_html() {
+        assert_eq!(escape_html("https://x/?a=1&b=\"<2>\""), "https://x/?a=1&amp;b=&quot;&lt;2&gt;&quot;");
+    }
+}

@@ -1,0 +1,18 @@
+//! The seven functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
+//! `email-link`, `push-result`, `push-open-connection` — as plain async functions over typed
+//! input and the core traits. The Lambda binaries and the local stack both call these; neither
+//! re-implements one.
+
+pub mod api_error;
+pub mod download_request;
+pub mod email_link;
+pub mod execution;
+pub mod generate_csv;
+pub mod push;
+pub mod report_status;
+pub mod search;
+pub mod task_failure;
+
+pub use api_error::{ApiError, ApiErrorKind};
+pub use execution::{DeliveryType, ExecutionInput, ExportOutput};
+pub use task_failure::TaskFailure;

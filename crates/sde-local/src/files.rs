@@ -1,0 +1,67 @@
+//! `GET /files/<key>?…`: serves export files to holders of a valid signed URL, the local
+//! stand-in for S3 presigned GETs.
+
+use crate::http::ErrorResponse;
+use crate::stack::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sde_handlers::{ApiError, ApiErrorKind};
+use tokio_util::io::ReaderStream;
+
+/// Streams the file a signed URL grants: 403 for a tampered or expired URL, 404 once the file
+/// is gone.
+pub async fn download_route(State(state): State<AppState>, Path(key): Path<String>, RawQuery(query): RawQuery) -> Result<Response, ErrorResponse> {
+    let download = state
+        .store
+        .resolve_download(&key, query.as_deref().unwrap_or(""))
+        .map_err(|refusal| ApiError::new(ApiErrorKind::Forbidden, refusal.to_string()))?;
+    let file = match tokio::fs::File::open(&download.path).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::not_found("the file has expired or does not exist").into());
+        }
+        Err(error) => return Err(ApiError::internal(error).into()),
+    };
+    let length = file.metadata().await.map_err(ApiError::internal)?.len();
+    let mut response = (StatusCode::OK, Body::from_stream(ReaderStream::new(file))).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(CONTENT_TYPE, header_value(&download.grant.content_type, "application/octet-stream"));
+    headers.insert(CONTENT_DISPOSITION, content_disposition(&download.grant.download_name));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
+}
+
+fn header_value(text: &str, fallback: &'static str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static(fallback))
+}
+
+/// `attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>` (RFC 6266): quotes,
+/// backslashes, control characters and path separators can never break out of the header.
+pub fn content_disposition(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '/' | ';' | '%') || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    header_value(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"), "attachment")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_cannot_break_out_of_content_disposition() {
+        let header = content_disposition("a\"; evil=1\r\n/..\\x.csv");
+        let text = header.to_str().unwrap();
+        assert!(text.starts_with("attachment; filename=\"a__ evil=1___.._x.csv\"; filename*=UTF-8''"), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\n'));
+    }
+}

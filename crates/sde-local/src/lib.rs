@@ -1,0 +1,20 @@
+//! The local stack: the sde REST and WebSocket API, the state-machine interpreter running the
+//! shared definition, and embedded stand-ins for the AWS parts — a tantivy index, a folder of
+//! signed-URL files, an outbox, a WebSocket hub and a development token issuer.
+
+mod files;
+mod http;
+mod hub;
+mod outbox;
+mod progress;
+mod push_registry;
+mod stack;
+mod tasks;
+mod workflow;
+mod ws;
+
+pub use hub::WsHub;
+pub use outbox::OutboxMailer;
+pub use push_registry::MemoryPushRegistry;
+pub use stack::{AppState, AuthConfig, DEFINITION, RunningStack, StackConfig, StoreLayer, start};
+pub use workflow::{INTERRUPTED, LocalWorkflow};

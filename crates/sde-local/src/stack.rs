@@ -1,0 +1,290 @@
+//! Assembling and running the local stack: the embedded parts, the state-machine interpreter
+//! with the shared handlers bound to its tasks, and the HTTP/WebSocket server.
+
+use crate::files::download_route;
+use crate::hub::WsHub;
+use crate::http::{download_request_route, jwks_route, not_found_route, report_status_route, search_route, token_route};
+use crate::outbox::OutboxMailer;
+use crate::progress::LocalProgressBoard;
+use crate::push_registry::MemoryPushRegistry;
+use crate::tasks::{TaskDeps, register_tasks};
+use crate::workflow::LocalWorkflow;
+use crate::ws::ws_route;
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post};
+use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
+use sde_core::{ObjectStore, SearchIndex};
+use sde_handlers::generate_csv::ExportSettings;
+use sde_localfs::LocalFsStore;
+use sde_states::{Engine, EngineOptions, StateMachine, TaskRegistry};
+use sde_tantivy::TantivyIndex;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::info;
+
+/// The one state-machine definition, shared with AWS.
+pub const DEFINITION: &str = include_str!("../../../statemachine/download-request.asl.json");
+
+/// Audience (app client id) of development tokens.
+pub const DEV_AUDIENCE: &str = "sde-local";
+
+/// Wraps the object store the export tasks write to (tests inject faults with it).
+pub type StoreLayer = Arc<dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send + Sync>;
+
+/// How tokens are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthConfig {
+    /// The built-in development issuer (`POST /auth/token`).
+    Development,
+    /// A real identity provider, e.g. a Cognito user pool.
+    External { issuer: String, jwks_url: String, audience: String },
+}
+
+/// Settings of the local stack.
+#[derive(Clone)]
+pub struct StackConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Sample posts imported on first start when the index is empty.
+    pub seed_posts: u64,
+    /// Origin allowed by CORS; `None` allows any (tokens travel in headers, never cookies).
+    pub cors_origin: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Base of the URLs the stack hands out; defaults to `http://<bound address>`.
+    pub public_url: Option<String>,
+    pub auth: AuthConfig,
+    pub export: ExportSettings,
+    /// How long export files are kept.
+    pub retention: Duration,
+    /// Multiplier on every duration of the state machine (tests shrink retries and waits).
+    pub time_scale: f64,
+    pub store_layer: Option<StoreLayer>,
+}
+
+impl fmt::Debug for StackConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StackConfig")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("seed_posts", &self.seed_posts)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StackConfig {
+    /// Defaults for a stack on `addr` over `data_dir`.
+    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        StackConfig {
+            addr,
+            data_dir,
+            seed_posts: 0,
+            cors_origin: None,
+            smtp_url: None,
+            mail_from: "sde <no-reply@sde.localhost>".into(),
+            public_url: None,
+            auth: AuthConfig::Development,
+            export: ExportSettings::default(),
+            retention: Duration::from_secs(24 * 3600),
+            time_scale: 1.0,
+            store_layer: None,
+        }
+    }
+}
+
+/// What every route can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub index: Arc<dyn SearchIndex>,
+    pub workflow: Arc<LocalWorkflow>,
+    pub progress: Arc<LocalProgressBoard>,
+    pub push_registry: Arc<MemoryPushRegistry>,
+    pub hub: Arc<WsHub>,
+    pub store: Arc<LocalFsStore>,
+    pub verifier: Arc<IdTokenVerifier>,
+    pub issuer: Option<Arc<DevIssuer>>,
+    pub outbox: PathBuf,
+    pub shutdown: CancellationToken,
+}
+
+/// A running local stack.
+#[derive(Debug)]
+pub struct RunningStack {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub state: AppState,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningStack {
+    /// Stops accepting requests, closes WebSockets and waits for the server to finish.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.state.shutdown.cancel();
+        self.server.await??;
+        Ok(())
+    }
+
+    /// Runs until `signal` resolves, then shuts down.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let token = self.state.shutdown.clone();
+        tokio::select! {
+            () = signal => {}
+            () = token.cancelled() => {}
+        }
+        self.shutdown().await
+    }
+}
+
+/// Builds every part and starts serving on `config.addr` (port 0 picks a free port).
+pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
+    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
+    let data_dir = &config.data_dir;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+
+    let index = TantivyIndex::open_or_create(&data_dir.join("index"))
+        .with_context(|| format!("opening the index in {}", data_dir.join("index").display()))?;
+    seed_if_empty(&index, config.seed_posts).await?;
+    let store = Arc::new(LocalFsStore::open(data_dir, base_url.clone())?);
+    let outbox = data_dir.join("outbox");
+    let mailer = Arc::new(OutboxMailer::new(outbox.clone(), &config.mail_from, config.smtp_url.as_deref())?);
+    let hub = Arc::new(WsHub::default());
+    let push_registry = Arc::new(MemoryPushRegistry::default());
+    let progress = Arc::new(LocalProgressBoard::new(push_registry.clone(), hub.clone()));
+
+    let machine = StateMachine::load(DEFINITION).context("loading statemachine/download-request.asl.json")?;
+    let registry = TaskRegistry::new();
+    let options = EngineOptions { time_scale: config.time_scale, ..EngineOptions::default() };
+    let engine = Engine::new(machine, registry.clone(), options);
+    let workflow = Arc::new(LocalWorkflow::open(engine, &data_dir.join("executions"))?);
+    let export_store: Arc<dyn ObjectStore> = match &config.store_layer {
+        Some(layer) => layer(store.clone()),
+        None => store.clone(),
+    };
+    let index: Arc<dyn SearchIndex> = Arc::new(index);
+    register_tasks(
+        &registry,
+        TaskDeps {
+            index: index.clone(),
+            store: export_store,
+            progress: progress.clone(),
+            mailer,
+            push_registry: push_registry.clone(),
+            push_channel: hub.clone(),
+            workflow: workflow.clone(),
+            export: config.export,
+        },
+    );
+    let missing = workflow.engine().missing_handlers();
+    anyhow::ensure!(missing.is_empty(), "the state machine calls functions nobody handles: {missing:?}");
+
+    let (verifier, issuer) = match &config.auth {
+        AuthConfig::Development => {
+            let issuer = DevIssuer::load_or_create(&data_dir.join("secrets"), base_url.clone(), DEV_AUDIENCE.to_owned())?;
+            (issuer.verifier(), Some(Arc::new(issuer)))
+        }
+        AuthConfig::External { issuer, jwks_url, audience } => (
+            IdTokenVerifier::new(VerifierConfig {
+                issuer: issuer.clone(),
+                audience: audience.clone(),
+                jwks: JwksSource::Url(jwks_url.clone()),
+            })?,
+            None,
+        ),
+    };
+
+    let state = AppState {
+        index,
+        workflow,
+        progress,
+        push_registry,
+        hub,
+        store: store.clone(),
+        verifier: Arc::new(verifier),
+        issuer,
+        outbox,
+        shutdown: CancellationToken::new(),
+    };
+    spawn_retention_sweeper(store, config.retention, state.shutdown.clone());
+
+    let app = router(state.clone(), config.cors_origin.as_deref())?;
+    let shutdown = state.shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    });
+    info!(%addr, "local stack listening");
+    Ok(RunningStack { addr, base_url, state, server })
+}
+
+fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> {
+    let origin = match cors_origin {
+        Some(origin) => AllowOrigin::exact(HeaderValue::from_str(origin).context("reading the CORS origin")?),
+        None => AllowOrigin::any(),
+    };
+    let cors = CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    Ok(Router::new()
+        .route("/search", post(search_route))
+        .route("/download-request", post(download_request_route))
+        .route("/report-status", post(report_status_route))
+        .route("/auth/token", post(token_route))
+        .route("/.well-known/jwks.json", get(jwks_route))
+        .route("/files/{*key}", get(download_route))
+        .route("/ws", get(ws_route))
+        .fallback(not_found_route)
+        .layer(cors)
+        .with_state(state))
+}
+
+async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<()> {
+    if seed_posts == 0 || index.num_posts() > 0 {
+        return Ok(());
+    }
+    info!(posts = seed_posts, "importing sample posts into the empty index");
+    let index = index.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let posts = sde_dataimport::generate::PostGenerator::new(sde_dataimport::generate::GeneratorConfig::default());
+        let mut writer = index.writer()?;
+        for post in posts.take(usize::try_from(seed_posts)?) {
+            writer.add(&post)?;
+        }
+        writer.commit()?;
+        Ok(())
+    })
+    .await??;
+    Ok(())
+}
+
+fn spawn_retention_sweeper(store: Arc<LocalFsStore>, retention: Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600).min(retention));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    let store = store.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        if let Err(error) = store.sweep_expired(retention) {
+                            tracing::warn!(error = %error, "sweeping expired exports failed");
+                        }
+                    })
+                    .await;
+                }
+                () = shutdown.cancelled() => break,
+            }
+        }
+    });
+}

@@ -1,0 +1,154 @@
+//! [`LocalWorkflow`]: the in-process interpreter running `download-request.asl.json`, with each
+//! execution's description kept on disk so finished exports survive a restart and an execution
+//! cut short by a stop reads FAILED afterwards, never RUNNING forever.
+
+use async_trait::async_trait;
+use sde_core::{ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind};
+use sde_states::{Engine, EngineError};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tracing::warn;
+
+/// Error name of executions interrupted by a stop of the local stack.
+pub const INTERRUPTED: &str = "Local.Interrupted";
+
+/// The local workflow engine.
+#[derive(Debug, Clone)]
+pub struct LocalWorkflow {
+    engine: Engine,
+    records_dir: PathBuf,
+    /// Executions of earlier runs, by ARN.
+    earlier: Arc<Mutex<HashMap<String, ExecutionDescription>>>,
+}
+
+impl LocalWorkflow {
+    /// Wraps `engine`, keeping records in `records_dir`. Records of executions still RUNNING
+    /// when the previous process stopped are marked FAILED.
+    pub fn open(engine: Engine, records_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(records_dir)?;
+        let mut earlier = HashMap::new();
+        for entry in std::fs::read_dir(records_dir)? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let record: ExecutionDescription = match std::fs::read(&path).map_err(anyhow::Error::from).and_then(|bytes| Ok(serde_json::from_slice(&bytes)?)) {
+                Ok(record) => record,
+                Err(error) => {
+                    warn!(path = %path.display(), error = %error, "skipping an unreadable execution record");
+                    continue;
+                }
+            };
+            let record = if record.status == ExecutionStatus::Running { interrupted(record) } else { record };
+            write_record(&path, &record)?;
+            earlier.insert(record.execution_arn.clone(), record);
+        }
+        Ok(LocalWorkflow { engine, records_dir: records_dir.to_path_buf(), earlier: Arc::new(Mutex::new(earlier)) })
+    }
+
+    /// The interpreter, for hosts that need it directly (tests, stop).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn record_path(&self, name: &str) -> PathBuf {
+        self.records_dir.join(format!("{name}.json"))
+    }
+
+    fn persist(&self, description: &ExecutionDescription) {
+        if let Err(error) = write_record(&self.record_path(&description.name), description) {
+            warn!(error = %error, "writing an execution record failed");
+        }
+    }
+}
+
+fn interrupted(mut record: ExecutionDescription) -> ExecutionDescription {
+    record.status = ExecutionStatus::Failed;
+    record.error = Some(INTERRUPTED.to_owned());
+    record.cause = Some("the local stack stopped while this export was running; start the export again".to_owned());
+    record.stop_date = Some(chrono::Utc::now());
+    record
+}
+
+fn write_record(path: &Path, record: &ExecutionDescription) -> anyhow::Result<()> {
+    let temp = path.with_extension("json.tmp");
+    std::fs::write(&temp, serde_json::to_vec(record)?)?;
+    std::fs::rename(&temp, path)?;
+    Ok(())
+}
+
+fn convert(d: sde_states::ExecutionDescription) -> ExecutionDescription {
+    ExecutionDescription {
+        execution_arn: d.execution_arn,
+        name: d.name,
+        status: match d.status {
+            sde_states::ExecutionStatus::Running => ExecutionStatus::Running,
+            sde_states::ExecutionStatus::Succeeded => ExecutionStatus::Succeeded,
+            sde_states::ExecutionStatus::Failed => ExecutionStatus::Failed,
+            sde_states::ExecutionStatus::TimedOut => ExecutionStatus::TimedOut,
+            sde_states::ExecutionStatus::Aborted => ExecutionStatus::Aborted,
+        },
+        input: d.input,
+        output: d.output,
+        error: d.error,
+        cause: d.cause,
+        start_date: d.start_date,
+        stop_date: d.stop_date,
+    }
+}
+
+fn workflow_error(error: EngineError, context: &str) -> WorkflowError {
+    let kind = match &error {
+        EngineError::ExecutionAlreadyExists(_) => WorkflowErrorKind::AlreadyExists,
+        EngineError::ExecutionDoesNotExist(_) => WorkflowErrorKind::NotFound,
+        EngineError::TaskDoesNotExist(_) => WorkflowErrorKind::TaskClosed,
+        EngineError::InvalidName(_) => WorkflowErrorKind::Rejected,
+        EngineError::NoRuntime => WorkflowErrorKind::Unavailable,
+    };
+    WorkflowError::new(kind, context.to_owned()).with_source(error)
+}
+
+#[async_trait]
+impl Workflow for LocalWorkflow {
+    async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError> {
+        if self.record_path(name).exists() {
+            return Err(WorkflowError::new(WorkflowErrorKind::AlreadyExists, format!("starting {name}")));
+        }
+        let arn = self.engine.start_execution(name, input).map_err(|e| workflow_error(e, "starting an execution"))?;
+        if let Ok(description) = self.engine.describe_execution(&arn) {
+            self.persist(&convert(description));
+        }
+        let this = self.clone();
+        let watched = arn.clone();
+        tokio::spawn(async move {
+            if let Ok(done) = this.engine.wait(&watched).await {
+                this.persist(&convert(done));
+            }
+        });
+        Ok(arn)
+    }
+
+    async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError> {
+        match self.engine.describe_execution(execution_arn) {
+            Ok(description) => Ok(convert(description)),
+            Err(EngineError::ExecutionDoesNotExist(_)) => self
+                .earlier
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(execution_arn)
+                .cloned()
+                .ok_or_else(|| WorkflowError::new(WorkflowErrorKind::NotFound, "describing an execution")),
+            Err(error) => Err(workflow_error(error, "describing an execution")),
+        }
+    }
+
+    async fn send_task_success(&self, task_token: &str, output: Value) -> Result<(), WorkflowError> {
+        self.engine.send_task_success(task_token, output).map_err(|e| workflow_error(e, "completing a task"))
+    }
+
+    async fn send_task_failure(&self, task_token: &str, error: &str, cause: &str) -> Result<(), WorkflowError> {
+        self.engine.send_task_failure(task_token, error, cause).map_err(|e| workflow_error(e, "failing a task"))
+    }
+}

@@ -1,0 +1,234 @@
+//! [`LocalFsStore`]: export files under `<data dir>/objects`, staged under `<data dir>/tmp`.
+
+use crate::signer::{DownloadGrant, SigningKey, UrlRefusal, UrlSigner};
+use crate::upload::{FileUpload, LOCAL_PART_SIZE};
+use async_trait::async_trait;
+use chrono::Utc;
+use sde_core::{
+    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
+};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tracing::info;
+
+const SIGNING_KEY_FILE: &str = "secrets/url-signing-key";
+
+/// A download a signed URL grants, resolved to the file that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedDownload {
+    pub path: PathBuf,
+    pub grant: DownloadGrant,
+}
+
+/// Objects as files in a folder; downloads through signed URLs served by the local stack.
+#[derive(Debug)]
+pub struct LocalFsStore {
+    objects_dir: PathBuf,
+    staging_dir: PathBuf,
+    base_url: String,
+    signer: UrlSigner,
+    part_size: usize,
+    uploads_started: AtomicU64,
+}
+
+impl LocalFsStore {
+    /// Opens the store of `data_dir`, creating its folders and, on first use, its URL-signing
+    /// secret. `base_url` (e.g. `http://127.0.0.1:3000`) prefixes every signed URL.
+    pub fn open(data_dir: &Path, base_url: impl Into<String>) -> Result<Self, StoreError> {
+        let objects_dir = data_dir.join("objects");
+        let staging_dir = data_dir.join("tmp").join("uploads");
+        for dir in [&objects_dir, &staging_dir] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+        }
+        let key = load_or_create_key(&data_dir.join(SIGNING_KEY_FILE))?;
+        Ok(LocalFsStore {
+            objects_dir,
+            staging_dir,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            signer: UrlSigner::new(key),
+            part_size: LOCAL_PART_SIZE,
+            uploads_started: AtomicU64::new(0),
+        })
+    }
+
+    /// Uses `part_size` for new uploads (tests use tiny parts).
+    pub fn with_part_size(mut self, part_size: usize) -> Self {
+        self.part_size = part_size.max(1);
+        self
+    }
+
+    /// Where the object `key` lives on disk.
+    pub fn object_path(&self, key: &ObjectKey) -> PathBuf {
+        self.objects_dir.join(key.as_str())
+    }
+
+    /// Checks a download request (the path after `/files/` and the raw query string) and
+    /// returns the file it may read.
+    pub fn resolve_download(&self, key: &str, query: &str) -> Result<ResolvedDownload, UrlRefusal> {
+        let grant = self.signer.verify(key, query, Utc::now())?;
+        let key = ObjectKey::new(grant.key.clone()).map_err(|_| UrlRefusal::Malformed)?;
+        Ok(ResolvedDownload {
+            path: self.object_path(&key),
+            grant,
+        })
+    }
+
+    /// Deletes objects and abandoned staging files last modified more than `retention` ago,
+    /// returning how many were deleted.
+    pub fn sweep_expired(&self, retention: Duration) -> Result<usize, StoreError> {
+        let cutoff = SystemTime::now()
+            .checked_sub(retention)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut deleted = 0;
+        for dir in [&self.objects_dir, &self.staging_dir] {
+            deleted += sweep_dir(dir, cutoff)?;
+        }
+        if deleted > 0 {
+            info!(deleted, "expired exports deleted");
+        }
+        Ok(deleted)
+    }
+}
+
+fn sweep_dir(dir: &Path, cutoff: SystemTime) -> Result<usize, StoreError> {
+    let io = |e| StoreError::io(format!("sweeping {}", dir.display()), e);
+    let mut deleted = 0;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let file_type = entry.file_type().map_err(io)?;
+        if file_type.is_dir() {
+            deleted += sweep_dir(&entry.path(), cutoff)?;
+            // Leaves empty folders of old owners tidy; a non-empty one stays.
+            let _ = std::fs::remove_dir(entry.path());
+        } else if entry.metadata().and_then(|m| m.modified()).map_err(io)? < cutoff {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+fn load_or_create_key(path: &Path) -> Result<SigningKey, StoreError> {
+    let io = |e| StoreError::io(format!("reading the signing key {}", path.display()), e);
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let bytes: [u8; 32] = hex::decode(text.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| io(std::io::Error::other("not 64 hex digits")))?;
+            Ok(SigningKey::from_bytes(bytes))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(path) {
+                Ok(mut file) => {
+                    file.write_all(hex::encode(key.as_bytes()).as_bytes())
+                        .map_err(io)?;
+                    file.sync_all().map_err(io)?;
+                    Ok(key)
+                }
+                // Another process created it first: use theirs.
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_key(path)
+                }
+                Err(error) => Err(io(error)),
+            }
+        }
+        Err(error) => Err(io(error)),
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LocalFsStore {
+    async fn start_upload(
+        &self,
+        key: &ObjectKey,
+        _content: &ContentInfo,
+    ) -> Result<Box<dyn MultipartUpload>, StoreError> {
+        let n = self.uploads_started.fetch_add(1, Ordering::Relaxed);
+        let staging = self.staging_dir.join(format!(
+            "{}-{}-{n}.part",
+            std::process::id(),
+            key.file_name()
+        ));
+        let upload =
+            FileUpload::create(key.clone(), staging, self.object_path(key), self.part_size).await?;
+        Ok(Box::new(upload))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+        expires_in: Duration,
+    ) -> Result<SignedUrl, StoreError> {
+        let expires_in = chrono::Duration::from_std(expires_in).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::InvalidKey,
+                "presigning with an out-of-range expiry",
+            )
+            .with_source(e)
+        })?;
+        let grant = DownloadGrant {
+            key: key.as_str().to_owned(),
+            expires_at: Utc::now() + expires_in,
+            download_name: content.download_name.clone(),
+            content_type: content.content_type.clone(),
+        };
+        let url = format!("{}{}", self.base_url, self.signer.sign(&grant));
+        Ok(SignedUrl::new(url, grant.expires_at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signing_key_survives_a_reopen_so_old_links_keep_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = LocalFsStore::open(dir.path(), "http://x").unwrap();
+        let second = LocalFsStore::open(dir.path(), "http://x").unwrap();
+        assert_eq!(first.signer.sign(&grant()), second.signer.sign(&grant()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(SIGNING_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the key is readable by its owner only");
+        }
+    }
+
+    #[test]
+    fn a_corrupt_signing_key_is_a_clear_error_not_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join(SIGNING_KEY_FILE), "nonsense").unwrap();
+        let error = LocalFsStore::open(dir.path(), "http://x").unwrap_err();
+        assert!(
+            format!("{error:?}").contains("not 64 hex digits"),
+            "{error:?}"
+        );
+    }
+
+    fn grant() -> DownloadGrant {
+        DownloadGrant {
+            key: "a.csv".into(),
+            expires_at: chrono::DateTime::UNIX_EPOCH,
+            download_name: "a.csv".into(),
+            content_type: "text/csv".into(),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The local object store against the object-store contract, plus what only it does: signed
+//! URL checks, retention and crash safety.
+
+use sde_core::testing::object_store_contract;
+use sde_core::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
+use sde_localfs::{LocalFsStore, UrlRefusal};
+use std::time::Duration;
+
+fn split(url: &SignedUrl) -> (String, String) {
+    let path_and_query = url.expose().strip_prefix("http://sde.test/files/").unwrap();
+    let (key, query) = path_and_query.split_once('?').unwrap();
+    (key.to_owned(), query.to_owned())
+}
+
+/// What the `/files/` route does: check the URL, then read the file if it exists.
+fn fetch(store: &LocalFsStore, url: &SignedUrl) -> Option<Vec<u8>> {
+    let (key, query) = split(url);
+    let download = store.resolve_download(&key, &query).ok()?;
+    std::fs::read(download.path).ok()
+}
+
+fn content() -> ContentInfo {
+    ContentInfo {
+        content_type: "text/csv; charset=utf-8".into(),
+        download_name: "export.csv".into(),
+    }
+}
+
+#[tokio::test]
+async fn the_local_store_keeps_the_object_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalFsStore::open(dir.path(), "http://sde.test")
+        .unwrap()
+        .with_part_size(1024);
+    object_store_contract(&store, "contract", |url| {
+        let body = fetch(&store, &url);
+        async move { body }
+    })
+    .await;
+    let staging: Vec<_> = std::fs::read_dir(dir.path().join("tmp/uploads"))
+        .unwrap()
+        .collect();
+    assert!(staging.is_empty(), "no staging file is left behind");
+}
+
+#[tokio::test]
+async fn tampered_and_expired_urls_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalFsStore::open(dir.path(), "http://sde.test").unwrap();
+    let key = ObjectKey::new("exports/a.csv").unwrap();
+    let mut upload = store.start_upload(&key, &content()).await.unwrap();
+    upload
+        .upload_part(bytes::Bytes::from_static(b"a,b\r\n"))
+        .await
+        .unwrap();
+    upload.complete().await.unwrap();
+
+    let url = store
+        .presign_get(&key, &content(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (path, query) = split(&url);
+    assert!(store.resolve_download(&path, &query).is_ok());
+    assert_eq!(
+        store.resolve_download("exports/b.csv", &query),
+        Err(UrlRefusal::BadSignature)
+    );
+    let forged = query.replacen("sig=", "sig=00", 1);
+    assert_eq!(
+        store.resolve_download(&path, &forged),
+        Err(UrlRefusal::BadSignature)
+    );
+
+    let expired = store
+        .presign_get(&key, &content(), Duration::from_secs(0))
+        .await
+        .unwrap();
+    let (path, query) = split(&expired);
+    assert_eq!(
+        store.resolve_download(&path, &query),
+        Err(UrlRefusal::Expired)
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_upload_leaves_nothing_visible_or_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalFsStore::open(dir.path(), "http://sde.test").unwrap();
+    let key = ObjectKey::new("exports/crashed.csv").unwrap();
+    let mut upload = store.start_upload(&key, &content()).await.unwrap();
+    upload
+        .upload_part(bytes::Bytes::from_static(b"partial"))
+        .await
+        .unwrap();
+    drop(upload);
+    assert!(!store.object_path(&key).exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp/uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn objects_older_than_the_retention_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalFsStore::open(dir.path(), "http://sde.test").unwrap();
+    let key = ObjectKey::new("exports/old.csv").unwrap();
+    let mut upload = store.start_upload(&key, &content()).await.unwrap();
+    upload
+        .upload_part(bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    upload.complete().await.unwrap();
+
+    assert_eq!(
+        store.sweep_expired(Duration::from_secs(3600)).unwrap(),
+        0,
+        "a fresh object is kept"
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(store.sweep_expired(Duration::from_millis(10)).unwrap(), 1);
+    assert!(!store.object_path(&key).exists());
+}

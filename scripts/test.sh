@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need (idempotently, inside the repo's ignored
+# folders), then runs formatting, lints and every test suite. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sde-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "asl-validator on statemachine/download-request.asl.json"
+bash tests/asl/validate.sh

@@ -1,0 +1,84 @@
+//! `sde serve` (the default command): the whole product on one machine.
+
+use super::DataDirArg;
+use anyhow::Context as _;
+use sde_local::{AuthConfig, StackConfig};
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SDE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Sample posts imported on first start, when the index is empty (0: none).
+    #[arg(long, default_value_t = 100_000)]
+    pub seed_posts: u64,
+    /// Origin allowed to call the API from a browser (default: any origin).
+    #[arg(long, env = "SDE_CORS_ORIGIN")]
+    pub cors_origin: Option<String>,
+    /// Also send email over SMTP, e.g. smtp://127.0.0.1:1025 (always written to the outbox).
+    #[arg(long, env = "SDE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Public base URL of this server when it sits behind a proxy.
+    #[arg(long, env = "SDE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Verify tokens from this issuer (e.g. a Cognito user pool) instead of the development
+    /// issuer; needs --jwks-url and --audience.
+    #[arg(long, env = "SDE_AUTH_ISSUER", requires_all = ["jwks_url", "audience"])]
+    pub issuer: Option<String>,
+    /// JWKS URL of --issuer.
+    #[arg(long, env = "SDE_AUTH_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Expected audience (app client id) of --issuer's tokens.
+    #[arg(long, env = "SDE_AUTH_AUDIENCE")]
+    pub audience: Option<String>,
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            seed_posts: 100_000,
+            cors_origin: std::env::var("SDE_CORS_ORIGIN").ok(),
+            smtp_url: std::env::var("SDE_SMTP_URL").ok(),
+            public_url: std::env::var("SDE_PUBLIC_URL").ok(),
+            issuer: None,
+            jwks_url: None,
+            audience: None,
+            data: DataDirArg { data_dir: std::env::var_os("SDE_DATA_DIR").map_or_else(|| ".sde".into(), Into::into) },
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = StackConfig::new(args.addr, args.data.data_dir.clone());
+    config.seed_posts = args.seed_posts;
+    config.cors_origin = args.cors_origin;
+    config.smtp_url = args.smtp_url;
+    config.public_url = args.public_url;
+    if let (Some(issuer), Some(jwks_url), Some(audience)) = (args.issuer, args.jwks_url, args.audience) {
+        config.auth = AuthConfig::External { issuer, jwks_url, audience };
+    }
+    let development_auth = config.auth == AuthConfig::Development;
+    if args.seed_posts > 0 {
+        eprintln!("starting; the first start imports {} sample posts, which takes a moment…", args.seed_posts);
+    }
+    let stack = sde_local::start(config).await.context("starting the local stack")?;
+    let url = &stack.base_url;
+    println!("sde is running at {url}");
+    println!("  REST       POST {url}/search  {url}/download-request  {url}/report-status");
+    println!("  WebSocket  {}/ws?token=<ID token>", url.replacen("http", "ws", 1));
+    if development_auth {
+        println!("  sign in    curl -s -X POST {url}/auth/token -H 'Content-Type: application/json' -d '{{\"email\":\"you@example.com\"}}'");
+    }
+    println!("  data       {}   (Ctrl-C to stop)", args.data.data_dir.display());
+    stack
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    println!("stopped");
+    Ok(())
+}
