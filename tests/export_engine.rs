@@ -1,6 +1,8 @@
 //! The export engine over real parts: 100,000 generated posts in the embedded index, exported
 //! through the local object store, checked row by row against a paged search.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sde_core::export::run_export;
 use sde_core::{Column, ExportOptions, ExportPlan, ObjectKey, PageRequest, PostQuery, SearchIndex};
 use sde_dataimport::generate::{GeneratorConfig, PostGenerator, SELECTIVE_TAG, SELECTIVE_WORD};

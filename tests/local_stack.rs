@@ -1,6 +1,8 @@
 //! End-to-end tests of the local stack: each delivery path, the original frontend's protocol,
 //! concurrency, failures, auth and bad input — all through the public API on port 0.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use async_trait::async_trait;

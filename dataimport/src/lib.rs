@@ -2,7 +2,12 @@
 //! NDJSON files (write and read back), loading into Elasticsearch/OpenSearch, and a progress bar.
 //! The `sde` CLI loads the embedded index itself from these pieces.
 
+pub mod bulk;
+pub mod elasticsearch;
 pub mod generate;
+pub mod progress;
 mod vocab;
 
+pub use bulk::{BulkError, read_bulk, write_bulk};
+pub use elasticsearch::{LoadError, LoadOptions, RetryPolicy};
 pub use generate::{GeneratorConfig, PostGenerator};

@@ -38,7 +38,11 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     pub fn new(kind: ApiErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into(), source: None }
+        ApiError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -78,7 +82,9 @@ impl ApiError {
     pub fn public_message(&self) -> &str {
         match self.kind {
             ApiErrorKind::Internal => "internal error",
-            ApiErrorKind::Unavailable => "the service is temporarily unavailable, try again shortly",
+            ApiErrorKind::Unavailable => {
+                "the service is temporarily unavailable, try again shortly"
+            }
             _ => &self.message,
         }
     }
@@ -135,8 +141,14 @@ mod tests {
     #[test]
     fn client_errors_say_what_is_wrong_and_server_errors_say_nothing_internal() {
         let bad = ApiError::from(CriteriaError::EmptyTerm { index: 2 });
-        assert_eq!((bad.status(), bad.body()), (400, json!({"message": "search[2].value must not be empty"})));
-        let broken = ApiError::from(IndexError::new(IndexErrorKind::Corrupt, "reading /var/secret/path"));
+        assert_eq!(
+            (bad.status(), bad.body()),
+            (400, json!({"message": "search[2].value must not be empty"}))
+        );
+        let broken = ApiError::from(IndexError::new(
+            IndexErrorKind::Corrupt,
+            "reading /var/secret/path",
+        ));
         assert_eq!(broken.status(), 500);
         assert_eq!(broken.body(), json!({"message": "internal error"}));
         assert!(!broken.body().to_string().contains("secret"));
@@ -144,7 +156,10 @@ mod tests {
 
     #[test]
     fn an_unknown_execution_is_a_404() {
-        let error = ApiError::from(WorkflowError::new(WorkflowErrorKind::NotFound, "describing"));
+        let error = ApiError::from(WorkflowError::new(
+            WorkflowErrorKind::NotFound,
+            "describing",
+        ));
         assert_eq!(error.status(), 404);
     }
 }

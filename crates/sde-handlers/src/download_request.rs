@@ -2,7 +2,9 @@
 
 use crate::api_error::ApiError;
 use crate::execution::{DeliveryType, ExecutionInput};
-use sde_core::{ExportOptions, ExportOptionsRequest, Owner, SearchCriteria, SearchRequest, Workflow};
+use sde_core::{
+    ExportOptions, ExportOptionsRequest, Owner, SearchCriteria, SearchRequest, Workflow,
+};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -35,7 +37,9 @@ pub async fn download_request(
     let delivery: DeliveryType = request
         .delivery
         .as_deref()
-        .ok_or_else(|| ApiError::bad_request("\"type\" is required: \"direct\", \"email\" or \"push\""))?
+        .ok_or_else(|| {
+            ApiError::bad_request("\"type\" is required: \"direct\", \"email\" or \"push\"")
+        })?
         .parse()
         .map_err(ApiError::bad_request)?;
     let search_criteria = request

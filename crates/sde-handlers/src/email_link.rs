@@ -43,7 +43,11 @@ pub fn human_cause(cause: &str, error: &str) -> String {
     {
         return message.to_owned();
     }
-    if cause.trim().is_empty() { error.to_owned() } else { cause.to_owned() }
+    if cause.trim().is_empty() {
+        error.to_owned()
+    } else {
+        cause.to_owned()
+    }
 }
 
 /// What the email step returns.
@@ -54,12 +58,19 @@ pub struct EmailSent {
 }
 
 /// Emails the owner of the execution — only ever the address of their verified token.
-pub async fn email_link(mailer: &dyn Mailer, input: &NotifyInput) -> Result<EmailSent, TaskFailure> {
+pub async fn email_link(
+    mailer: &dyn Mailer,
+    input: &NotifyInput,
+) -> Result<EmailSent, TaskFailure> {
     let to = input.owner.email.clone();
     let message = match (&input.report, &input.failure) {
         (Some(report), _) => ready_message(to, report),
         (None, Some(failure)) => failed_message(to, &failure.human_cause()),
-        (None, None) => return Err(TaskFailure::invalid_request("email-link needs a report or a failure")),
+        (None, None) => {
+            return Err(TaskFailure::invalid_request(
+                "email-link needs a report or a failure",
+            ));
+        }
     };
     let message_id = mailer.send(&message).await?;
     info!(message_id, "export email sent");
@@ -90,7 +101,9 @@ fn failed_message(to: String, cause: &str) -> EmailMessage {
     EmailMessage {
         to,
         subject: "Your export failed".into(),
-        text: format!("Your export could not be completed.\r\n\r\nReason: {cause}\r\n\r\nPlease try again.\r\n"),
+        text: format!(
+            "Your export could not be completed.\r\n\r\nReason: {cause}\r\n\r\nPlease try again.\r\n"
+        ),
         html: format!(
             "<p>Your export could not be completed.</p><p>Reason: {}</p><p>Please try again.</p>",
             escape_html(cause)
@@ -124,12 +137,18 @@ mod tests {
             cause: r#"{"errorType":"Export.Failed","errorMessage":"disk full"}"#.into(),
         };
         assert_eq!(caught.human_cause(), "disk full");
-        let plain = CaughtError { error: "States.Timeout".into(), cause: String::new() };
+        let plain = CaughtError {
+            error: "States.Timeout".into(),
+            cause: String::new(),
+        };
         assert_eq!(plain.human_cause(), "States.Timeout");
     }
 
     #[test]
     fn links_are_escaped_in_html() {
-        assert_eq!(escape_html("https://x/?a=1&b=\"<2>\""), "https://x/?a=1&amp;b=&quot;&lt;2&gt;&quot;");
+        assert_eq!(
+            escape_html("https://x/?a=1&b=\"<2>\""),
+            "https://x/?a=1&amp;b=&quot;&lt;2&gt;&quot;"
+        );
     }
 }

@@ -27,7 +27,9 @@ impl FromStr for DeliveryType {
             "direct" => Ok(DeliveryType::Direct),
             "email" => Ok(DeliveryType::Email),
             "push" => Ok(DeliveryType::Push),
-            _ => Err(format!("unknown type {s:?}: use \"direct\", \"email\" or \"push\"")),
+            _ => Err(format!(
+                "unknown type {s:?}: use \"direct\", \"email\" or \"push\""
+            )),
         }
     }
 }
@@ -80,13 +82,19 @@ mod tests {
             delivery: DeliveryType::Push,
             search_criteria: SearchRequest::default(),
             options: ExportOptionsRequest::default(),
-            owner: Owner { sub: "s".into(), email: "e@x.org".into() },
+            owner: Owner {
+                sub: "s".into(),
+                email: "e@x.org".into(),
+            },
             export_id: "id-1".into(),
         };
         let value = serde_json::to_value(&input).unwrap();
         assert_eq!(value["type"], json!("push"));
         assert_eq!(value["owner"], json!({"sub": "s", "email": "e@x.org"}));
         assert_eq!(value["exportId"], json!("id-1"));
-        assert_eq!(serde_json::from_value::<ExecutionInput>(value).unwrap(), input);
+        assert_eq!(
+            serde_json::from_value::<ExecutionInput>(value).unwrap(),
+            input
+        );
     }
 }

@@ -20,7 +20,10 @@ pub struct ExportSettings {
 
 impl Default for ExportSettings {
     fn default() -> Self {
-        ExportSettings { url_ttl: Duration::from_secs(24 * 3600), batch_size: sde_core::export::DEFAULT_BATCH_SIZE }
+        ExportSettings {
+            url_ttl: Duration::from_secs(24 * 3600),
+            batch_size: sde_core::export::DEFAULT_BATCH_SIZE,
+        }
     }
 }
 
@@ -34,11 +37,15 @@ pub async fn generate_csv(
 ) -> Result<ExportOutput, TaskFailure> {
     let criteria = SearchCriteria::try_from(&input.search_criteria)
         .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
-    let options =
-        ExportOptions::try_from(&input.options).map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
-    let extension = options.extension();
-    let key = ObjectKey::new(format!("exports/{}/{}.{extension}", key_segment(&input.owner.sub), key_segment(&input.export_id)))
+    let options = ExportOptions::try_from(&input.options)
         .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
+    let extension = options.extension();
+    let key = ObjectKey::new(format!(
+        "exports/{}/{}.{extension}",
+        key_segment(&input.owner.sub),
+        key_segment(&input.export_id)
+    ))
+    .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
     let plan = ExportPlan {
         query: criteria.query,
         options,
@@ -63,9 +70,19 @@ fn key_segment(text: &str) -> String {
     let safe: String = text
         .chars()
         .take(128)
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if safe.is_empty() { "_".to_owned() } else { safe }
+    if safe.is_empty() {
+        "_".to_owned()
+    } else {
+        safe
+    }
 }
 
 /// `posts-20240131-1a2b3c4d.csv`: the date of the export and the start of its id.
@@ -89,7 +106,13 @@ mod tests {
     #[test]
     fn download_names_are_plain_file_names() {
         let name = download_name("1a2b3c4d-5e6f", "csv.gz");
-        assert!(name.starts_with("posts-") && name.ends_with("-1a2b3c4d.csv.gz"), "{name}");
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)));
+        assert!(
+            name.starts_with("posts-") && name.ends_with("-1a2b3c4d.csv.gz"),
+            "{name}"
+        );
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+        );
     }
 }

@@ -72,17 +72,28 @@ pub async fn push_result(
     let delivery = match (&input.report, &input.failure) {
         (Some(report), _) => {
             let Some(token) = input.task_token.clone() else {
-                return Err(TaskFailure::invalid_request("push-result needs the task token with a report"));
+                return Err(TaskFailure::invalid_request(
+                    "push-result needs the task token with a report",
+                ));
             };
-            PendingDelivery { frame: ready_frame(report), task_token: Some(token) }
+            PendingDelivery {
+                frame: ready_frame(report),
+                task_token: Some(token),
+            }
         }
         (None, Some(failure)) => PendingDelivery {
             frame: error_frame(&input.execution_arn, &failure.human_cause()),
             task_token: None,
         },
-        (None, None) => return Err(TaskFailure::invalid_request("push-result needs a report or a failure")),
+        (None, None) => {
+            return Err(TaskFailure::invalid_request(
+                "push-result needs a report or a failure",
+            ));
+        }
     };
-    registry.put_delivery(&input.execution_arn, &delivery).await?;
+    registry
+        .put_delivery(&input.execution_arn, &delivery)
+        .await?;
     let delivered = match registry.connection(&input.execution_arn).await? {
         Some(connection) => deliver(channel, workflow, &connection, &delivery).await?,
         None => false,
@@ -107,9 +118,18 @@ pub async fn push_open_connection(
         owner_sub: caller.sub.clone(),
         wants_progress: message.progress,
     };
-    registry.put_connection(&message.execution_arn, &connection).await.map_err(ApiError::internal)?;
-    if let Some(delivery) = registry.delivery(&message.execution_arn).await.map_err(ApiError::internal)? {
-        deliver(channel, workflow, &connection, &delivery).await.map_err(ApiError::internal)?;
+    registry
+        .put_connection(&message.execution_arn, &connection)
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(delivery) = registry
+        .delivery(&message.execution_arn)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        deliver(channel, workflow, &connection, &delivery)
+            .await
+            .map_err(ApiError::internal)?;
     }
     Ok(())
 }
@@ -140,6 +160,10 @@ async fn deliver(
     }
 }
 
-async fn post(channel: &dyn PushChannel, connection: &PushConnection, frame: &Value) -> Result<PostOutcome, DeliveryError> {
+async fn post(
+    channel: &dyn PushChannel,
+    connection: &PushConnection,
+    frame: &Value,
+) -> Result<PostOutcome, DeliveryError> {
     channel.post(&connection.connection_id, frame).await
 }

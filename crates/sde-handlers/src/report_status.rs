@@ -62,7 +62,13 @@ pub async fn report_status(
         ExecutionStatus::Succeeded => report.map(|r| r.report_url).unwrap_or_default(),
         _ => String::new(),
     };
-    Ok(ReportStatusResponse { status: execution.status, report_url, rows_written, total_rows, error })
+    Ok(ReportStatusResponse {
+        status: execution.status,
+        report_url,
+        rows_written,
+        total_rows,
+        error,
+    })
 }
 
 /// Describes `execution_arn` if `caller` owns it; otherwise the same 404 as an unknown ARN.
@@ -72,10 +78,15 @@ pub async fn owned_execution(
     execution_arn: &str,
 ) -> Result<ExecutionDescription, ApiError> {
     if execution_arn.trim().is_empty() || execution_arn.len() > 2048 {
-        return Err(ApiError::bad_request("\"executionArn\" must be the ARN /download-request returned"));
+        return Err(ApiError::bad_request(
+            "\"executionArn\" must be the ARN /download-request returned",
+        ));
     }
     let execution = workflow.describe(execution_arn).await?;
-    let owner_sub = execution.input.pointer("/owner/sub").and_then(Value::as_str);
+    let owner_sub = execution
+        .input
+        .pointer("/owner/sub")
+        .and_then(Value::as_str);
     if owner_sub != Some(caller.sub.as_str()) {
         return Err(ApiError::not_found("no such export"));
     }

@@ -38,7 +38,9 @@ impl From<Post> for SearchHit {
             uuid: post.id,
             doc_type: "posts",
             user_id: post.user_id,
-            date_created: post.date_created.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            date_created: post
+                .date_created
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             content: post.content,
             tags: post.tags,
         }
@@ -46,7 +48,10 @@ impl From<Post> for SearchHit {
 }
 
 /// Runs one `/search` request.
-pub async fn search(index: &dyn SearchIndex, request: &SearchRequest) -> Result<SearchResponse, ApiError> {
+pub async fn search(
+    index: &dyn SearchIndex,
+    request: &SearchRequest,
+) -> Result<SearchResponse, ApiError> {
     let criteria = SearchCriteria::try_from(request)?;
     match index.search(&criteria.query, criteria.page).await {
         Ok(page) => Ok(SearchResponse {

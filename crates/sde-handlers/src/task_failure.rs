@@ -32,7 +32,10 @@ pub struct TaskFailure {
 
 impl TaskFailure {
     pub fn new(error: &'static str, cause: impl Into<String>) -> Self {
-        TaskFailure { error, cause: cause.into() }
+        TaskFailure {
+            error,
+            cause: cause.into(),
+        }
     }
 
     pub fn invalid_request(cause: impl Into<String>) -> Self {
@@ -104,7 +107,10 @@ mod tests {
 
     #[test]
     fn a_row_count_mismatch_has_its_own_name() {
-        let failure = TaskFailure::from(ExportError::RowCountMismatch { expected: 3, written: 2 });
+        let failure = TaskFailure::from(ExportError::RowCountMismatch {
+            expected: 3,
+            written: 2,
+        });
         assert_eq!(failure.error, names::ROW_COUNT_MISMATCH);
     }
 }

@@ -1,6 +1,8 @@
 //! The local object store against the object-store contract, plus what only it does: signed
 //! URL checks, retention and crash safety.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sde_core::testing::object_store_contract;
 use sde_core::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
 use sde_localfs::{LocalFsStore, UrlRefusal};

@@ -1,1 +1,14 @@
-//! The embedded search index on tantivy.
+//! The embedded search index on tantivy: the local stack's stand-in for Elasticsearch, with the
+//! same search semantics (see the design page and [`sde_core::SearchIndex`]).
+//!
+//! [`TantivyIndex`] opens or creates an index, hands out a single [`PostWriter`] at a time, and
+//! implements [`SearchIndex`](sde_core::SearchIndex): ranked pages and snapshot scans.
+
+mod error;
+mod index;
+mod query;
+mod scan;
+mod schema;
+
+pub use index::{PostWriter, TantivyIndex};
+pub use schema::ANALYZER_NAME;
