@@ -599,19 +599,20 @@ fn status_error(what: &'static str, status: StatusCode, attempts: u32, body: &st
 /// Decodes `%XX` escapes of URL userinfo (a password may hold `@`, `:` or `%`).
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
+    let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
+        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
                 i += 3;
-                continue;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -1034,6 +1035,14 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, LoadError::UnsupportedUrl(_)), "{err:?}");
+    }
+
+    #[test]
+    fn userinfo_escapes_are_decoded_and_stray_percent_signs_kept() {
+        assert_eq!(percent_decode("p%40ss%3Aw%25rd"), "p@ss:w%rd");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz%C3%A9"), "%zzé");
     }
 
     #[test]

@@ -363,7 +363,7 @@ impl std::iter::FusedIterator for PostGenerator {}
 /// Milliseconds since the epoch, rounded up, so the result is never before `t`.
 fn ceil_millis(t: DateTime<Utc>) -> i64 {
     let floor = t.timestamp_millis();
-    if t.timestamp_subsec_nanos() % 1_000_000 == 0 {
+    if t.timestamp_subsec_nanos() == t.timestamp_subsec_millis() * 1_000_000 {
         floor
     } else {
         floor + 1
