@@ -2,16 +2,13 @@
 
 use sde_core::{IndexError, IndexErrorKind};
 use tantivy::TantivyError;
-use tantivy::directory::error::LockError;
 
 /// Wraps a tantivy error met while doing `context`, choosing the kind from what went wrong.
 pub(crate) fn from_tantivy(context: impl Into<String>, error: TantivyError) -> IndexError {
     let kind = match &error {
-        TantivyError::LockFailure(LockError::LockBusy, _) => IndexErrorKind::Unavailable,
+        // A busy lock means another writer holds the index: trying later may succeed.
         TantivyError::LockFailure(..) | TantivyError::IoError(_) => IndexErrorKind::Unavailable,
-        TantivyError::InvalidArgument(_) | TantivyError::SchemaError(_) => {
-            IndexErrorKind::Rejected
-        }
+        TantivyError::InvalidArgument(_) | TantivyError::SchemaError(_) => IndexErrorKind::Rejected,
         _ => IndexErrorKind::Corrupt,
     };
     IndexError::new(kind, context).with_source(error)

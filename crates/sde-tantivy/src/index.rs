@@ -63,12 +63,18 @@ impl TantivyIndex {
     pub fn open_or_create(dir: &Path) -> Result<Self, IndexError> {
         let location = dir.display().to_string();
         std::fs::create_dir_all(dir).map_err(|error| {
-            IndexError::new(IndexErrorKind::Unavailable, format!("creating index folder {location}"))
-                .with_source(error)
+            IndexError::new(
+                IndexErrorKind::Unavailable,
+                format!("creating index folder {location}"),
+            )
+            .with_source(error)
         })?;
         let directory = MmapDirectory::open(dir).map_err(|error| {
-            IndexError::new(IndexErrorKind::Unavailable, format!("opening index folder {location}"))
-                .with_source(error)
+            IndexError::new(
+                IndexErrorKind::Unavailable,
+                format!("opening index folder {location}"),
+            )
+            .with_source(error)
         })?;
         let index = builder()
             .open_or_create(directory)
@@ -92,7 +98,14 @@ impl TantivyIndex {
             .doc_store_cache_num_blocks(SEARCH_DOC_STORE_CACHE_BLOCKS)
             .try_into()
             .map_err(|error| from_tantivy(format!("opening a reader on {location}"), error))?;
-        Ok(TantivyIndex { inner: Arc::new(Inner { index, reader, fields, location }) })
+        Ok(TantivyIndex {
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                fields,
+                location,
+            }),
+        })
     }
 
     /// Number of posts committed and visible to searches.
@@ -120,7 +133,10 @@ impl TantivyIndex {
                     error,
                 )
             })?;
-        Ok(PostWriter { writer, index: self.clone() })
+        Ok(PostWriter {
+            writer,
+            index: self.clone(),
+        })
     }
 }
 
@@ -128,9 +144,14 @@ fn builder() -> IndexBuilder {
     let (schema, _) = PostFields::schema();
     // Exports read every stored post, so decompression speed matters more than size: lz4
     // decompresses at several GB/s per core; zstd would save disk but cost export throughput.
-    let settings =
-        IndexSettings { docstore_compression: Compressor::Lz4, ..IndexSettings::default() };
-    Index::builder().schema(schema).settings(settings).tokenizers(tokenizers())
+    let settings = IndexSettings {
+        docstore_compression: Compressor::Lz4,
+        ..IndexSettings::default()
+    };
+    Index::builder()
+        .schema(schema)
+        .settings(settings)
+        .tokenizers(tokenizers())
 }
 
 impl Inner {
@@ -145,9 +166,15 @@ impl Inner {
         let (Ok(offset), Ok(limit @ 1..)) = (usize::try_from(offset), usize::try_from(window))
         else {
             let total = searcher.search(&query, &Count).map_err(searching)?;
-            return Ok(SearchPage { total: total as u64, posts: Vec::new(), warning: None });
+            return Ok(SearchPage {
+                total: total as u64,
+                posts: Vec::new(),
+                warning: None,
+            });
         };
-        let top = TopDocs::with_limit(limit).and_offset(offset).order_by_score();
+        let top = TopDocs::with_limit(limit)
+            .and_offset(offset)
+            .order_by_score();
         let (total, hits) = searcher.search(&query, &(Count, top)).map_err(searching)?;
         let posts = hits
             .into_iter()
@@ -158,7 +185,11 @@ impl Inner {
                     .into_post()
             })
             .collect::<Result<Vec<Post>, IndexError>>()?;
-        Ok(SearchPage { total: total as u64, posts, warning: None })
+        Ok(SearchPage {
+            total: total as u64,
+            posts,
+            warning: None,
+        })
     }
 
     fn prepare_scan(&self, query: &PostQuery) -> Result<PreparedScan, IndexError> {
@@ -207,7 +238,9 @@ pub struct PostWriter {
 
 impl fmt::Debug for PostWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostWriter").field("index", &self.index.inner.location).finish()
+        f.debug_struct("PostWriter")
+            .field("index", &self.index.inner.location)
+            .finish()
     }
 }
 
@@ -234,14 +267,15 @@ impl PostWriter {
             .commit()
             .map_err(|error| from_tantivy(format!("committing to {location}"), error))?;
         let reload = || {
-            inner.reader.reload().map_err(|error| {
-                from_tantivy(format!("reloading the reader of {location}"), error)
-            })
+            inner
+                .reader
+                .reload()
+                .map_err(|error| from_tantivy(format!("reloading the reader of {location}"), error))
         };
         reload()?;
-        self.writer
-            .wait_merging_threads()
-            .map_err(|error| from_tantivy(format!("finishing segment merges in {location}"), error))?;
+        self.writer.wait_merging_threads().map_err(|error| {
+            from_tantivy(format!("finishing segment merges in {location}"), error)
+        })?;
         // Merges finished after the commit replace segments; searching fewer is faster.
         reload()?;
         Ok(self.index.num_posts())

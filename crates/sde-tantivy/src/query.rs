@@ -59,19 +59,28 @@ pub(crate) fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 
 fn multi_match(fields: &PostFields, tokens: &[String]) -> Box<dyn Query> {
     let content = match_query(fields.content, tokens);
-    let tags = Box::new(BoostQuery::new(match_query(fields.tags, tokens), TAGS_BOOST));
+    let tags = Box::new(BoostQuery::new(
+        match_query(fields.tags, tokens),
+        TAGS_BOOST,
+    ));
     Box::new(DisjunctionMaxQuery::new(vec![content, tags]))
 }
 
 /// Elasticsearch's `match` with operator `OR` on one field.
 fn match_query(field: Field, tokens: &[String]) -> Box<dyn Query> {
     let term_query = |token: &String| -> Box<dyn Query> {
-        Box::new(TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs))
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, token),
+            IndexRecordOption::WithFreqs,
+        ))
     };
     match tokens {
         [token] => term_query(token),
         _ => Box::new(BooleanQuery::new(
-            tokens.iter().map(|token| (Occur::Should, term_query(token))).collect(),
+            tokens
+                .iter()
+                .map(|token| (Occur::Should, term_query(token)))
+                .collect(),
         )),
     }
 }
@@ -84,7 +93,10 @@ fn date_filter(query: &PostQuery, fields: &PostFields) -> Option<Box<dyn Query>>
         return None;
     }
     let term = |nanos: i64| {
-        Term::from_field_date(fields.date_created, tantivy::DateTime::from_timestamp_nanos(nanos))
+        Term::from_field_date(
+            fields.date_created,
+            tantivy::DateTime::from_timestamp_nanos(nanos),
+        )
     };
     let lower = match range.from.map(nanos) {
         None | Some(Clamped::BeforeAll) => Bound::Unbounded,

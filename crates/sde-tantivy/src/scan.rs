@@ -45,7 +45,11 @@ impl PreparedScan {
                 .map_err(|error| from_tantivy("counting the matches of a scan", error))?;
             total += u64::from(count);
         }
-        Ok(PreparedScan { searcher, weight, total })
+        Ok(PreparedScan {
+            searcher,
+            weight,
+            total,
+        })
     }
 
     /// The exact number of posts the scan will yield.
@@ -59,7 +63,12 @@ pub(crate) fn start(prepared: PreparedScan, batch_size: NonZeroUsize) -> Tantivy
     let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
     let total = prepared.total;
     let producer = tokio::task::spawn_blocking(move || produce(prepared, batch_size, sender));
-    TantivyScan { total, yielded: 0, receiver, producer: Some(producer) }
+    TantivyScan {
+        total,
+        yielded: 0,
+        receiver,
+        producer: Some(producer),
+    }
 }
 
 /// A running scan of a tantivy index.
@@ -85,22 +94,34 @@ impl PostScan for TantivyScan {
         }
         // The producer is done: make sure it ended because it had yielded everything.
         if let Some(producer) = self.producer.take() {
-            producer.await.map_err(|error| from_join("scanning", error))?;
+            producer
+                .await
+                .map_err(|error| from_join("scanning", error))?;
         }
         if self.yielded != self.total {
             return Err(IndexError::new(
                 IndexErrorKind::Corrupt,
-                format!("scanning: {} posts read but {} counted", self.yielded, self.total),
+                format!(
+                    "scanning: {} posts read but {} counted",
+                    self.yielded, self.total
+                ),
             ));
         }
         Ok(None)
     }
 
     async fn close(self: Box<Self>) -> Result<(), IndexError> {
-        let TantivyScan { receiver, producer, yielded, total } = *self;
+        let TantivyScan {
+            receiver,
+            producer,
+            yielded,
+            total,
+        } = *self;
         drop(receiver);
         if let Some(producer) = producer {
-            producer.await.map_err(|error| from_join("closing a scan", error))?;
+            producer
+                .await
+                .map_err(|error| from_join("closing a scan", error))?;
         }
         debug!(yielded, total, "scan closed");
         Ok(())
@@ -126,10 +147,12 @@ fn walk(
         if sender.is_closed() {
             return Ok(());
         }
-        let store = segment.get_store_reader(SCAN_DOC_STORE_CACHE_BLOCKS).map_err(|error| {
-            IndexError::new(IndexErrorKind::Corrupt, "opening a segment's doc store")
-                .with_source(error)
-        })?;
+        let store = segment
+            .get_store_reader(SCAN_DOC_STORE_CACHE_BLOCKS)
+            .map_err(|error| {
+                IndexError::new(IndexErrorKind::Corrupt, "opening a segment's doc store")
+                    .with_source(error)
+            })?;
         let alive = segment.alive_bitset();
         let mut scorer = prepared
             .weight
@@ -144,7 +167,9 @@ fn walk(
                     .into_post()?;
                 batch.push(post);
                 if batch.len() == batch_size
-                    && sender.blocking_send(Ok(std::mem::replace(&mut batch, new_batch()))).is_err()
+                    && sender
+                        .blocking_send(Ok(std::mem::replace(&mut batch, new_batch())))
+                        .is_err()
                 {
                     return Ok(());
                 }

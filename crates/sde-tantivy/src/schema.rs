@@ -122,7 +122,10 @@ impl PostFields {
             UserId::Int(n) => doc.add_i64(self.user_id_int, *n),
             UserId::Text(s) => doc.add_text(self.user_id_text, s),
         }
-        doc.add_date(self.date_created, to_tantivy_date(post.date_created, &post.id)?);
+        doc.add_date(
+            self.date_created,
+            to_tantivy_date(post.date_created, &post.id)?,
+        );
         doc.add_text(self.content, &post.content);
         for tag in &post.tags {
             doc.add_text(self.tags, tag);
@@ -197,7 +200,13 @@ impl DocumentDeserialize for StoredPost {
 impl StoredPost {
     /// The post, or a `Corrupt` error naming what is missing.
     pub fn into_post(self) -> Result<Post, IndexError> {
-        let StoredPost { id, user_id, date_created, content, tags } = self;
+        let StoredPost {
+            id,
+            user_id,
+            date_created,
+            content,
+            tags,
+        } = self;
         match (id, user_id, date_created) {
             (Some(id), Some(user_id), Some(nanos)) => Ok(Post {
                 id,
@@ -241,15 +250,19 @@ mod tests {
             fields.tags,
         ]
         .map(|field| field.field_id());
-        assert_eq!(ids, [ID, USER_ID_INT, USER_ID_TEXT, DATE_CREATED, CONTENT, TAGS]);
+        assert_eq!(
+            ids,
+            [ID, USER_ID_INT, USER_ID_TEXT, DATE_CREATED, CONTENT, TAGS]
+        );
     }
 
     #[test]
     fn the_analyzer_lowercases_and_splits_on_anything_but_letters_and_digits() {
         assert_eq!(tokens("#Cats, DOGS!"), ["cats", "dogs"]);
-        assert_eq!(tokens("Ünïcode naïve café-au-lait 東京"), [
-            "ünïcode", "naïve", "café", "au", "lait", "東京"
-        ]);
+        assert_eq!(
+            tokens("Ünïcode naïve café-au-lait 東京"),
+            ["ünïcode", "naïve", "café", "au", "lait", "東京"]
+        );
         assert!(tokens("!?-- ...").is_empty());
     }
 

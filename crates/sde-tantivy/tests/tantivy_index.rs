@@ -1,0 +1,213 @@
+//! What the tantivy index promises beyond the `SearchIndex` contract: persistence, commit-based
+//! visibility, one writer at a time, and scans that keep their snapshot and stop when closed.
+
+// Helpers shared by tests panic on failure, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use sde_core::{IndexErrorKind, PageRequest, Post, PostQuery, SearchIndex, UserId};
+use sde_tantivy::TantivyIndex;
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn post(i: usize, content: &str) -> Post {
+    Post {
+        id: format!("p{i}"),
+        user_id: UserId::Int(i as i64),
+        date_created: at("2020-01-01T00:00:00Z") + Duration::seconds(i as i64),
+        content: content.to_owned(),
+        tags: vec![],
+    }
+}
+
+fn write(index: &TantivyIndex, posts: impl IntoIterator<Item = Post>) -> u64 {
+    let mut writer = index.writer().unwrap();
+    for post in posts {
+        writer.add(&post).unwrap();
+    }
+    writer.commit().unwrap()
+}
+
+fn batch(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap()
+}
+
+fn all() -> PostQuery {
+    PostQuery::default()
+}
+
+#[test]
+fn posts_become_visible_only_when_committed() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let mut writer = index.writer().unwrap();
+    writer.add(&post(1, "cats")).unwrap();
+    assert_eq!(index.num_posts(), 0);
+    assert_eq!(writer.commit().unwrap(), 1);
+    assert_eq!(index.num_posts(), 1);
+}
+
+#[test]
+fn a_writer_dropped_without_commit_adds_nothing() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let mut writer = index.writer().unwrap();
+    writer.add(&post(1, "cats")).unwrap();
+    drop(writer);
+    assert_eq!(write(&index, [post(2, "dogs")]), 1);
+}
+
+#[test]
+fn only_one_writer_at_a_time_and_the_second_is_told_why() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let first = index.writer().unwrap();
+    let error = index.writer().unwrap_err();
+    assert_eq!(error.kind, IndexErrorKind::Unavailable);
+    assert!(error.to_string().contains("only one writer"), "{error}");
+    first.commit().unwrap();
+    assert!(index.writer().is_ok(), "committing releases the lock");
+}
+
+#[test]
+fn a_date_tantivy_cannot_hold_is_rejected() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let mut writer = index.writer().unwrap();
+    let far = Post {
+        date_created: at("2300-01-01T00:00:00Z"),
+        ..post(1, "cats")
+    };
+    assert_eq!(writer.add(&far).unwrap_err().kind, IndexErrorKind::Rejected);
+}
+
+#[tokio::test]
+async fn the_index_persists_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("posts");
+    let original = Post {
+        user_id: UserId::Text("9f1c-42".into()),
+        date_created: at("2019-07-21T10:11:12.123456789Z"),
+        tags: vec!["#a".into()],
+        ..post(1, "cats")
+    };
+    {
+        let index = TantivyIndex::open_or_create(&path).unwrap();
+        assert_eq!(write(&index, [original.clone(), post(2, "dogs")]), 2);
+    }
+    let reopened = TantivyIndex::open_or_create(&path).unwrap();
+    assert_eq!(reopened.num_posts(), 2);
+    let query = PostQuery {
+        terms: vec!["cats".into()],
+        ..all()
+    };
+    let page = reopened
+        .search(&query, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.posts,
+        [original],
+        "including nanoseconds and a string UserID"
+    );
+    assert_eq!(
+        write(&reopened, [post(3, "fish")]),
+        3,
+        "a reopened index takes new posts"
+    );
+}
+
+#[tokio::test]
+async fn replacing_and_re_adding_across_commits_leaves_one_post_per_id() {
+    let index = TantivyIndex::in_memory().unwrap();
+    write(&index, (0..50).map(|i| post(i, "cats")));
+    assert_eq!(write(&index, (0..10).map(|i| post(i, "dogs"))), 50);
+    let mut scan = index.scan(&all(), batch(7)).await.unwrap();
+    assert_eq!(scan.total(), 50);
+    let mut dogs = 0;
+    let mut ids = HashSet::new();
+    while let Some(batch) = scan.next_batch().await.unwrap() {
+        dogs += batch.iter().filter(|post| post.content == "dogs").count();
+        ids.extend(batch.into_iter().map(|post| post.id));
+    }
+    scan.close().await.unwrap();
+    assert_eq!((ids.len(), dogs), (50, 10), "deleted versions are skipped");
+}
+
+#[tokio::test]
+async fn a_scan_keeps_its_snapshot_while_posts_are_committed() {
+    let index = TantivyIndex::in_memory().unwrap();
+    write(&index, (0..100).map(|i| post(i, "cats")));
+    let mut scan = index.scan(&all(), batch(10)).await.unwrap();
+    let mut ids: HashSet<String> = HashSet::new();
+    ids.extend(
+        scan.next_batch()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .map(|post| post.id),
+    );
+
+    // Replace every post, add new ones, and let merges run, all mid-scan.
+    write(&index, (0..150).map(|i| post(i, "dogs")));
+    assert_eq!(index.num_posts(), 150);
+
+    while let Some(batch) = scan.next_batch().await.unwrap() {
+        assert!(
+            batch.iter().all(|post| post.content == "cats"),
+            "only the snapshot's posts"
+        );
+        ids.extend(batch.into_iter().map(|post| post.id));
+    }
+    assert_eq!((scan.total(), ids.len()), (100, 100));
+    scan.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn closing_a_scan_midway_stops_its_producer() {
+    let index = TantivyIndex::in_memory().unwrap();
+    write(&index, (0..2_000).map(|i| post(i, "cats")));
+    let mut scan = index.scan(&all(), batch(10)).await.unwrap();
+    assert!(scan.next_batch().await.unwrap().is_some());
+    // The producer is now blocked on a full channel; closing must wake and end it.
+    tokio::time::timeout(std::time::Duration::from_secs(10), scan.close())
+        .await
+        .expect("close does not hang")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_scan_dropped_without_close_does_not_hold_up_the_runtime() {
+    let index = TantivyIndex::in_memory().unwrap();
+    write(&index, (0..500).map(|i| post(i, "cats")));
+    let scan = index.scan(&all(), batch(1)).await.unwrap();
+    drop(scan);
+    // The runtime shuts down at the end of the test, which waits for blocking tasks.
+}
+
+#[tokio::test]
+async fn searches_see_a_commit_made_after_the_index_was_opened() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let query = PostQuery {
+        terms: vec!["cats".into()],
+        ..all()
+    };
+    assert_eq!(
+        index
+            .search(&query, PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    write(&index, [post(1, "cats")]);
+    assert_eq!(
+        index
+            .search(&query, PageRequest::default())
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}
