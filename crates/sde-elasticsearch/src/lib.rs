@@ -1,0 +1,69 @@
+//! The posts index on Elasticsearch or Amazon OpenSearch Service: [`EsIndex`] implements
+//! [`SearchIndex`](sde_core::SearchIndex) with the design page's semantics, through the official
+//! [`elasticsearch`] client.
+//!
+//! # Queries
+//!
+//! Every term of the criteria is a `multi_match` over `Content` and `Tags^3` (`best_fields`,
+//! operator `or`) under `bool.must`; the date range is a `bool.filter` on `DateCreated`
+//! (`gte`/`lt`, RFC 3339); no terms and no range is `match_all`. User text is only ever the
+//! `query` of a `multi_match`, never `query_string`. The bodies are built by the pure functions of
+//! [`query`], tested against the expected JSON.
+//!
+//! A page is `from`/`size` with `track_total_hits: true`, ranked by score; every page of one
+//! search carries the same `preference`, so ties and scores do not shift between pages. Pages
+//! reaching past [`MAX_RESULT_WINDOW`] are refused as
+//! [`Rejected`](sde_core::IndexErrorKind::Rejected) ("the page is too deep"), unless they lie
+//! past the end of the results, which gives an empty page. Failed shards in a page search become
+//! [`SearchPage::warning`](sde_core::SearchPage::warning); `timed_out: true` is a
+//! [`Timeout`](sde_core::IndexErrorKind::Timeout) error.
+//!
+//! # Scans
+//!
+//! A scan is a scroll sorted by `_doc` with the exact total, in batches of the requested size
+//! (capped by [`EsConfig::max_batch_size`]); see [`scan`] for failure handling
+//! and clearing. Scroll rather than point-in-time + `search_after`: the scroll API is the same on
+//! Elasticsearch 7.10+, 8.x and OpenSearch 2.x, while point in time is not — Elasticsearch has
+//! `POST /<index>/_pit` and `DELETE /_pit` since 7.10, OpenSearch `POST /<index>/_search/point_in_time`
+//! and `DELETE /_search/point_in_time` only since 2.4, with different bodies. One scroll per
+//! export, read start to end by one Lambda, is the use scroll is made for; its keep-alive is
+//! [`EsConfig::scroll_keep_alive`] (2 minutes) between batches.
+//!
+//! # Engines
+//!
+//! Targeted: **OpenSearch 2.x**, what Amazon OpenSearch Service provisions today (the deploy
+//! issue's domain), and **Elasticsearch 7.10+ and 8.x** for self-hosted or Elastic Cloud
+//! clusters. All three return `hits.total` as `{value, relation}`; the parser also reads the bare
+//! number of Elasticsearch 6, but 6 is not supported otherwise. Recorded responses of each engine
+//! are under `tests/fixtures/`. The client crate is 9.x: it sends plain `application/json` and
+//! performs no `X-Elastic-Product` check, so it talks to OpenSearch too.
+//!
+//! # Authentication
+//!
+//! HTTP basic auth over HTTPS with an OpenSearch **fine-grained access control internal user**
+//! (e.g. `sde-reader`), mapped to a role with the index permission `read` on the posts index
+//! and the cluster permissions `indices:data/read/scroll` and `indices:data/read/scroll/clear`
+//! (the security plugin checks scrolls at cluster level). The user's password lives in
+//! an SSM Parameter Store SecureString (KMS-encrypted); each Lambda that searches reads it once
+//! at cold start (`ssm:GetParameter` with decryption on that one parameter is all its IAM role
+//! gets) and hands it to [`EsConfig`] as a [`Secret`], which never prints. Credentials are
+//! refused inside the URL, and over plain `http` except to the local machine. The domain's
+//! access policy then need not be IP-open: FGAC checks every request's credentials, the domain
+//! enforces HTTPS and node-to-node encryption, and the network path (VPC access with a security
+//! group that admits only the functions) is the deploy issue's part. Locally, `SDE_ES_USERNAME`
+//! and `SDE_ES_PASSWORD` play the same role ([`EsConfig::from_env`]).
+
+pub mod config;
+pub mod error;
+mod index;
+pub mod query;
+pub mod response;
+pub mod scan;
+pub mod transport;
+
+pub use config::{ConfigError, EsConfig, Secret};
+pub use error::EsError;
+pub use index::EsIndex;
+pub use query::MAX_RESULT_WINDOW;
+pub use scan::EsScan;
+pub use transport::{ClientTransport, EsMethod, EsRequest, EsResponse, EsTransport};
