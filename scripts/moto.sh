@@ -72,6 +72,12 @@ start() {
     done
     curl -fsS -o /dev/null -X POST "$url/moto-api/config" -H 'Content-Type: application/json' \
         -d '{"stepfunctions":{"execute_state_machine":true},"lambda":{"use_docker":false}}'
+    # With the default "immediate" progression, reading an S3 key's restore status (which
+    # /moto-api/data.json does for every key ever made) looks up its bucket, and multipart parts
+    # have none: data.json then answers 500. Keys we never restore need never progress.
+    curl -fsS -o /dev/null -X POST "$url/moto-api/state-manager/set-transition" \
+        -H 'Content-Type: application/json' \
+        -d '{"model_name":"s3::keyrestore","transition":{"progression":"manual","times":1000000000}}'
     log "moto $MOTO_VERSION listening on $url (log: $STATE/server.log)"
     printf 'export SDE_TEST_MOTO_URL=%s\n' "$url"
 }

@@ -14,6 +14,11 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "moto server for the AWS adapter tests"
+moto_env="$(bash scripts/moto.sh start)"   # installs .venv + moto on first use, then starts in ~2 s
+eval "$moto_env"
+trap 'bash scripts/moto.sh stop' EXIT
+
 step "cargo test"
 cargo test --workspace --locked
 

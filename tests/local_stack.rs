@@ -149,7 +149,6 @@ async fn fifty_users_pushing_at_once_each_receive_exactly_their_own_file() {
 #[derive(Debug)]
 struct BrokenStore(Arc<dyn ObjectStore>);
 
-#[derive(Debug)]
 struct BrokenUpload(Box<dyn MultipartUpload>);
 
 #[async_trait]
@@ -293,6 +292,7 @@ async fn finished_exports_survive_a_restart_and_interrupted_ones_read_failed() {
     let url = url_of(&status);
     // A push export with no client waits for one; the stop cuts it short.
     let waiting = app.start_export(&token, "push", &selective()).await;
+    let old_url = app.url.clone();
     app.shutdown().await;
 
     let app = TestApp::spawn_in(dir.path().to_path_buf(), |config| config.seed_posts = 0).await;
@@ -300,7 +300,8 @@ async fn finished_exports_survive_a_restart_and_interrupted_ones_read_failed() {
     let status = app.status(&token, &done).await;
     assert_eq!(status["status"], "SUCCEEDED");
     assert_eq!(url_of(&status), url);
-    let (code, _, body) = app.download(&url).await;
+    // The signing key survived too; the test's second stack listens on another port.
+    let (code, _, body) = app.download(&url.replacen(&old_url, &app.url, 1)).await;
     assert_eq!(code, 200);
     assert!(!csv_rows(&body).is_empty());
     let status = app.status(&token, &waiting).await;

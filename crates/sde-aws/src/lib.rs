@@ -1,1 +1,33 @@
-//! AWS adapters.
+//! The AWS adapters of the sde core traits: [`S3Store`] ([`ObjectStore`](sde_core::ObjectStore)),
+//! [`SesMailer`] ([`Mailer`](sde_core::Mailer)), [`SfnWorkflow`] ([`Workflow`](sde_core::Workflow)),
+//! [`ApiGatewayPushChannel`] ([`PushChannel`](sde_core::PushChannel)), [`S3PushRegistry`]
+//! ([`PushRegistry`](sde_core::PushRegistry)) and [`S3ProgressBoard`]
+//! ([`ProgressBoard`](sde_core::ProgressBoard)), plus the typed configuration they are built
+//! from and [`SsmSecret`] for secrets read at cold start.
+//!
+//! A Lambda binary loads one [`aws_config::SdkConfig`] with [`load_sdk_config`], its settings
+//! with the `*Config::from_env` of what it uses, and builds only the adapters it needs.
+
+mod config;
+mod errors;
+mod progress;
+mod push;
+mod registry;
+mod s3_json;
+mod s3_store;
+mod sdk;
+mod ses;
+mod sfn;
+mod ssm;
+
+pub use config::{
+    ConfigError, Encryption, MIN_PART_SIZE, PushConfig, S3Config, SesConfig, SfnConfig,
+};
+pub use progress::S3ProgressBoard;
+pub use push::ApiGatewayPushChannel;
+pub use registry::S3PushRegistry;
+pub use s3_store::{S3Store, content_disposition};
+pub use sdk::{load_sdk_config, s3_client, sdk_config_for_endpoint};
+pub use ses::SesMailer;
+pub use sfn::SfnWorkflow;
+pub use ssm::{SecretError, SecretString, SsmSecret};

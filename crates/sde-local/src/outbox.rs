@@ -22,7 +22,7 @@ impl OutboxMailer {
     pub fn new(dir: PathBuf, from: &str, smtp_url: Option<&str>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let from: Mailbox = from.parse()?;
-        let smtp = smtp_url.map(|url| AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map(|b| b.build())).transpose()?;
+        let smtp = smtp_url.map(plain_smtp).transpose()?;
         Ok(OutboxMailer { dir, from, smtp })
     }
 
@@ -30,6 +30,20 @@ impl OutboxMailer {
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
+}
+
+/// A transport for `smtp://host[:port]`: a local relay such as MailHog or Mailpit. Mail that
+/// leaves the machine goes through SES in production, so TLS relays are not offered here.
+fn plain_smtp(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let rest = url
+        .strip_prefix("smtp://")
+        .ok_or_else(|| anyhow::anyhow!("--smtp-url must look like smtp://host:port, not {url:?}"))?;
+    let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| anyhow::anyhow!("bad port in --smtp-url {url:?}"))?),
+        None => (rest.trim_end_matches('/'), 25),
+    };
+    anyhow::ensure!(!host.is_empty(), "--smtp-url needs a host: {url:?}");
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build())
 }
 
 fn part(content_type: ContentType, body: &str) -> SinglePart {

@@ -37,6 +37,10 @@ pub const DEFINITION: &str = include_str!("../../../statemachine/download-reques
 /// Audience (app client id) of development tokens.
 pub const DEV_AUDIENCE: &str = "sde-local";
 
+/// Issuer (`iss`) of development tokens. Fixed rather than the server's URL, so a user keeps the
+/// same `sub` — and so their exports — when the stack moves to another port or host name.
+pub const DEV_ISSUER: &str = "urn:sde:local-dev-issuer";
+
 /// Wraps the object store the export tasks write to (tests inject faults with it).
 pub type StoreLayer = Arc<dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send + Sync>;
 
@@ -191,7 +195,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
 
     let (verifier, issuer) = match &config.auth {
         AuthConfig::Development => {
-            let issuer = DevIssuer::load_or_create(&data_dir.join("secrets"), base_url.clone(), DEV_AUDIENCE.to_owned())?;
+            let issuer = DevIssuer::load_or_create(&data_dir.join("secrets"), DEV_ISSUER.to_owned(), DEV_AUDIENCE.to_owned())?;
             (issuer.verifier(), Some(Arc::new(issuer)))
         }
         AuthConfig::External { issuer, jwks_url, audience } => (
@@ -199,7 +203,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
                 issuer: issuer.clone(),
                 audience: audience.clone(),
                 jwks: JwksSource::Url(jwks_url.clone()),
-            })?,
+            }),
             None,
         ),
     };

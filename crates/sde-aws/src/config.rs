@@ -1,0 +1,326 @@
+//! Typed settings of the AWS adapters, read once from the environment at cold start and
+//! validated there, so a misconfigured function fails at once with the variable's name.
+//!
+//! Each function reads only the settings of the adapters it uses.
+
+/// Smallest part S3 accepts for every part but the last (5 MiB).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+/// Largest part S3 accepts (5 GiB).
+const MAX_PART_SIZE: usize = 5 * 1024 * 1024 * 1024;
+/// Default part size: large enough for few requests, small enough for a 128 MiB Lambda.
+const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
+/// Default number of parts uploaded at once.
+const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
+
+/// A missing or malformed setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Reads settings through `lookup` (the process environment, or a map in tests).
+struct Settings<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Settings<F> {
+    /// A set, non-blank value (trimmed).
+    fn optional(&self, variable: &'static str) -> Option<String> {
+        (self.0)(variable)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn required(&self, variable: &'static str) -> Result<String, ConfigError> {
+        self.optional(variable)
+            .ok_or_else(|| ConfigError::new(variable, "must be set"))
+    }
+
+    fn number(
+        &self,
+        variable: &'static str,
+        default: usize,
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Result<usize, ConfigError> {
+        let Some(text) = self.optional(variable) else {
+            return Ok(default);
+        };
+        let value: usize = text.parse().map_err(|_| {
+            ConfigError::new(variable, format!("must be a whole number, got {text:?}"))
+        })?;
+        if !range.contains(&value) {
+            return Err(ConfigError::new(
+                variable,
+                format!(
+                    "must be between {} and {}, got {value}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        Ok(value)
+    }
+}
+
+fn env(variable: &str) -> Option<String> {
+    std::env::var(variable).ok()
+}
+
+/// Server-side encryption of the objects we write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSE-S3 (`AES256`).
+    S3Managed,
+    /// SSE-KMS with this key (id, ARN or alias).
+    Kms {
+        /// The KMS key id, ARN or alias.
+        key_id: String,
+    },
+}
+
+/// Settings of [`S3Store`](crate::S3Store), [`S3PushRegistry`](crate::S3PushRegistry) and
+/// [`S3ProgressBoard`](crate::S3ProgressBoard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// `SDE_EXPORTS_BUCKET`: the private bucket exports (and push/progress records) live in.
+    pub bucket: String,
+    /// `SDE_SSE_KMS_KEY_ID` (optional): SSE-KMS with that key; SSE-S3 without it.
+    pub encryption: Encryption,
+    /// `SDE_PART_SIZE` (optional, bytes, 5 MiB–5 GiB, default 8 MiB).
+    pub part_size: usize,
+    /// `SDE_PARTS_IN_FLIGHT` (optional, 1–64, default 4): parts uploaded concurrently.
+    pub parts_in_flight: usize,
+}
+
+impl S3Config {
+    /// Settings for `bucket` with every default (SSE-S3, 8 MiB parts, 4 in flight).
+    pub fn new(bucket: impl Into<String>) -> Self {
+        S3Config {
+            bucket: bucket.into(),
+            encryption: Encryption::S3Managed,
+            part_size: DEFAULT_PART_SIZE,
+            parts_in_flight: DEFAULT_PARTS_IN_FLIGHT,
+        }
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let settings = Settings(lookup);
+        let bucket = settings.required("SDE_EXPORTS_BUCKET")?;
+        let encryption = match settings.optional("SDE_SSE_KMS_KEY_ID") {
+            Some(key_id) => Encryption::Kms { key_id },
+            None => Encryption::S3Managed,
+        };
+        Ok(S3Config {
+            bucket,
+            encryption,
+            part_size: settings.number(
+                "SDE_PART_SIZE",
+                DEFAULT_PART_SIZE,
+                MIN_PART_SIZE..=MAX_PART_SIZE,
+            )?,
+            parts_in_flight: settings.number(
+                "SDE_PARTS_IN_FLIGHT",
+                DEFAULT_PARTS_IN_FLIGHT,
+                1..=64,
+            )?,
+        })
+    }
+}
+
+/// Settings of [`SesMailer`](crate::SesMailer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SesConfig {
+    /// `SDE_MAIL_FROM`: the verified sender, e.g. `Exports <exports@example.com>`.
+    pub from: String,
+    /// `SDE_SES_CONFIGURATION_SET` (optional): the configuration set to send through.
+    pub configuration_set: Option<String>,
+}
+
+impl SesConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let settings = Settings(lookup);
+        let from = settings.required("SDE_MAIL_FROM")?;
+        if !from.contains('@') {
+            return Err(ConfigError::new(
+                "SDE_MAIL_FROM",
+                format!("must be an email address, got {from:?}"),
+            ));
+        }
+        Ok(SesConfig {
+            from,
+            configuration_set: settings.optional("SDE_SES_CONFIGURATION_SET"),
+        })
+    }
+}
+
+/// Settings of [`SfnWorkflow`](crate::SfnWorkflow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SfnConfig {
+    /// `SDE_STATE_MACHINE_ARN`: the export state machine.
+    pub state_machine_arn: String,
+}
+
+impl SfnConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let settings = Settings(lookup);
+        let state_machine_arn = settings.required("SDE_STATE_MACHINE_ARN")?;
+        if !state_machine_arn.starts_with("arn:") || !state_machine_arn.contains(":stateMachine:") {
+            return Err(ConfigError::new(
+                "SDE_STATE_MACHINE_ARN",
+                format!("must be a state machine ARN, got {state_machine_arn:?}"),
+            ));
+        }
+        Ok(SfnConfig { state_machine_arn })
+    }
+}
+
+/// Settings of [`ApiGatewayPushChannel`](crate::ApiGatewayPushChannel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushConfig {
+    /// `SDE_WEBSOCKET_ENDPOINT`: the management endpoint of the WebSocket API,
+    /// `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`.
+    pub endpoint: String,
+}
+
+impl PushConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let settings = Settings(lookup);
+        let endpoint = settings.required("SDE_WEBSOCKET_ENDPOINT")?;
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+            return Err(ConfigError::new(
+                "SDE_WEBSOCKET_ENDPOINT",
+                format!("must be an http(s) URL, got {endpoint:?}"),
+            ));
+        }
+        Ok(PushConfig { endpoint })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn s3_settings_default_to_sse_s3_and_8_mib_parts() {
+        let config = S3Config::from_lookup(lookup(&[("SDE_EXPORTS_BUCKET", "exports")])).unwrap();
+        assert_eq!(config, S3Config::new("exports"));
+        assert_eq!(config.part_size, 8 * 1024 * 1024);
+        assert_eq!(config.parts_in_flight, 4);
+    }
+
+    #[test]
+    fn a_kms_key_id_selects_sse_kms() {
+        let config = S3Config::from_lookup(lookup(&[
+            ("SDE_EXPORTS_BUCKET", "exports"),
+            ("SDE_SSE_KMS_KEY_ID", "alias/exports"),
+            ("SDE_PART_SIZE", "16777216"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.encryption,
+            Encryption::Kms {
+                key_id: "alias/exports".into()
+            }
+        );
+        assert_eq!(config.part_size, 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn errors_name_the_variable_at_fault() {
+        let missing = S3Config::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(missing.variable, "SDE_EXPORTS_BUCKET");
+        assert_eq!(missing.to_string(), "SDE_EXPORTS_BUCKET: must be set");
+
+        let small = S3Config::from_lookup(lookup(&[
+            ("SDE_EXPORTS_BUCKET", "b"),
+            ("SDE_PART_SIZE", "1000"),
+        ]))
+        .unwrap_err();
+        assert_eq!(small.variable, "SDE_PART_SIZE");
+        assert!(small.to_string().contains("got 1000"), "{small}");
+
+        let garbage = S3Config::from_lookup(lookup(&[
+            ("SDE_EXPORTS_BUCKET", "b"),
+            ("SDE_PARTS_IN_FLIGHT", "many"),
+        ]))
+        .unwrap_err();
+        assert_eq!(garbage.variable, "SDE_PARTS_IN_FLIGHT");
+
+        let blank = SesConfig::from_lookup(lookup(&[("SDE_MAIL_FROM", "  ")])).unwrap_err();
+        assert_eq!(blank.variable, "SDE_MAIL_FROM");
+        let not_an_address =
+            SesConfig::from_lookup(lookup(&[("SDE_MAIL_FROM", "nobody")])).unwrap_err();
+        assert_eq!(not_an_address.variable, "SDE_MAIL_FROM");
+
+        let arn =
+            SfnConfig::from_lookup(lookup(&[("SDE_STATE_MACHINE_ARN", "exports")])).unwrap_err();
+        assert_eq!(arn.variable, "SDE_STATE_MACHINE_ARN");
+
+        let endpoint =
+            PushConfig::from_lookup(lookup(&[("SDE_WEBSOCKET_ENDPOINT", "ws://x")])).unwrap_err();
+        assert_eq!(endpoint.variable, "SDE_WEBSOCKET_ENDPOINT");
+    }
+
+    #[test]
+    fn optional_settings_are_read_when_present() {
+        let ses = SesConfig::from_lookup(lookup(&[
+            ("SDE_MAIL_FROM", "Exports <exports@example.com>"),
+            ("SDE_SES_CONFIGURATION_SET", "exports"),
+        ]))
+        .unwrap();
+        assert_eq!(ses.configuration_set.as_deref(), Some("exports"));
+        let push = PushConfig::from_lookup(lookup(&[(
+            "SDE_WEBSOCKET_ENDPOINT",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
+        )]))
+        .unwrap();
+        assert_eq!(
+            push.endpoint,
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
+        );
+    }
+}

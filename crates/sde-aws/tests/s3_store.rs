@@ -1,0 +1,257 @@
+//! `S3Store` against moto's S3: the object-store contract, and what S3 adds to it (encryption,
+//! download headers, nothing left behind by aborted or dropped uploads).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use bytes::Bytes;
+use sde_aws::{Encryption, MIN_PART_SIZE, S3Config, S3Store};
+use sde_core::{ContentInfo, ObjectKey, ObjectStore, SignedUrl, StoreErrorKind};
+use std::time::Duration;
+
+/// Downloads `url` like a browser: the body, or `None` when the object is not there.
+async fn fetch(url: SignedUrl) -> Option<Vec<u8>> {
+    let response = reqwest::get(url.expose()).await.unwrap();
+    match response.status().as_u16() {
+        200 => Some(response.bytes().await.unwrap().to_vec()),
+        403 | 404 => None,
+        other => panic!("unexpected status {other} fetching a presigned url"),
+    }
+}
+
+fn store(moto: &common::Moto, bucket: &str) -> S3Store {
+    let mut config = S3Config::new(bucket);
+    // moto, like S3, refuses parts under 5 MiB but the last.
+    config.part_size = MIN_PART_SIZE;
+    S3Store::new(moto.s3(), config)
+}
+
+fn csv() -> ContentInfo {
+    ContentInfo {
+        content_type: "text/csv; charset=utf-8".into(),
+        download_name: "Überblick 2024.csv".into(),
+    }
+}
+
+async fn open_uploads(moto: &common::Moto, bucket: &str) -> usize {
+    let listed = moto
+        .s3()
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    listed.uploads().len()
+}
+
+#[tokio::test]
+async fn s3_store_meets_the_object_store_contract() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    sde_core::testing::object_store_contract(&store, "contract", fetch).await;
+    assert_eq!(open_uploads(&moto, &bucket).await, 0);
+}
+
+#[tokio::test]
+async fn s3_store_meets_the_contract_one_part_at_a_time() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let mut config = S3Config::new(&bucket);
+    config.part_size = MIN_PART_SIZE;
+    config.parts_in_flight = 1;
+    let store = S3Store::new(moto.s3(), config);
+    sde_core::testing::object_store_contract(&store, "serial", fetch).await;
+    assert_eq!(open_uploads(&moto, &bucket).await, 0);
+}
+
+#[tokio::test]
+async fn objects_are_encrypted_and_downloads_carry_their_name_and_type() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    let key = ObjectKey::new("exports/u-1/run.csv").unwrap();
+    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
+    upload
+        .upload_part(Bytes::from_static(b"a,b\n1,2\n"))
+        .await
+        .unwrap();
+    assert_eq!(upload.complete().await.unwrap().bytes, 8);
+
+    let head = moto
+        .s3()
+        .head_object()
+        .bucket(&bucket)
+        .key(key.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|sse| sse.as_str()),
+        Some("AES256")
+    );
+    assert_eq!(head.content_type(), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        head.content_disposition(),
+        Some(
+            "attachment; filename=\"_berblick 2024.csv\"; filename*=UTF-8''%C3%9Cberblick%202024.csv"
+        )
+    );
+
+    let url = store
+        .presign_get(&key, &csv(), Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(
+        url.expose().contains("X-Amz-Signature="),
+        "{}",
+        url.expose()
+    );
+    assert!(
+        url.expose().contains("X-Amz-Expires=3600"),
+        "{}",
+        url.expose()
+    );
+    let response = reqwest::get(url.expose()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    let disposition = header("content-disposition").unwrap();
+    assert!(disposition.starts_with("attachment; "), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''%C3%9Cberblick%202024.csv"),
+        "{disposition}"
+    );
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"a,b\n1,2\n");
+}
+
+#[tokio::test]
+async fn a_kms_key_selects_sse_kms() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let mut config = S3Config::new(&bucket);
+    config.encryption = Encryption::Kms {
+        key_id: "alias/sde-exports".into(),
+    };
+    let store = S3Store::new(moto.s3(), config);
+    let key = ObjectKey::new("exports/kms.csv").unwrap();
+    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
+    upload.upload_part(Bytes::from_static(b"x")).await.unwrap();
+    upload.complete().await.unwrap();
+    let head = moto
+        .s3()
+        .head_object()
+        .bucket(&bucket)
+        .key(key.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|sse| sse.as_str()),
+        Some("aws:kms")
+    );
+    assert_eq!(head.ssekms_key_id(), Some("alias/sde-exports"));
+}
+
+#[tokio::test]
+async fn an_aborted_upload_leaves_no_object_and_no_upload() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    let key = ObjectKey::new("exports/aborted.csv").unwrap();
+    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
+    upload
+        .upload_part(Bytes::from(vec![b'x'; MIN_PART_SIZE]))
+        .await
+        .unwrap();
+    upload
+        .upload_part(Bytes::from(vec![b'y'; MIN_PART_SIZE]))
+        .await
+        .unwrap();
+    assert_eq!(open_uploads(&moto, &bucket).await, 1);
+    upload.abort().await.unwrap();
+    assert_eq!(open_uploads(&moto, &bucket).await, 0);
+    let listed = moto
+        .s3()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+}
+
+#[tokio::test]
+async fn a_dropped_upload_is_aborted_in_the_background() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    let key = ObjectKey::new("exports/dropped.csv").unwrap();
+    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
+    upload.upload_part(Bytes::from_static(b"x")).await.unwrap();
+    drop(upload);
+    for _ in 0..100 {
+        if open_uploads(&moto, &bucket).await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the dropped upload was never aborted");
+}
+
+#[tokio::test]
+async fn a_refused_completion_fails_and_cleans_up() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let mut config = S3Config::new(&bucket);
+    config.part_size = 1024;
+    let store = S3Store::new(moto.s3(), config);
+    let key = ObjectKey::new("exports/too-small.csv").unwrap();
+    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
+    upload
+        .upload_part(Bytes::from(vec![b'x'; 1024]))
+        .await
+        .unwrap();
+    upload
+        .upload_part(Bytes::from_static(b"end"))
+        .await
+        .unwrap();
+    let error = upload.complete().await.unwrap_err();
+    assert_eq!(error.kind, StoreErrorKind::Denied, "{error}");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the cause is kept"
+    );
+    assert_eq!(open_uploads(&moto, &bucket).await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_refused_not_retried() {
+    let moto = moto_or_skip!();
+    let store = S3Store::new(moto.s3(), S3Config::new(common::unique("sde-missing")));
+    let key = ObjectKey::new("exports/x.csv").unwrap();
+    let error = store.start_upload(&key, &csv()).await.err().unwrap();
+    assert_eq!(error.kind, StoreErrorKind::Denied, "{error}");
+    assert!(!error.kind.is_transient());
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_unavailable() {
+    // Nothing listens on port 9 of the loopback interface.
+    let sdk = sde_aws::sdk_config_for_endpoint("http://127.0.0.1:9", "us-east-1", "t", "t").await;
+    let store = S3Store::new(sde_aws::s3_client(&sdk), S3Config::new("sde-unreachable"));
+    let key = ObjectKey::new("exports/x.csv").unwrap();
+    let error = store.start_upload(&key, &csv()).await.err().unwrap();
+    assert_eq!(error.kind, StoreErrorKind::Unavailable, "{error}");
+    assert!(std::error::Error::source(&error).is_some());
+}
