@@ -30,7 +30,16 @@ async fn paged_ids(index: &TantivyIndex, query: &PostQuery) -> (u64, HashSet<Str
     let mut ids = HashSet::new();
     let mut total = 0;
     for number in 0.. {
-        let page = index.search(query, PageRequest { number, size: 1_000 }).await.unwrap();
+        let page = index
+            .search(
+                query,
+                PageRequest {
+                    number,
+                    size: 1_000,
+                },
+            )
+            .await
+            .unwrap();
         total = page.total;
         if page.posts.is_empty() {
             break;
@@ -42,10 +51,24 @@ async fn paged_ids(index: &TantivyIndex, query: &PostQuery) -> (u64, HashSet<Str
     (total, ids)
 }
 
-async fn export_ids(index: &TantivyIndex, store: &LocalFsStore, query: &PostQuery, name: &str) -> (u64, Vec<String>) {
+async fn export_ids(
+    index: &TantivyIndex,
+    store: &LocalFsStore,
+    query: &PostQuery,
+    name: &str,
+) -> (u64, Vec<String>) {
     let plan = ExportPlan {
         query: query.clone(),
-        options: ExportOptions { columns: vec![Column::Uuid, Column::UserID, Column::DateCreated, Column::Content, Column::Tags], ..ExportOptions::default() },
+        options: ExportOptions {
+            columns: vec![
+                Column::Uuid,
+                Column::UserID,
+                Column::DateCreated,
+                Column::Content,
+                Column::Tags,
+            ],
+            ..ExportOptions::default()
+        },
         key: ObjectKey::new(format!("exports/test/{name}.csv")).unwrap(),
         download_name: format!("{name}.csv"),
         url_ttl: Duration::from_secs(60),
@@ -55,32 +78,66 @@ async fn export_ids(index: &TantivyIndex, store: &LocalFsStore, query: &PostQuer
     let file = std::fs::read(store.object_path(&plan.key)).unwrap();
     assert_eq!(report.bytes, file.len() as u64);
     let mut reader = csv::Reader::from_reader(file.as_slice());
-    assert_eq!(reader.headers().unwrap(), vec!["uuid", "UserID", "DateCreated", "Content", "Tags"]);
-    let ids = reader.records().map(|row| row.unwrap()[0].to_owned()).collect();
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["uuid", "UserID", "DateCreated", "Content", "Tags"]
+    );
+    let ids = reader
+        .records()
+        .map(|row| row.unwrap()[0].to_owned())
+        .collect();
     (report.rows, ids)
 }
 
 #[tokio::test]
 async fn exporting_100k_posts_writes_every_match_exactly_once() {
-    let (dir, index) = tokio::task::spawn_blocking(|| index_of(POSTS)).await.unwrap();
+    let (dir, index) = tokio::task::spawn_blocking(|| index_of(POSTS))
+        .await
+        .unwrap();
     let store = LocalFsStore::open(dir.path(), "http://sde.test").unwrap();
     let queries = [
         ("match-all", PostQuery::default()),
-        ("selective-tag", PostQuery { terms: vec![SELECTIVE_TAG.into()], ..PostQuery::default() }),
-        ("selective-word", PostQuery { terms: vec![SELECTIVE_WORD.into()], ..PostQuery::default() }),
+        (
+            "selective-tag",
+            PostQuery {
+                terms: vec![SELECTIVE_TAG.into()],
+                ..PostQuery::default()
+            },
+        ),
+        (
+            "selective-word",
+            PostQuery {
+                terms: vec![SELECTIVE_WORD.into()],
+                ..PostQuery::default()
+            },
+        ),
     ];
     for (name, query) in queries {
         let (total, searched) = paged_ids(&index, &query).await;
         let (rows, exported) = export_ids(&index, &store, &query, name).await;
         assert_eq!(rows, total, "{name}: the report counts the search total");
-        assert_eq!(exported.len() as u64, total, "{name}: parsed rows equal the search total");
+        assert_eq!(
+            exported.len() as u64,
+            total,
+            "{name}: parsed rows equal the search total"
+        );
         let exported_set: HashSet<String> = exported.into_iter().collect();
-        assert_eq!(exported_set.len() as u64, total, "{name}: no post is exported twice");
-        assert_eq!(exported_set, searched, "{name}: the export holds exactly the searched posts");
+        assert_eq!(
+            exported_set.len() as u64,
+            total,
+            "{name}: no post is exported twice"
+        );
+        assert_eq!(
+            exported_set, searched,
+            "{name}: the export holds exactly the searched posts"
+        );
         if name == "match-all" {
             assert_eq!(total, POSTS as u64);
         } else {
-            assert!(total > 500 && total < 10_000, "{name} is selective: {total}");
+            assert!(
+                total > 500 && total < 10_000,
+                "{name} is selective: {total}"
+            );
         }
     }
 }

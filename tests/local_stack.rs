@@ -8,7 +8,10 @@ mod common;
 use async_trait::async_trait;
 use bytes::Bytes;
 use common::{TestApp, csv_rows};
-use sde_core::{ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind, StoredObject};
+use sde_core::{
+    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
+    StoredObject,
+};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -30,7 +33,9 @@ async fn a_direct_export_delivers_exactly_the_rows_of_the_search() {
     let app = TestApp::spawn().await;
     let token = app.token("ada@example.com").await;
     for criteria in [selective(), json!({"search": []})] {
-        let total = app.search(&token, &criteria).await["TotalResults"].as_u64().unwrap();
+        let total = app.search(&token, &criteria).await["TotalResults"]
+            .as_u64()
+            .unwrap();
         assert!(total > 0);
         let arn = app.start_export(&token, "direct", &criteria).await;
         let status = app.wait_finished(&token, &arn, POLL).await;
@@ -39,7 +44,12 @@ async fn a_direct_export_delivers_exactly_the_rows_of_the_search() {
         let (code, headers, body) = app.download(&url_of(&status)).await;
         assert_eq!(code, 200);
         assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
-        assert!(headers["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"posts-"));
+        assert!(
+            headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment; filename=\"posts-")
+        );
         assert_eq!(csv_rows(&body).len() as u64, total);
     }
 }
@@ -48,7 +58,9 @@ async fn a_direct_export_delivers_exactly_the_rows_of_the_search() {
 async fn an_email_export_mails_the_owner_a_link_to_exactly_the_rows_of_the_search() {
     let app = TestApp::spawn().await;
     let token = app.token("grace@example.com").await;
-    let total = app.search(&token, &selective()).await["TotalResults"].as_u64().unwrap();
+    let total = app.search(&token, &selective()).await["TotalResults"]
+        .as_u64()
+        .unwrap();
     let arn = app.start_export(&token, "email", &selective()).await;
     let status = app.wait_finished(&token, &arn, POLL).await;
     assert_eq!(status["status"], "SUCCEEDED", "{status}");
@@ -57,7 +69,11 @@ async fn an_email_export_mails_the_owner_a_link_to_exactly_the_rows_of_the_searc
     assert_eq!(mail.len(), 1);
     assert!(mail[0].contains("To: grace@example.com"), "{}", mail[0]);
     assert!(mail[0].contains("Subject: Your export is ready"));
-    assert!(mail[0].contains(&url), "the mail carries the link: {}", mail[0]);
+    assert!(
+        mail[0].contains(&url),
+        "the mail carries the link: {}",
+        mail[0]
+    );
     let (_, _, body) = app.download(&url).await;
     assert_eq!(csv_rows(&body).len() as u64, total);
 }
@@ -66,7 +82,9 @@ async fn an_email_export_mails_the_owner_a_link_to_exactly_the_rows_of_the_searc
 async fn a_push_export_reaches_a_client_that_connected_before_the_file_was_ready() {
     let app = TestApp::spawn().await;
     let token = app.token("linus@example.com").await;
-    let total = app.search(&token, &selective()).await["TotalResults"].as_u64().unwrap();
+    let total = app.search(&token, &selective()).await["TotalResults"]
+        .as_u64()
+        .unwrap();
     let mut socket = app.connect(&token).await;
     let arn = app.start_export(&token, "push", &selective()).await;
     socket.open(&arn).await;
@@ -74,8 +92,15 @@ async fn a_push_export_reaches_a_client_that_connected_before_the_file_was_ready
     let url = frame["reportURL"].as_str().expect("reportURL").to_owned();
     let (_, _, body) = app.download(&url).await;
     assert_eq!(csv_rows(&body).len() as u64, total);
-    assert_eq!(socket.next_frame(Duration::from_millis(300)).await, None, "the URL is sent once");
-    assert_eq!(app.wait_finished(&token, &arn, POLL).await["status"], "SUCCEEDED");
+    assert_eq!(
+        socket.next_frame(Duration::from_millis(300)).await,
+        None,
+        "the URL is sent once"
+    );
+    assert_eq!(
+        app.wait_finished(&token, &arn, POLL).await["status"],
+        "SUCCEEDED"
+    );
 }
 
 #[tokio::test]
@@ -95,10 +120,20 @@ async fn a_push_export_reaches_a_client_that_connects_after_the_file_is_ready() 
     assert_eq!(app.status(&token, &arn).await["status"], "RUNNING");
     let mut socket = app.connect(&token).await;
     // The original frontend also sends the task token it was given; it is not needed.
-    socket.send(json!({"action": "OpenConnection", "executionArn": arn, "taskToken": ""})).await;
+    socket
+        .send(json!({"action": "OpenConnection", "executionArn": arn, "taskToken": ""}))
+        .await;
     let frame = socket.next_frame(FRAME_WAIT).await.expect("a frame");
-    assert!(frame["reportURL"].as_str().is_some_and(|u| u.starts_with(&app.url)), "{frame}");
-    assert_eq!(app.wait_finished(&token, &arn, POLL).await["status"], "SUCCEEDED");
+    assert!(
+        frame["reportURL"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&app.url)),
+        "{frame}"
+    );
+    assert_eq!(
+        app.wait_finished(&token, &arn, POLL).await["status"],
+        "SUCCEEDED"
+    );
 }
 
 #[tokio::test]
@@ -107,12 +142,25 @@ async fn a_client_speaking_the_original_frontends_protocol_gets_its_file() {
     let token = app.token("original@example.com").await;
     let criteria = json!({"type": "posts", "results": 10, "page": 0,
         "search": [{"value": sde_dataimport::generate::SELECTIVE_TAG}, {"dateRange": ["2019-01-01T00:00:00Z", "2019-12-31T00:00:00Z"]}]});
-    let total = app.search(&token, &criteria).await["TotalResults"].as_u64().unwrap();
-    let (code, started) = app.post("/download-request", &token, json!({"type": "direct", "searchCriteria": criteria})).await;
+    let total = app.search(&token, &criteria).await["TotalResults"]
+        .as_u64()
+        .unwrap();
+    let (code, started) = app
+        .post(
+            "/download-request",
+            &token,
+            json!({"type": "direct", "searchCriteria": criteria}),
+        )
+        .await;
     assert_eq!(code, 200);
     let arn = started["executionArn"].as_str().unwrap();
-    assert!(arn.starts_with("arn:aws:states:") && arn.contains(":execution:"), "{arn}");
-    let status = app.wait_finished(&token, arn, Duration::from_millis(500)).await;
+    assert!(
+        arn.starts_with("arn:aws:states:") && arn.contains(":execution:"),
+        "{arn}"
+    );
+    let status = app
+        .wait_finished(&token, arn, Duration::from_millis(500))
+        .await;
     assert_eq!(status["status"], "SUCCEEDED");
     let (_, _, body) = app.download(&url_of(&status)).await;
     assert_eq!(csv_rows(&body).len() as u64, total);
@@ -129,9 +177,16 @@ async fn fifty_users_pushing_at_once_each_receive_exactly_their_own_file() {
             let mut socket = app.connect(&token).await;
             let arn = app.start_export(&token, "push", &selective()).await;
             socket.open(&arn).await;
-            let frame = socket.next_frame(Duration::from_secs(120)).await.expect("a frame");
+            let frame = socket
+                .next_frame(Duration::from_secs(120))
+                .await
+                .expect("a frame");
             let url = frame["reportURL"].as_str().expect("reportURL").to_owned();
-            assert_eq!(socket.next_frame(Duration::from_millis(200)).await, None, "one URL per client");
+            assert_eq!(
+                socket.next_frame(Duration::from_millis(200)).await,
+                None,
+                "one URL per client"
+            );
             let export_id = arn.rsplit(':').next().unwrap().to_owned();
             (export_id, url)
         }));
@@ -139,7 +194,10 @@ async fn fifty_users_pushing_at_once_each_receive_exactly_their_own_file() {
     let mut urls = HashSet::new();
     for run in runs {
         let (export_id, url) = run.await.unwrap();
-        assert!(url.contains(&export_id), "a client received another execution's file: {url}");
+        assert!(
+            url.contains(&export_id),
+            "a client received another execution's file: {url}"
+        );
         assert!(urls.insert(url));
     }
     assert_eq!(urls.len(), 50);
@@ -153,11 +211,22 @@ struct BrokenUpload(Box<dyn MultipartUpload>);
 
 #[async_trait]
 impl ObjectStore for BrokenStore {
-    async fn start_upload(&self, key: &ObjectKey, content: &ContentInfo) -> Result<Box<dyn MultipartUpload>, StoreError> {
-        Ok(Box::new(BrokenUpload(self.0.start_upload(key, content).await?)))
+    async fn start_upload(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+    ) -> Result<Box<dyn MultipartUpload>, StoreError> {
+        Ok(Box::new(BrokenUpload(
+            self.0.start_upload(key, content).await?,
+        )))
     }
 
-    async fn presign_get(&self, key: &ObjectKey, content: &ContentInfo, ttl: Duration) -> Result<SignedUrl, StoreError> {
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+        ttl: Duration,
+    ) -> Result<SignedUrl, StoreError> {
         self.0.presign_get(key, content, ttl).await
     }
 }
@@ -183,7 +252,8 @@ impl MultipartUpload for BrokenUpload {
 
 #[tokio::test]
 async fn a_permanent_export_failure_is_reported_on_every_channel_and_leaves_no_file() {
-    let layer: sde_local::StoreLayer = Arc::new(|store| Arc::new(BrokenStore(store)) as Arc<dyn ObjectStore>);
+    let layer: sde_local::StoreLayer =
+        Arc::new(|store| Arc::new(BrokenStore(store)) as Arc<dyn ObjectStore>);
     let app = TestApp::spawn_with(TestApp::with_store_layer(layer)).await;
     let token = app.token("unlucky@example.com").await;
 
@@ -191,23 +261,48 @@ async fn a_permanent_export_failure_is_reported_on_every_channel_and_leaves_no_f
     let status = app.wait_finished(&token, &arn, POLL).await;
     assert_eq!(status["status"], "FAILED");
     assert_eq!(status["reportURL"], "");
-    assert!(status["error"].as_str().unwrap().contains("object store denied access"), "{status}");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("object store denied access"),
+        "{status}"
+    );
 
     let mut socket = app.connect(&token).await;
     let arn = app.start_export(&token, "push", &selective()).await;
     socket.open(&arn).await;
     let frame = socket.next_frame(FRAME_WAIT).await.expect("an error frame");
     assert_eq!(frame["executionArn"], json!(arn));
-    assert!(frame["error"].as_str().unwrap().contains("object store denied access"), "{frame}");
-    assert_eq!(app.wait_finished(&token, &arn, POLL).await["status"], "FAILED");
+    assert!(
+        frame["error"]
+            .as_str()
+            .unwrap()
+            .contains("object store denied access"),
+        "{frame}"
+    );
+    assert_eq!(
+        app.wait_finished(&token, &arn, POLL).await["status"],
+        "FAILED"
+    );
 
     let arn = app.start_export(&token, "email", &selective()).await;
-    assert_eq!(app.wait_finished(&token, &arn, POLL).await["status"], "FAILED");
+    assert_eq!(
+        app.wait_finished(&token, &arn, POLL).await["status"],
+        "FAILED"
+    );
     let mail = app.outbox();
     assert_eq!(mail.len(), 1);
-    assert!(mail[0].contains("Subject: Your export failed") && mail[0].contains("To: unlucky@example.com"));
+    assert!(
+        mail[0].contains("Subject: Your export failed")
+            && mail[0].contains("To: unlucky@example.com")
+    );
 
-    assert_eq!(app.stored_files(), Vec::<std::path::PathBuf>::new(), "no file is left behind");
+    assert_eq!(
+        app.stored_files(),
+        Vec::<std::path::PathBuf>::new(),
+        "no file is left behind"
+    );
 }
 
 #[tokio::test]
@@ -215,18 +310,29 @@ async fn calls_without_a_valid_token_are_refused_with_401() {
     let app = TestApp::spawn().await;
     let token = app.token("eve@example.com").await;
     let criteria = json!({"search": []});
-    let no_token = app.http.post(format!("{}/search", app.url)).json(&criteria).send().await.unwrap();
+    let no_token = app
+        .http
+        .post(format!("{}/search", app.url))
+        .json(&criteria)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_token.status(), 401);
     assert_eq!(no_token.headers()["www-authenticate"], "Bearer");
     let mut forged = token.clone();
     forged.insert(forged.len() - 3, 'A');
     forged.truncate(token.len());
-    for bad in ["not-a-jwt", forged.as_str(), "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
+    for bad in [
+        "not-a-jwt",
+        forged.as_str(),
+        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    ] {
         let (code, body) = app.post("/search", bad, criteria.clone()).await;
         assert_eq!(code, 401, "{bad}: {body}");
         assert!(body["message"].is_string());
     }
-    let ws = tokio_tungstenite::connect_async(format!("{}/ws", app.url.replacen("http", "ws", 1))).await;
+    let ws =
+        tokio_tungstenite::connect_async(format!("{}/ws", app.url.replacen("http", "ws", 1))).await;
     assert!(ws.is_err(), "a WebSocket without a token is refused");
 }
 
@@ -236,7 +342,9 @@ async fn another_users_execution_is_not_found() {
     let alice = app.token("alice@example.com").await;
     let mallory = app.token("mallory@example.com").await;
     let arn = app.start_export(&alice, "push", &selective()).await;
-    let (code, body) = app.post("/report-status", &mallory, json!({"executionArn": arn})).await;
+    let (code, body) = app
+        .post("/report-status", &mallory, json!({"executionArn": arn}))
+        .await;
     assert_eq!((code, body), (404, json!({"message": "no such export"})));
     let mut socket = app.connect(&mallory).await;
     socket.open(&arn).await;
@@ -261,24 +369,58 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong() {
             .body(body.to_owned())
             .send()
     };
-    let malformed = raw("/search", "application/json", "{\"search\": [").await.unwrap();
+    let malformed = raw("/search", "application/json", "{\"search\": [")
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), 400);
-    assert!(malformed.json::<Value>().await.unwrap()["message"].as_str().unwrap().starts_with("invalid JSON body"));
+    assert!(
+        malformed.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON body")
+    );
     let wrong_type = raw("/search", "text/plain", "{}").await.unwrap();
     assert_eq!(wrong_type.status(), 415);
     let cases = [
-        ("/download-request", json!({"type": "fax", "searchCriteria": {}}), "unknown type \"fax\""),
-        ("/download-request", json!({"type": "direct"}), "\"searchCriteria\" is required"),
-        ("/download-request", json!({"type": "direct", "searchCriteria": {}, "format": "xlsx"}), "unknown format"),
-        ("/search", json!({"page": -1}), "\"page\" must be a whole number"),
-        ("/search", json!({"results": 100000}), "\"results\" must be a whole number between 1 and 1000"),
+        (
+            "/download-request",
+            json!({"type": "fax", "searchCriteria": {}}),
+            "unknown type \"fax\"",
+        ),
+        (
+            "/download-request",
+            json!({"type": "direct"}),
+            "\"searchCriteria\" is required",
+        ),
+        (
+            "/download-request",
+            json!({"type": "direct", "searchCriteria": {}, "format": "xlsx"}),
+            "unknown format",
+        ),
+        (
+            "/search",
+            json!({"page": -1}),
+            "\"page\" must be a whole number",
+        ),
+        (
+            "/search",
+            json!({"results": 100000}),
+            "\"results\" must be a whole number between 1 and 1000",
+        ),
         ("/report-status", json!({}), "executionArn"),
-        ("/report-status", json!({"executionArn": "arn:aws:states:us-east-1:1:execution:x:nope"}), "no such export"),
+        (
+            "/report-status",
+            json!({"executionArn": "arn:aws:states:us-east-1:1:execution:x:nope"}),
+            "no such export",
+        ),
     ];
     for (path, body, expected) in cases {
         let (code, answer) = app.post(path, &token, body.clone()).await;
         assert!((400..500).contains(&code), "{path} {body} gave {code}");
-        assert!(answer["message"].as_str().unwrap().contains(expected), "{path} {body} gave {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(expected),
+            "{path} {body} gave {answer}"
+        );
     }
 }
 
@@ -306,7 +448,12 @@ async fn finished_exports_survive_a_restart_and_interrupted_ones_read_failed() {
     assert!(!csv_rows(&body).is_empty());
     let status = app.status(&token, &waiting).await;
     assert_eq!(status["status"], "FAILED");
-    assert!(status["error"].as_str().unwrap().contains("stopped while this export was running"));
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped while this export was running")
+    );
 }
 
 #[tokio::test]

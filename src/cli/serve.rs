@@ -47,7 +47,10 @@ impl Default for ServeArgs {
             issuer: None,
             jwks_url: None,
             audience: None,
-            data: DataDirArg { data_dir: std::env::var_os("SDE_DATA_DIR").map_or_else(|| ".sde".into(), Into::into) },
+            data: DataDirArg {
+                data_dir: std::env::var_os("SDE_DATA_DIR")
+                    .map_or_else(|| ".sde".into(), Into::into),
+            },
         }
     }
 }
@@ -58,22 +61,41 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.cors_origin = args.cors_origin;
     config.smtp_url = args.smtp_url;
     config.public_url = args.public_url;
-    if let (Some(issuer), Some(jwks_url), Some(audience)) = (args.issuer, args.jwks_url, args.audience) {
-        config.auth = AuthConfig::External { issuer, jwks_url, audience };
+    if let (Some(issuer), Some(jwks_url), Some(audience)) =
+        (args.issuer, args.jwks_url, args.audience)
+    {
+        config.auth = AuthConfig::External {
+            issuer,
+            jwks_url,
+            audience,
+        };
     }
     let development_auth = config.auth == AuthConfig::Development;
     if args.seed_posts > 0 {
-        eprintln!("starting; the first start imports {} sample posts, which takes a moment…", args.seed_posts);
+        eprintln!(
+            "starting; the first start imports {} sample posts, which takes a moment…",
+            args.seed_posts
+        );
     }
-    let stack = sde_local::start(config).await.context("starting the local stack")?;
+    let stack = sde_local::start(config)
+        .await
+        .context("starting the local stack")?;
     let url = &stack.base_url;
     println!("sde is running at {url}");
     println!("  REST       POST {url}/search  {url}/download-request  {url}/report-status");
-    println!("  WebSocket  {}/ws?token=<ID token>", url.replacen("http", "ws", 1));
+    println!(
+        "  WebSocket  {}/ws?token=<ID token>",
+        url.replacen("http", "ws", 1)
+    );
     if development_auth {
-        println!("  sign in    curl -s -X POST {url}/auth/token -H 'Content-Type: application/json' -d '{{\"email\":\"you@example.com\"}}'");
+        println!(
+            "  sign in    curl -s -X POST {url}/auth/token -H 'Content-Type: application/json' -d '{{\"email\":\"you@example.com\"}}'"
+        );
     }
-    println!("  data       {}   (Ctrl-C to stop)", args.data.data_dir.display());
+    println!(
+        "  data       {}   (Ctrl-C to stop)",
+        args.data.data_dir.display()
+    );
     stack
         .run_until(async {
             let _ = tokio::signal::ctrl_c().await;

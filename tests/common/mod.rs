@@ -46,7 +46,13 @@ impl TestApp {
         let mut config = config(data_dir.clone());
         adjust(&mut config);
         let stack = sde_local::start(config).await.unwrap();
-        TestApp { url: stack.base_url.clone(), stack: Some(stack), data_dir, _dir: None, http: reqwest::Client::new() }
+        TestApp {
+            url: stack.base_url.clone(),
+            stack: Some(stack),
+            data_dir,
+            _dir: None,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn with_store_layer(layer: StoreLayer) -> impl FnOnce(&mut StackConfig) {
@@ -60,14 +66,30 @@ impl TestApp {
     }
 
     pub async fn token(&self, email: &str) -> String {
-        let response = self.http.post(format!("{}/auth/token", self.url)).json(&json!({"email": email})).send().await.unwrap();
+        let response = self
+            .http
+            .post(format!("{}/auth/token", self.url))
+            .json(&json!({"email": email}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
-        response.json::<Value>().await.unwrap()["idToken"].as_str().unwrap().to_owned()
+        response.json::<Value>().await.unwrap()["idToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// POSTs JSON with a bearer token; returns status and body.
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let response = self.http.post(format!("{}{path}", self.url)).bearer_auth(token).json(&body).send().await.unwrap();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -79,13 +101,21 @@ impl TestApp {
     }
 
     pub async fn start_export(&self, token: &str, kind: &str, criteria: &Value) -> String {
-        let (status, body) = self.post("/download-request", token, json!({"type": kind, "searchCriteria": criteria})).await;
+        let (status, body) = self
+            .post(
+                "/download-request",
+                token,
+                json!({"type": kind, "searchCriteria": criteria}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         body["executionArn"].as_str().unwrap().to_owned()
     }
 
     pub async fn status(&self, token: &str, arn: &str) -> Value {
-        let (status, body) = self.post("/report-status", token, json!({"executionArn": arn})).await;
+        let (status, body) = self
+            .post("/report-status", token, json!({"executionArn": arn}))
+            .await;
         assert_eq!(status, 200, "{body}");
         body
     }
@@ -119,7 +149,11 @@ impl TestApp {
     pub fn stored_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                if entry.path().is_dir() { walk(&entry.path(), out) } else { out.push(entry.path()) }
+                if entry.path().is_dir() {
+                    walk(&entry.path(), out)
+                } else {
+                    out.push(entry.path())
+                }
             }
         }
         let mut files = Vec::new();
@@ -140,22 +174,30 @@ impl TestApp {
     }
 }
 
-pub struct Socket(pub tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+pub struct Socket(
+    pub tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
 
 impl Socket {
     pub async fn send(&mut self, frame: Value) {
-        self.0.send(Message::Text(frame.to_string().into())).await.unwrap();
+        self.0
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
     }
 
     pub async fn open(&mut self, arn: &str) {
-        self.send(json!({"action": "OpenConnection", "executionArn": arn})).await;
+        self.send(json!({"action": "OpenConnection", "executionArn": arn}))
+            .await;
     }
 
     /// The next text frame, or `None` if none comes within `within`.
     pub async fn next_frame(&mut self, within: Duration) -> Option<Value> {
         loop {
             match tokio::time::timeout(within, self.0.next()).await {
-                Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(text.as_str()).unwrap()),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Some(serde_json::from_str(text.as_str()).unwrap());
+                }
                 Ok(Some(Ok(_))) => continue,
                 _ => return None,
             }
@@ -165,7 +207,10 @@ impl Socket {
 
 /// Parses a CSV export into rows (without the header).
 pub fn csv_rows(bytes: &[u8]) -> Vec<csv::StringRecord> {
-    csv::Reader::from_reader(bytes).records().collect::<Result<_, _>>().unwrap()
+    csv::Reader::from_reader(bytes)
+        .records()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// Undoes quoted-printable soft line breaks and escapes, enough to read links in test mail.

@@ -13,7 +13,11 @@ use tokio_util::io::ReaderStream;
 
 /// Streams the file a signed URL grants: 403 for a tampered or expired URL, 404 once the file
 /// is gone.
-pub async fn download_route(State(state): State<AppState>, Path(key): Path<String>, RawQuery(query): RawQuery) -> Result<Response, ErrorResponse> {
+pub async fn download_route(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ErrorResponse> {
     let download = state
         .store
         .resolve_download(&key, query.as_deref().unwrap_or(""))
@@ -29,8 +33,14 @@ pub async fn download_route(State(state): State<AppState>, Path(key): Path<Strin
     let mut response = (StatusCode::OK, Body::from_stream(ReaderStream::new(file))).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
-    headers.insert(CONTENT_TYPE, header_value(&download.grant.content_type, "application/octet-stream"));
-    headers.insert(CONTENT_DISPOSITION, content_disposition(&download.grant.download_name));
+    headers.insert(
+        CONTENT_TYPE,
+        header_value(&download.grant.content_type, "application/octet-stream"),
+    );
+    headers.insert(
+        CONTENT_DISPOSITION,
+        content_disposition(&download.grant.download_name),
+    );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     Ok(response)
 }
@@ -44,13 +54,28 @@ fn header_value(text: &str, fallback: &'static str) -> HeaderValue {
 pub fn content_disposition(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '/' | ';' | '%') || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '/' | ';' | '%') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
-    header_value(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"), "attachment")
+    header_value(
+        &format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        "attachment",
+    )
 }
 
 #[cfg(test)]
@@ -61,7 +86,10 @@ mod tests {
     fn download_names_cannot_break_out_of_content_disposition() {
         let header = content_disposition("a\"; evil=1\r\n/..\\x.csv");
         let text = header.to_str().unwrap();
-        assert!(text.starts_with("attachment; filename=\"a__ evil=1___.._x.csv\"; filename*=UTF-8''"), "{text}");
+        assert!(
+            text.starts_with("attachment; filename=\"a__ evil=1___.._x.csv\"; filename*=UTF-8''"),
+            "{text}"
+        );
         assert!(!text.contains('\r') && !text.contains('\n'));
     }
 }

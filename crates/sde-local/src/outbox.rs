@@ -35,15 +35,23 @@ impl OutboxMailer {
 /// A transport for `smtp://host[:port]`: a local relay such as MailHog or Mailpit. Mail that
 /// leaves the machine goes through SES in production, so TLS relays are not offered here.
 fn plain_smtp(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let rest = url
-        .strip_prefix("smtp://")
-        .ok_or_else(|| anyhow::anyhow!("--smtp-url must look like smtp://host:port, not {url:?}"))?;
+    let rest = url.strip_prefix("smtp://").ok_or_else(|| {
+        anyhow::anyhow!("--smtp-url must look like smtp://host:port, not {url:?}")
+    })?;
     let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
-        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| anyhow::anyhow!("bad port in --smtp-url {url:?}"))?),
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("bad port in --smtp-url {url:?}"))?,
+        ),
         None => (rest.trim_end_matches('/'), 25),
     };
     anyhow::ensure!(!host.is_empty(), "--smtp-url needs a host: {url:?}");
-    Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build())
+    Ok(
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .build(),
+    )
 }
 
 fn part(content_type: ContentType, body: &str) -> SinglePart {
@@ -56,8 +64,12 @@ fn part(content_type: ContentType, body: &str) -> SinglePart {
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, message: &EmailMessage) -> Result<String, DeliveryError> {
-        let rejected = |context: &str| DeliveryError::new(DeliveryErrorKind::Rejected, context.to_owned());
-        let to: Mailbox = message.to.parse().map_err(|e| rejected("reading the recipient").with_source(e))?;
+        let rejected =
+            |context: &str| DeliveryError::new(DeliveryErrorKind::Rejected, context.to_owned());
+        let to: Mailbox = message
+            .to
+            .parse()
+            .map_err(|e| rejected("reading the recipient").with_source(e))?;
         let email = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -77,11 +89,14 @@ impl Mailer for OutboxMailer {
         let path = self.dir.join(&name);
         tokio::fs::write(&path, email.formatted())
             .await
-            .map_err(|e| DeliveryError::new(DeliveryErrorKind::Io, "writing to the outbox").with_source(e))?;
+            .map_err(|e| {
+                DeliveryError::new(DeliveryErrorKind::Io, "writing to the outbox").with_source(e)
+            })?;
         if let Some(smtp) = &self.smtp {
-            smtp.send(email)
-                .await
-                .map_err(|e| DeliveryError::new(DeliveryErrorKind::Unavailable, "sending over smtp").with_source(e))?;
+            smtp.send(email).await.map_err(|e| {
+                DeliveryError::new(DeliveryErrorKind::Unavailable, "sending over smtp")
+                    .with_source(e)
+            })?;
         }
         Ok(name)
     }

@@ -19,7 +19,11 @@ pub struct LocalProgressBoard {
 
 impl LocalProgressBoard {
     pub fn new(registry: Arc<MemoryPushRegistry>, hub: Arc<WsHub>) -> Self {
-        LocalProgressBoard { latest: Mutex::default(), registry, hub }
+        LocalProgressBoard {
+            latest: Mutex::default(),
+            registry,
+            hub,
+        }
     }
 }
 
@@ -41,6 +45,10 @@ impl ProgressBoard for LocalProgressBoard {
     }
 
     async fn read(&self, export_id: &str) -> Option<ExportProgress> {
-        self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(export_id).copied()
+        self.latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(export_id)
+            .copied()
     }
 }

@@ -2,8 +2,11 @@
 //! with the shared handlers bound to its tasks, and the HTTP/WebSocket server.
 
 use crate::files::download_route;
+use crate::http::{
+    download_request_route, jwks_route, not_found_route, report_status_route, search_route,
+    token_route,
+};
 use crate::hub::WsHub;
-use crate::http::{download_request_route, jwks_route, not_found_route, report_status_route, search_route, token_route};
 use crate::outbox::OutboxMailer;
 use crate::progress::LocalProgressBoard;
 use crate::push_registry::MemoryPushRegistry;
@@ -50,7 +53,11 @@ pub enum AuthConfig {
     /// The built-in development issuer (`POST /auth/token`).
     Development,
     /// A real identity provider, e.g. a Cognito user pool.
-    External { issuer: String, jwks_url: String, audience: String },
+    External {
+        issuer: String,
+        jwks_url: String,
+        audience: String,
+    },
 }
 
 /// Settings of the local stack.
@@ -139,7 +146,10 @@ impl RunningStack {
     }
 
     /// Runs until `signal` resolves, then shuts down.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let token = self.state.shutdown.clone();
         tokio::select! {
             () = signal => {}
@@ -151,25 +161,41 @@ impl RunningStack {
 
 /// Builds every part and starts serving on `config.addr` (port 0 picks a free port).
 pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
-    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
-    let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
+    let base_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
     let data_dir = &config.data_dir;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
 
     let index = TantivyIndex::open_or_create(&data_dir.join("index"))
         .with_context(|| format!("opening the index in {}", data_dir.join("index").display()))?;
     seed_if_empty(&index, config.seed_posts).await?;
     let store = Arc::new(LocalFsStore::open(data_dir, base_url.clone())?);
     let outbox = data_dir.join("outbox");
-    let mailer = Arc::new(OutboxMailer::new(outbox.clone(), &config.mail_from, config.smtp_url.as_deref())?);
+    let mailer = Arc::new(OutboxMailer::new(
+        outbox.clone(),
+        &config.mail_from,
+        config.smtp_url.as_deref(),
+    )?);
     let hub = Arc::new(WsHub::default());
     let push_registry = Arc::new(MemoryPushRegistry::default());
     let progress = Arc::new(LocalProgressBoard::new(push_registry.clone(), hub.clone()));
 
-    let machine = StateMachine::load(DEFINITION).context("loading statemachine/download-request.asl.json")?;
+    let machine =
+        StateMachine::load(DEFINITION).context("loading statemachine/download-request.asl.json")?;
     let registry = TaskRegistry::new();
-    let options = EngineOptions { time_scale: config.time_scale, ..EngineOptions::default() };
+    let options = EngineOptions {
+        time_scale: config.time_scale,
+        ..EngineOptions::default()
+    };
     let engine = Engine::new(machine, registry.clone(), options);
     let workflow = Arc::new(LocalWorkflow::open(engine, &data_dir.join("executions"))?);
     let export_store: Arc<dyn ObjectStore> = match &config.store_layer {
@@ -191,14 +217,25 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         },
     );
     let missing = workflow.engine().missing_handlers();
-    anyhow::ensure!(missing.is_empty(), "the state machine calls functions nobody handles: {missing:?}");
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the state machine calls functions nobody handles: {missing:?}"
+    );
 
     let (verifier, issuer) = match &config.auth {
         AuthConfig::Development => {
-            let issuer = DevIssuer::load_or_create(&data_dir.join("secrets"), DEV_ISSUER.to_owned(), DEV_AUDIENCE.to_owned())?;
+            let issuer = DevIssuer::load_or_create(
+                &data_dir.join("secrets"),
+                DEV_ISSUER.to_owned(),
+                DEV_AUDIENCE.to_owned(),
+            )?;
             (issuer.verifier(), Some(Arc::new(issuer)))
         }
-        AuthConfig::External { issuer, jwks_url, audience } => (
+        AuthConfig::External {
+            issuer,
+            jwks_url,
+            audience,
+        } => (
             IdTokenVerifier::new(VerifierConfig {
                 issuer: issuer.clone(),
                 audience: audience.clone(),
@@ -225,15 +262,24 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
     let app = router(state.clone(), config.cors_origin.as_deref())?;
     let shutdown = state.shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
     });
     info!(%addr, "local stack listening");
-    Ok(RunningStack { addr, base_url, state, server })
+    Ok(RunningStack {
+        addr,
+        base_url,
+        state,
+        server,
+    })
 }
 
 fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> {
     let origin = match cors_origin {
-        Some(origin) => AllowOrigin::exact(HeaderValue::from_str(origin).context("reading the CORS origin")?),
+        Some(origin) => {
+            AllowOrigin::exact(HeaderValue::from_str(origin).context("reading the CORS origin")?)
+        }
         None => AllowOrigin::any(),
     };
     let cors = CorsLayer::new()
@@ -258,10 +304,15 @@ async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<
     if seed_posts == 0 || index.num_posts() > 0 {
         return Ok(());
     }
-    info!(posts = seed_posts, "importing sample posts into the empty index");
+    info!(
+        posts = seed_posts,
+        "importing sample posts into the empty index"
+    );
     let index = index.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let posts = sde_dataimport::generate::PostGenerator::new(sde_dataimport::generate::GeneratorConfig::default());
+        let posts = sde_dataimport::generate::PostGenerator::new(
+            sde_dataimport::generate::GeneratorConfig::default(),
+        );
         let mut writer = index.writer()?;
         for post in posts.take(usize::try_from(seed_posts)?) {
             writer.add(&post)?;
@@ -273,7 +324,11 @@ async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<
     Ok(())
 }
 
-fn spawn_retention_sweeper(store: Arc<LocalFsStore>, retention: Duration, shutdown: CancellationToken) {
+fn spawn_retention_sweeper(
+    store: Arc<LocalFsStore>,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600).min(retention));
         loop {

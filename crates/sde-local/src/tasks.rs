@@ -1,11 +1,13 @@
 //! The state machine's Lambda tasks, bound to the same handler functions the Lambda binaries run.
 
-use sde_core::{Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow};
+use sde_core::{
+    Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow,
+};
 use sde_handlers::email_link::{NotifyInput, email_link};
 use sde_handlers::generate_csv::{ExportSettings, generate_csv};
 use sde_handlers::push::{PushResultInput, push_result};
-use sde_handlers::{ExecutionInput, TaskFailure};
 use sde_handlers::task_failure::names;
+use sde_handlers::{ExecutionInput, TaskFailure};
 use sde_states::{TaskError, TaskRegistry};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,7 +35,16 @@ pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
         let d = d.clone();
         async move {
             let input: ExecutionInput = parse(payload)?;
-            reply(generate_csv(d.index.as_ref(), d.store.as_ref(), d.progress.as_ref(), d.export, &input).await)
+            reply(
+                generate_csv(
+                    d.index.as_ref(),
+                    d.store.as_ref(),
+                    d.progress.as_ref(),
+                    d.export,
+                    &input,
+                )
+                .await,
+            )
         }
     });
     let d = deps.clone();
@@ -49,19 +60,33 @@ pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
         let d = d.clone();
         async move {
             let input: PushResultInput = parse(payload)?;
-            reply(push_result(d.push_registry.as_ref(), d.push_channel.as_ref(), d.workflow.as_ref(), &input).await)
+            reply(
+                push_result(
+                    d.push_registry.as_ref(),
+                    d.push_channel.as_ref(),
+                    d.workflow.as_ref(),
+                    &input,
+                )
+                .await,
+            )
         }
     });
 }
 
 fn parse<T: DeserializeOwned>(payload: Value) -> Result<T, TaskError> {
-    serde_json::from_value(payload).map_err(|e| TaskError::new(names::INVALID_REQUEST, format!("the task input is invalid: {e}")))
+    serde_json::from_value(payload).map_err(|e| {
+        TaskError::new(
+            names::INVALID_REQUEST,
+            format!("the task input is invalid: {e}"),
+        )
+    })
 }
-
 
 fn reply<T: Serialize>(result: Result<T, TaskFailure>) -> Result<Value, TaskError> {
     match result {
-        Ok(output) => serde_json::to_value(output).map_err(|e| TaskError::new(names::FAILED, e.to_string())),
+        Ok(output) => {
+            serde_json::to_value(output).map_err(|e| TaskError::new(names::FAILED, e.to_string()))
+        }
         Err(failure) => Err(TaskError::new(failure.error, failure.cause)),
     }
 }

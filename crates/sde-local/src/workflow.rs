@@ -34,18 +34,29 @@ impl LocalWorkflow {
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
-            let record: ExecutionDescription = match std::fs::read(&path).map_err(anyhow::Error::from).and_then(|bytes| Ok(serde_json::from_slice(&bytes)?)) {
+            let record: ExecutionDescription = match std::fs::read(&path)
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| Ok(serde_json::from_slice(&bytes)?))
+            {
                 Ok(record) => record,
                 Err(error) => {
                     warn!(path = %path.display(), error = %error, "skipping an unreadable execution record");
                     continue;
                 }
             };
-            let record = if record.status == ExecutionStatus::Running { interrupted(record) } else { record };
+            let record = if record.status == ExecutionStatus::Running {
+                interrupted(record)
+            } else {
+                record
+            };
             write_record(&path, &record)?;
             earlier.insert(record.execution_arn.clone(), record);
         }
-        Ok(LocalWorkflow { engine, records_dir: records_dir.to_path_buf(), earlier: Arc::new(Mutex::new(earlier)) })
+        Ok(LocalWorkflow {
+            engine,
+            records_dir: records_dir.to_path_buf(),
+            earlier: Arc::new(Mutex::new(earlier)),
+        })
     }
 
     /// The interpreter, for hosts that need it directly (tests, stop).
@@ -67,7 +78,9 @@ impl LocalWorkflow {
 fn interrupted(mut record: ExecutionDescription) -> ExecutionDescription {
     record.status = ExecutionStatus::Failed;
     record.error = Some(INTERRUPTED.to_owned());
-    record.cause = Some("the local stack stopped while this export was running; start the export again".to_owned());
+    record.cause = Some(
+        "the local stack stopped while this export was running; start the export again".to_owned(),
+    );
     record.stop_date = Some(chrono::Utc::now());
     record
 }
@@ -114,9 +127,15 @@ fn workflow_error(error: EngineError, context: &str) -> WorkflowError {
 impl Workflow for LocalWorkflow {
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError> {
         if self.record_path(name).exists() {
-            return Err(WorkflowError::new(WorkflowErrorKind::AlreadyExists, format!("starting {name}")));
+            return Err(WorkflowError::new(
+                WorkflowErrorKind::AlreadyExists,
+                format!("starting {name}"),
+            ));
         }
-        let arn = self.engine.start_execution(name, input).map_err(|e| workflow_error(e, "starting an execution"))?;
+        let arn = self
+            .engine
+            .start_execution(name, input)
+            .map_err(|e| workflow_error(e, "starting an execution"))?;
         if let Ok(description) = self.engine.describe_execution(&arn) {
             self.persist(&convert(description));
         }
@@ -139,16 +158,31 @@ impl Workflow for LocalWorkflow {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get(execution_arn)
                 .cloned()
-                .ok_or_else(|| WorkflowError::new(WorkflowErrorKind::NotFound, "describing an execution")),
+                .ok_or_else(|| {
+                    WorkflowError::new(WorkflowErrorKind::NotFound, "describing an execution")
+                }),
             Err(error) => Err(workflow_error(error, "describing an execution")),
         }
     }
 
-    async fn send_task_success(&self, task_token: &str, output: Value) -> Result<(), WorkflowError> {
-        self.engine.send_task_success(task_token, output).map_err(|e| workflow_error(e, "completing a task"))
+    async fn send_task_success(
+        &self,
+        task_token: &str,
+        output: Value,
+    ) -> Result<(), WorkflowError> {
+        self.engine
+            .send_task_success(task_token, output)
+            .map_err(|e| workflow_error(e, "completing a task"))
     }
 
-    async fn send_task_failure(&self, task_token: &str, error: &str, cause: &str) -> Result<(), WorkflowError> {
-        self.engine.send_task_failure(task_token, error, cause).map_err(|e| workflow_error(e, "failing a task"))
+    async fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), WorkflowError> {
+        self.engine
+            .send_task_failure(task_token, error, cause)
+            .map_err(|e| workflow_error(e, "failing a task"))
     }
 }

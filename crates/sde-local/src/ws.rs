@@ -29,11 +29,13 @@ pub async fn ws_route(
     Query(query): Query<ConnectQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ErrorResponse> {
-    let token = query
-        .token
-        .ok_or_else(|| ApiError::new(ApiErrorKind::Unauthorized, "connect with ?token=<ID token>"))?;
+    let token = query.token.ok_or_else(|| {
+        ApiError::new(ApiErrorKind::Unauthorized, "connect with ?token=<ID token>")
+    })?;
     let owner = verify(&state, &token).await?;
-    Ok(upgrade.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| serve_socket(state, owner, socket)))
+    Ok(upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve_socket(state, owner, socket)))
 }
 
 async fn serve_socket(state: AppState, owner: Owner, socket: WebSocket) {
@@ -76,13 +78,20 @@ async fn on_message(state: &AppState, owner: &Owner, connection_id: &str, text: 
                     .await;
                     match opened {
                         Ok(()) => None,
-                        Err(error) => Some(error_frame(&open.execution_arn, ErrorResponse::from(error).log_and_message())),
+                        Err(error) => Some(error_frame(
+                            &open.execution_arn,
+                            ErrorResponse::from(error).log_and_message(),
+                        )),
                     }
                 }
-                Err(error) => Some(json!({ "error": format!("OpenConnection needs \"executionArn\": {error}") })),
+                Err(error) => Some(
+                    json!({ "error": format!("OpenConnection needs \"executionArn\": {error}") }),
+                ),
             }
         }
-        Ok(_) => Some(json!({ "error": "unknown action: send {\"action\": \"OpenConnection\", \"executionArn\": …}" })),
+        Ok(_) => Some(
+            json!({ "error": "unknown action: send {\"action\": \"OpenConnection\", \"executionArn\": …}" }),
+        ),
         Err(error) => Some(json!({ "error": format!("invalid JSON message: {error}") })),
     };
     if let Some(frame) = reply {
