@@ -467,3 +467,26 @@ async fn tampered_download_links_are_refused() {
     let other = url.replace(".csv?", ".ndjson?");
     assert_eq!(app.download(&other).await.0, 403);
 }
+
+#[tokio::test]
+async fn a_user_beyond_the_concurrent_export_limit_gets_429_and_others_are_unaffected() {
+    let app = TestApp::spawn_with(|config| config.limits.max_running_per_owner = 2).await;
+    let busy = app.token("busy@example.com").await;
+    // Push exports without a client stay running, holding their slots.
+    app.start_export(&busy, "push", &selective()).await;
+    app.start_export(&busy, "push", &selective()).await;
+    let (code, body) = app
+        .post(
+            "/download-request",
+            &busy,
+            json!({"type": "direct", "searchCriteria": selective()}),
+        )
+        .await;
+    assert_eq!(code, 429, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("the limit is 2"),
+        "{body}"
+    );
+    let other = app.token("other@example.com").await;
+    app.start_export(&other, "direct", &selective()).await;
+}

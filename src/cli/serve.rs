@@ -19,6 +19,9 @@ pub struct ServeArgs {
     /// Also send email over SMTP, e.g. smtp://127.0.0.1:1025 (always written to the outbox).
     #[arg(long, env = "SDE_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// Exports one user may have running at once; more are answered with 429.
+    #[arg(long, env = "SDE_MAX_RUNNING_EXPORTS", default_value_t = 5)]
+    pub max_running_exports: u64,
     /// Public base URL of this server when it sits behind a proxy.
     #[arg(long, env = "SDE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -44,6 +47,7 @@ impl Default for ServeArgs {
             cors_origin: std::env::var("SDE_CORS_ORIGIN").ok(),
             smtp_url: std::env::var("SDE_SMTP_URL").ok(),
             public_url: std::env::var("SDE_PUBLIC_URL").ok(),
+            max_running_exports: 5,
             issuer: None,
             jwks_url: None,
             audience: None,
@@ -61,6 +65,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.cors_origin = args.cors_origin;
     config.smtp_url = args.smtp_url;
     config.public_url = args.public_url;
+    config.limits.max_running_per_owner = args.max_running_exports;
     if let (Some(issuer), Some(jwks_url), Some(audience)) =
         (args.issuer, args.jwks_url, args.audience)
     {

@@ -17,6 +17,9 @@ pub const MAX_PAGE_SIZE: u32 = 1_000;
 pub const MAX_TERMS: usize = 32;
 /// Longest single term, in characters.
 pub const MAX_TERM_CHARS: usize = 512;
+/// How deep paging may go: results past this position cannot be paged to (Elasticsearch's
+/// default `index.max_result_window`); the whole result is still available as an export.
+pub const MAX_RESULT_WINDOW: u64 = 10_000;
 
 /// The `/search` body exactly as received; [`SearchCriteria::try_from`] validates it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -115,6 +118,11 @@ pub enum CriteriaError {
     },
     #[error("search[{index}].dateRange must be [from, to] with from before to")]
     InvertedDateRange { index: usize },
+    #[error(
+        "page {page} is too deep: only the first {max} results can be paged through; \
+         narrow the search or export the whole result"
+    )]
+    PageTooDeep { page: u32, max: u64 },
 }
 
 impl TryFrom<&SearchRequest> for SearchCriteria {
@@ -129,11 +137,15 @@ impl TryFrom<&SearchRequest> for SearchCriteria {
         let size = whole_number(request.results.as_ref(), "results", 1, MAX_PAGE_SIZE)?
             .unwrap_or(DEFAULT_PAGE_SIZE);
         let number = whole_number(request.page.as_ref(), "page", 0, u32::MAX)?.unwrap_or(0);
+        let page = PageRequest { number, size };
+        if page.offset() + u64::from(size) > MAX_RESULT_WINDOW {
+            return Err(CriteriaError::PageTooDeep {
+                page: number,
+                max: MAX_RESULT_WINDOW,
+            });
+        }
         let query = parse_clauses(&request.search)?;
-        Ok(SearchCriteria {
-            query,
-            page: PageRequest { number, size },
-        })
+        Ok(SearchCriteria { query, page })
     }
 }
 
@@ -378,6 +390,20 @@ mod tests {
                 "{body} gave {error:?}, expected {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn paging_reaches_exactly_the_result_window() {
+        assert!(criteria(json!({"results": 100, "page": 99})).is_ok());
+        assert!(criteria(json!({"results": 1000, "page": 9})).is_ok());
+        assert_eq!(
+            criteria(json!({"results": 1000, "page": 10})),
+            Err(CriteriaError::PageTooDeep {
+                page: 10,
+                max: MAX_RESULT_WINDOW
+            })
+        );
+        assert!(criteria(json!({"results": 10, "page": 4_294_967_295u64})).is_err());
     }
 
     #[test]

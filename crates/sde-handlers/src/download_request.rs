@@ -1,6 +1,6 @@
 //! `download-request`: validate an export request and start its execution.
 
-use crate::api_error::ApiError;
+use crate::api_error::{ApiError, ApiErrorKind};
 use crate::execution::{DeliveryType, ExecutionInput};
 use sde_core::{
     ExportOptions, ExportOptionsRequest, Owner, SearchCriteria, SearchRequest, Workflow,
@@ -20,6 +20,21 @@ pub struct DownloadRequest {
     pub options: ExportOptionsRequest,
 }
 
+/// Limits on exports, from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportLimits {
+    /// Exports one user may have running at once; more are refused with 429.
+    pub max_running_per_owner: u64,
+}
+
+impl Default for ExportLimits {
+    fn default() -> Self {
+        ExportLimits {
+            max_running_per_owner: 5,
+        }
+    }
+}
+
 /// The `/download-request` response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DownloadResponse {
@@ -31,6 +46,7 @@ pub struct DownloadResponse {
 /// request that would fail: bad criteria and options are refused here with a 400.
 pub async fn download_request(
     workflow: &dyn Workflow,
+    limits: ExportLimits,
     caller: &Owner,
     request: DownloadRequest,
 ) -> Result<DownloadResponse, ApiError> {
@@ -48,7 +64,19 @@ pub async fn download_request(
     SearchCriteria::try_from(&search_criteria)?;
     ExportOptions::try_from(&request.options)?;
 
-    let export_id = uuid::Uuid::new_v4().to_string();
+    // Execution names start with the owner so their running exports can be counted.
+    let owner_prefix = owner_prefix(&caller.sub);
+    let running = workflow.count_running(&owner_prefix).await?;
+    if running >= limits.max_running_per_owner {
+        return Err(ApiError::new(
+            ApiErrorKind::TooManyRequests,
+            format!(
+                "you already have {running} exports running (the limit is {}); wait for one to finish",
+                limits.max_running_per_owner
+            ),
+        ));
+    }
+    let export_id = format!("{owner_prefix}{}", uuid::Uuid::new_v4().simple());
     let input = ExecutionInput {
         delivery,
         search_criteria,
@@ -60,4 +88,30 @@ pub async fn download_request(
     let execution_arn = workflow.start(&export_id, input).await?;
     info!(%delivery, export_id, "export started");
     Ok(DownloadResponse { execution_arn })
+}
+
+/// `<sub>_`: the owner part of execution names, made of the characters execution names allow
+/// (at most 40, so a 32-character id fits Step Functions' 80).
+pub fn owner_prefix(sub: &str) -> String {
+    let safe: String = sub
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
+    format!("{safe}_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_prefixes_are_valid_execution_name_starts() {
+        assert_eq!(
+            owner_prefix("3f1c2d9e-aaaa-bbbb-cccc-0123456789ab"),
+            "3f1c2d9e-aaaa-bbbb-cccc-0123456789ab_"
+        );
+        assert_eq!(owner_prefix("a b*c?[d]"), "abcd_");
+        assert!(owner_prefix(&"x".repeat(200)).len() + 32 <= 80);
+    }
 }

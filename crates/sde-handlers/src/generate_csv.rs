@@ -85,10 +85,15 @@ fn key_segment(text: &str) -> String {
     }
 }
 
-/// `posts-20240131-1a2b3c4d.csv`: the date of the export and the start of its id.
+/// `posts-20240131-1a2b3c4d.csv`: the date of the export and the end of its id (the start
+/// names the owner).
 fn download_name(export_id: &str, extension: &str) -> String {
     let date = chrono::Utc::now().format("%Y%m%d");
-    let short: String = key_segment(export_id).chars().take(8).collect();
+    let id = key_segment(export_id);
+    let short: String = id
+        .chars()
+        .skip(id.chars().count().saturating_sub(8))
+        .collect();
     format!("posts-{date}-{short}.{extension}")
 }
 
@@ -105,7 +110,7 @@ mod tests {
 
     #[test]
     fn download_names_are_plain_file_names() {
-        let name = download_name("1a2b3c4d-5e6f", "csv.gz");
+        let name = download_name("owner_5e6f00001a2b3c4d", "csv.gz");
         assert!(
             name.starts_with("posts-") && name.ends_with("-1a2b3c4d.csv.gz"),
             "{name}"

@@ -30,6 +30,10 @@ impl Workflow for FakeWorkflow {
         unreachable!("not used")
     }
 
+    async fn count_running(&self, _: &str) -> Result<u64, WorkflowError> {
+        unreachable!("not used")
+    }
+
     async fn describe(&self, arn: &str) -> Result<ExecutionDescription, WorkflowError> {
         if arn != ARN {
             return Err(WorkflowError::new(

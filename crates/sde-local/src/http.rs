@@ -156,7 +156,8 @@ pub async fn download_request_route(
     Authenticated(caller): Authenticated,
     JsonBody(request): JsonBody<DownloadRequest>,
 ) -> ApiResult<Value> {
-    let response = download_request(state.workflow.as_ref(), &caller, request).await?;
+    let response =
+        download_request(state.workflow.as_ref(), state.limits, &caller, request).await?;
     Ok(Json(
         serde_json::to_value(response).map_err(ApiError::internal)?,
     ))

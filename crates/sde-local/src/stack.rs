@@ -19,6 +19,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{ObjectStore, SearchIndex};
+use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
 use sde_localfs::LocalFsStore;
 use sde_states::{Engine, EngineOptions, StateMachine, TaskRegistry};
@@ -75,6 +76,7 @@ pub struct StackConfig {
     pub public_url: Option<String>,
     pub auth: AuthConfig,
     pub export: ExportSettings,
+    pub limits: ExportLimits,
     /// How long export files are kept.
     pub retention: Duration,
     /// Multiplier on every duration of the state machine (tests shrink retries and waits).
@@ -106,6 +108,7 @@ impl StackConfig {
             public_url: None,
             auth: AuthConfig::Development,
             export: ExportSettings::default(),
+            limits: ExportLimits::default(),
             retention: Duration::from_secs(24 * 3600),
             time_scale: 1.0,
             store_layer: None,
@@ -125,6 +128,7 @@ pub struct AppState {
     pub verifier: Arc<IdTokenVerifier>,
     pub issuer: Option<Arc<DevIssuer>>,
     pub outbox: PathBuf,
+    pub limits: ExportLimits,
     pub shutdown: CancellationToken,
 }
 
@@ -255,6 +259,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         verifier: Arc::new(verifier),
         issuer,
         outbox,
+        limits: config.limits,
         shutdown: CancellationToken::new(),
     };
     spawn_retention_sweeper(store, config.retention, state.shutdown.clone());

@@ -149,6 +149,18 @@ impl Workflow for LocalWorkflow {
         Ok(arn)
     }
 
+    async fn count_running(&self, name_prefix: &str) -> Result<u64, WorkflowError> {
+        let running = self
+            .engine
+            .list_executions()
+            .into_iter()
+            .filter(|e| {
+                e.status == sde_states::ExecutionStatus::Running && e.name.starts_with(name_prefix)
+            })
+            .count();
+        Ok(running as u64)
+    }
+
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError> {
         match self.engine.describe_execution(execution_arn) {
             Ok(description) => Ok(convert(description)),
