@@ -16,5 +16,7 @@ mod ws;
 pub use hub::WsHub;
 pub use outbox::OutboxMailer;
 pub use push_registry::MemoryPushRegistry;
-pub use stack::{AppState, AuthConfig, DEFINITION, RunningStack, StackConfig, StoreLayer, start};
+pub use stack::{
+    AppState, AuthConfig, DEFINITION, IndexLayer, RunningStack, StackConfig, StoreLayer, start,
+};
 pub use workflow::{INTERRUPTED, LocalWorkflow};

@@ -48,6 +48,9 @@ pub const DEV_ISSUER: &str = "urn:sde:local-dev-issuer";
 /// Wraps the object store the export tasks write to (tests inject faults with it).
 pub type StoreLayer = Arc<dyn Fn(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> + Send + Sync>;
 
+/// Wraps the search index every handler reads (tests inject faults with it).
+pub type IndexLayer = Arc<dyn Fn(Arc<dyn SearchIndex>) -> Arc<dyn SearchIndex> + Send + Sync>;
+
 /// How tokens are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthConfig {
@@ -82,6 +85,9 @@ pub struct StackConfig {
     /// Multiplier on every duration of the state machine (tests shrink retries and waits).
     pub time_scale: f64,
     pub store_layer: Option<StoreLayer>,
+    pub index_layer: Option<IndexLayer>,
+    /// Part size of local uploads (tests use tiny parts to get many of them).
+    pub part_size: Option<usize>,
 }
 
 impl fmt::Debug for StackConfig {
@@ -112,6 +118,8 @@ impl StackConfig {
             retention: Duration::from_secs(24 * 3600),
             time_scale: 1.0,
             store_layer: None,
+            index_layer: None,
+            part_size: None,
         }
     }
 }
@@ -182,7 +190,11 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
     let index = TantivyIndex::open_or_create(&data_dir.join("index"))
         .with_context(|| format!("opening the index in {}", data_dir.join("index").display()))?;
     seed_if_empty(&index, config.seed_posts).await?;
-    let store = Arc::new(LocalFsStore::open(data_dir, base_url.clone())?);
+    let mut store = LocalFsStore::open(data_dir, base_url.clone())?;
+    if let Some(part_size) = config.part_size {
+        store = store.with_part_size(part_size);
+    }
+    let store = Arc::new(store);
     let outbox = data_dir.join("outbox");
     let mailer = Arc::new(OutboxMailer::new(
         outbox.clone(),
@@ -206,7 +218,10 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         Some(layer) => layer(store.clone()),
         None => store.clone(),
     };
-    let index: Arc<dyn SearchIndex> = Arc::new(index);
+    let index: Arc<dyn SearchIndex> = match &config.index_layer {
+        Some(layer) => layer(Arc::new(index)),
+        None => Arc::new(index),
+    };
     register_tasks(
         &registry,
         TaskDeps {
