@@ -421,4 +421,62 @@ mod tests {
             Err(CriteriaError::TermTooLong { index: 0, .. })
         ));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                any::<f64>().prop_map(|n| json!(n)),
+                ".*".prop_map(Value::String),
+                "[0-9T:Z+.-]{0,30}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::hash_map(
+                        prop_oneof![
+                            Just("value".to_owned()),
+                            Just("dateRange".to_owned()),
+                            ".{0,6}"
+                        ],
+                        inner,
+                        0..3
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_search_body_is_accepted_or_refused_with_a_typed_error(
+                doc_type in prop::option::of(".{0,8}"),
+                results in prop::option::of(any_json()),
+                page in prop::option::of(any_json()),
+                search in prop::collection::vec(any_json(), 0..6),
+            ) {
+                let request = SearchRequest { doc_type, results, page, search };
+                if let Ok(criteria) = SearchCriteria::try_from(&request) {
+                    prop_assert!(criteria.page.size >= 1 && criteria.page.size <= MAX_PAGE_SIZE);
+                    prop_assert!(criteria.page.offset() + u64::from(criteria.page.size) <= MAX_RESULT_WINDOW);
+                    prop_assert!(criteria.query.terms.iter().all(|t| !t.trim().is_empty()));
+                    if let (Some(from), Some(to)) = (criteria.query.date_range.from, criteria.query.date_range.to) {
+                        prop_assert!(from < to);
+                    }
+                }
+            }
+
+            #[test]
+            fn any_json_text_as_a_search_body_never_panics(text in ".{0,200}") {
+                if let Ok(request) = serde_json::from_str::<SearchRequest>(&text) {
+                    let _ = SearchCriteria::try_from(&request);
+                }
+            }
+        }
+    }
 }

@@ -284,4 +284,64 @@ mod tests {
                 .is_err()
         );
     }
+
+    mod properties {
+        use super::super::Path;
+        use crate::intrinsic::Intrinsic;
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        fn any_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                ".*".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::hash_map("[a-z$.]{0,4}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            // Paths come from the definition; whatever the text, parsing, selecting and assigning
+            // return a value or an error, never a panic.
+            #[test]
+            fn any_path_text_parses_or_is_refused_without_panicking(text in ".*", input in any_json()) {
+                if let Ok(path) = Path::parse(&text) {
+                    let _ = path.select(&input, &json!({}));
+                    let mut target = input.clone();
+                    let _ = path.assign(&mut target, json!(1));
+                }
+                let _ = Path::parse_reference(&text);
+            }
+
+            #[test]
+            fn path_like_text_over_any_document_never_panics(
+                segments in prop::collection::vec("[a-z0-9\\[\\]*.$'\"]{0,6}", 0..5),
+                input in any_json(),
+            ) {
+                let text = format!("$.{}", segments.join("."));
+                if let Ok(path) = Path::parse(&text) {
+                    let _ = path.select(&input, &input);
+                    let mut target = input.clone();
+                    let _ = path.assign(&mut target, Value::Null);
+                }
+            }
+
+            #[test]
+            fn any_intrinsic_text_parses_or_is_refused_and_evaluates_without_panicking(
+                text in "States\\.[A-Za-z]{0,12}\\([^)]{0,24}\\)",
+                input in any_json(),
+            ) {
+                if let Ok(call) = Intrinsic::parse(&text) {
+                    let _ = call.eval(&input, &json!({}));
+                }
+            }
+        }
+    }
 }
