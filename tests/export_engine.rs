@@ -141,3 +141,56 @@ async fn exporting_100k_posts_writes_every_match_exactly_once() {
         }
     }
 }
+
+#[tokio::test]
+async fn hostile_content_reaches_the_file_intact_and_formula_safe() {
+    const POSTS: usize = 20_000;
+    let (dir, index) = tokio::task::spawn_blocking(|| index_of(POSTS))
+        .await
+        .unwrap();
+    let store = LocalFsStore::open(dir.path(), "http://sde.test").unwrap();
+    let originals: std::collections::HashMap<String, sde_core::Post> =
+        PostGenerator::new(GeneratorConfig::default())
+            .take(POSTS)
+            .map(|p| (p.id.clone(), p))
+            .collect();
+    let (rows, _) = export_ids(&index, &store, &PostQuery::default(), "hostile").await;
+    assert_eq!(rows, POSTS as u64);
+    let file =
+        std::fs::read(store.object_path(&ObjectKey::new("exports/test/hostile.csv").unwrap()))
+            .unwrap();
+    let guarded = |cell: &str| {
+        if sde_core::encode::needs_formula_guard(cell) {
+            format!("'{cell}")
+        } else {
+            cell.to_owned()
+        }
+    };
+    let mut formula_cells = 0;
+    for row in csv::Reader::from_reader(file.as_slice()).records() {
+        let row = row.unwrap();
+        let original = &originals[&row[0]];
+        let tags = original.tags.join(" ");
+        for (cell, value) in [
+            (&row[1], original.user_id.to_string()),
+            (&row[3], original.content.clone()),
+            (&row[4], tags),
+        ] {
+            assert_eq!(
+                cell,
+                guarded(&value),
+                "post {} round-trips apart from the guard",
+                original.id
+            );
+            assert!(
+                !sde_core::encode::needs_formula_guard(cell),
+                "a cell a spreadsheet would run: {cell:?}"
+            );
+            formula_cells += usize::from(cell != value);
+        }
+    }
+    assert!(
+        formula_cells > 50,
+        "the sample holds formula-like cells to neutralise: {formula_cells}"
+    );
+}

@@ -490,3 +490,49 @@ async fn a_user_beyond_the_concurrent_export_limit_gets_429_and_others_are_unaff
     let other = app.token("other@example.com").await;
     app.start_export(&other, "direct", &selective()).await;
 }
+
+#[tokio::test]
+async fn an_expired_token_is_refused_with_401() {
+    use base64::Engine as _;
+    let app = TestApp::spawn().await;
+    let token = app.token("late@example.com").await;
+    // The same claims and key as a real development token, an hour past expiry.
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = json!(now - 7200);
+    claims["exp"] = json!(now - 3600);
+    let pem = std::fs::read(app.data_dir.join("secrets/dev-issuer-key.pem")).unwrap();
+    let mut expired_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    expired_header.kid = header.kid;
+    let expired = jsonwebtoken::encode(
+        &expired_header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap();
+    let (code, body) = app.post("/search", &expired, json!({})).await;
+    assert_eq!(code, 401, "{body}");
+    claims["exp"] = json!(now + 3600);
+    let fresh = jsonwebtoken::encode(
+        &{
+            let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+            h.kid = jsonwebtoken::decode_header(&token).unwrap().kid;
+            h
+        },
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        app.post("/search", &fresh, json!({})).await.0,
+        200,
+        "the same token unexpired is accepted"
+    );
+}
