@@ -6,6 +6,7 @@ mod files;
 mod http;
 mod hub;
 mod outbox;
+mod page;
 mod progress;
 mod push_registry;
 mod stack;

@@ -1,0 +1,497 @@
+// The sde try-it page: sign in with the development issuer, search, page through results and
+// export the whole result directly, by email or over the push WebSocket, with live progress.
+// No dependencies and no inline code: the server's Content-Security-Policy allows only this
+// origin's script, style sheet and connections.
+
+const TOKEN_KEY = 'sde.idToken';
+const EMAIL_KEY = 'sde.email';
+/** How often a direct or email export is polled, in milliseconds. */
+const POLL_MS = 500;
+/** How deep /search may page (Elasticsearch's max_result_window); exports have no such limit. */
+const MAX_RESULT_WINDOW = 10000;
+
+const $ = (id) => document.getElementById(id);
+const numberFormat = new Intl.NumberFormat('en');
+const fmt = (n) => numberFormat.format(n);
+
+/** An API failure, with the message meant for the person using the page. */
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  email: sessionStorage.getItem(EMAIL_KEY),
+  /** The `search` array of the last search that ran; exports use it. */
+  criteria: null,
+  page: 0,
+  size: 25,
+  total: 0,
+  /** Bumped to abandon a running export (sign-out, or a new export). */
+  exportRun: 0,
+  socket: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// API
+
+/** POSTs JSON to `path`; returns the JSON answer or throws an ApiError carrying its message. */
+async function api(path, body, { auth = true } = {}) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (auth) headers.Authorization = `Bearer ${state.token}`;
+  let response;
+  try {
+    response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+  } catch {
+    throw new ApiError('Could not reach the server. Is the local stack still running?', 0);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message = data && typeof data.message === 'string' && data.message
+      ? data.message
+      : `The server answered ${response.status} ${response.statusText}.`;
+    if (response.status === 401 && auth) {
+      signOut('Your session has ended — please sign in again.');
+    }
+    throw new ApiError(sentence(message), response.status);
+  }
+  return data;
+}
+
+/** Starts a message with a capital letter and ends it with a full stop. */
+function sentence(text) {
+  const trimmed = String(text).trim();
+  if (!trimmed) return 'Something went wrong.';
+  const first = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
+function describe(error) {
+  return error instanceof ApiError ? error.message : 'Something went wrong in the page.';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+function show(element, text, kind = '') {
+  element.textContent = text;
+  element.className = `message${kind ? ` ${kind}` : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing in and out
+
+function renderAccount() {
+  const signedIn = Boolean(state.token);
+  $('sign-in').hidden = signedIn;
+  $('app').hidden = !signedIn;
+  $('account').hidden = !signedIn;
+  $('account-email').textContent = state.email || '';
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = $('email');
+  const email = input.value.trim();
+  const message = $('sign-in-message');
+  if (!email || !input.checkValidity()) {
+    show(message, 'Enter an email address, like you@example.com.', 'error');
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+    return;
+  }
+  input.removeAttribute('aria-invalid');
+  $('sign-in-button').disabled = true;
+  show(message, 'Signing in…');
+  try {
+    const answer = await api('/auth/token', { email }, { auth: false });
+    state.token = answer.idToken;
+    state.email = email;
+    sessionStorage.setItem(TOKEN_KEY, state.token);
+    sessionStorage.setItem(EMAIL_KEY, email);
+    show(message, '');
+    renderAccount();
+    $('query').focus();
+  } catch (error) {
+    show(message, describe(error), 'error');
+  } finally {
+    $('sign-in-button').disabled = false;
+  }
+}
+
+function signOut(reason = '') {
+  stopExport();
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(EMAIL_KEY);
+  state.token = null;
+  state.email = null;
+  state.criteria = null;
+  state.total = 0;
+  renderResults([]);
+  renderPager();
+  show($('search-status'), '');
+  show($('export-status'), '');
+  $('export-progress').hidden = true;
+  $('export-button').disabled = true;
+  renderAccount();
+  show($('sign-in-message'), reason, reason ? 'error' : '');
+  $('email').focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Searching
+
+/** The `search` array for the form's current values, or throws an ApiError saying what is wrong. */
+function criteriaFromForm() {
+  const search = [];
+  const query = $('query').value.trim();
+  if (query) search.push({ value: query });
+  const from = $('from').value;
+  const to = $('to').value;
+  if (from && to && from > to) {
+    throw new ApiError('The “From” date is after the “To” date.', 400);
+  }
+  if (from || to) {
+    search.push({ dateRange: [from ? `${from}T00:00:00Z` : null, to ? `${nextDay(to)}T00:00:00Z` : null] });
+  }
+  return search;
+}
+
+/** `YYYY-MM-DD` of the day after `date` (the API's range excludes its end; the form's includes it). */
+function nextDay(date) {
+  const day = new Date(`${date}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + 1);
+  return day.toISOString().slice(0, 10);
+}
+
+async function submitSearch(event) {
+  event.preventDefault();
+  try {
+    state.criteria = criteriaFromForm();
+  } catch (error) {
+    show($('search-status'), describe(error), 'error');
+    return;
+  }
+  state.size = Number($('page-size').value);
+  await runSearch(0);
+}
+
+async function runSearch(page) {
+  const status = $('search-status');
+  setSearchBusy(true);
+  show(status, 'Searching…');
+  try {
+    const answer = await api('/search', {
+      type: 'posts',
+      results: state.size,
+      page,
+      search: state.criteria,
+    });
+    if (answer.Status === 'error') {
+      throw new ApiError(sentence(answer.ErrorMessage || 'The search failed.'), 200);
+    }
+    state.page = page;
+    state.total = Number(answer.TotalResults) || 0;
+    renderResults(answer.Results || []);
+    renderTotal(answer.Status === 'warn' ? answer.ErrorMessage : '');
+    $('export-button').disabled = false;
+  } catch (error) {
+    if (state.token) show(status, describe(error), 'error');
+  } finally {
+    setSearchBusy(false);
+  }
+}
+
+function setSearchBusy(busy) {
+  $('search-button').disabled = busy;
+  $('results').setAttribute('aria-busy', String(busy));
+  if (busy) {
+    $('prev-page').disabled = true;
+    $('next-page').disabled = true;
+  } else {
+    renderPager();
+  }
+}
+
+function renderTotal(warning) {
+  const status = $('search-status');
+  status.textContent = '';
+  status.className = 'message';
+  const strong = document.createElement('strong');
+  strong.id = 'total-count';
+  strong.dataset.total = String(state.total);
+  strong.textContent = fmt(state.total);
+  status.append(strong, state.total === 1 ? ' post matches.' : ' posts match.');
+  if (warning) {
+    const note = document.createElement('span');
+    note.className = 'warning';
+    note.textContent = ` ${sentence(warning)}`;
+    status.append(note);
+  }
+}
+
+function renderResults(posts) {
+  const body = $('results-body');
+  const rows = posts.map((post) => {
+    const row = document.createElement('tr');
+    const date = document.createElement('td');
+    const time = document.createElement('time');
+    time.dateTime = post.DateCreated;
+    time.textContent = String(post.DateCreated || '').replace('T', ' ').replace(/(\.\d+)?(Z|\+00:00)$/, ' UTC');
+    date.append(time);
+    date.className = 'nowrap';
+    const user = document.createElement('td');
+    user.textContent = String(post.UserID ?? '');
+    user.className = 'user';
+    const content = document.createElement('td');
+    content.textContent = post.Content ?? '';
+    content.className = 'content';
+    const tags = document.createElement('td');
+    tags.className = 'tags';
+    for (const tag of post.Tags || []) {
+      const chip = document.createElement('span');
+      chip.className = 'tag';
+      chip.textContent = tag;
+      tags.append(chip, ' ');
+    }
+    row.append(date, user, content, tags);
+    return row;
+  });
+  if (rows.length === 0) {
+    const row = document.createElement('tr');
+    row.className = 'empty';
+    const cell = document.createElement('td');
+    cell.colSpan = 4;
+    cell.textContent = state.criteria ? 'No posts match this search.' : 'Search to see posts here.';
+    row.append(cell);
+    rows.push(row);
+  }
+  body.replaceChildren(...rows);
+}
+
+/** Pages that exist, and how many of them /search can reach. */
+function pageCounts() {
+  const pages = Math.ceil(state.total / state.size);
+  const reachable = Math.min(pages, Math.floor(MAX_RESULT_WINDOW / state.size));
+  return { pages, reachable };
+}
+
+function renderPager() {
+  const { pages, reachable } = pageCounts();
+  const info = $('page-info');
+  info.textContent = pages === 0 ? 'No pages' : `Page ${fmt(state.page + 1)} of ${fmt(pages)}`;
+  if (pages > reachable && state.page + 1 >= reachable) {
+    info.textContent += ` (export to see results past ${fmt(reachable * state.size)})`;
+  }
+  const prev = $('prev-page');
+  const next = $('next-page');
+  const hadFocus = document.activeElement;
+  prev.disabled = !state.criteria || state.page <= 0;
+  next.disabled = !state.criteria || state.page + 1 >= reachable;
+  // Never strand keyboard focus on a button that just became disabled.
+  if (hadFocus === next && next.disabled && !prev.disabled) prev.focus();
+  if (hadFocus === prev && prev.disabled && !next.disabled) next.focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exporting
+
+function stopExport() {
+  state.exportRun += 1;
+  if (state.socket) {
+    const socket = state.socket;
+    state.socket = null;
+    socket.close();
+  }
+}
+
+async function submitExport(event) {
+  event.preventDefault();
+  if (!state.criteria) return;
+  stopExport();
+  const run = state.exportRun;
+  const form = $('export-form');
+  const delivery = form.elements.delivery.value;
+  const format = $('format').value;
+  const button = $('export-button');
+  button.disabled = true;
+  showProgress(null, null, 'Starting the export…');
+  show($('export-status'), '');
+  try {
+    const answer = await api('/download-request', {
+      type: delivery,
+      searchCriteria: { type: 'posts', search: state.criteria },
+      format,
+    });
+    const arn = answer.executionArn;
+    const result = delivery === 'push'
+      ? await viaWebSocket(arn, run)
+      : await viaPolling(arn, run);
+    if (run !== state.exportRun) return;
+    finishExport(delivery, format, result);
+  } catch (error) {
+    if (run !== state.exportRun) return;
+    $('export-progress').hidden = true;
+    show($('export-status'), `The export did not finish: ${describe(error)}`, 'error');
+  } finally {
+    if (run === state.exportRun) button.disabled = !state.criteria;
+  }
+}
+
+/** Shows the progress bar: indeterminate until the total is known. */
+function showProgress(rowsWritten, totalRows, label = 'Exporting…') {
+  $('export-progress').hidden = false;
+  $('progress-label').textContent = label;
+  const bar = $('progress-bar');
+  const text = $('progress-text');
+  if (typeof totalRows === 'number' && typeof rowsWritten === 'number') {
+    bar.max = Math.max(totalRows, 1);
+    bar.value = totalRows === 0 ? 1 : Math.min(rowsWritten, totalRows);
+    bar.dataset.rowsWritten = String(rowsWritten);
+    bar.dataset.totalRows = String(totalRows);
+    text.textContent = `${fmt(rowsWritten)} / ${fmt(totalRows)} rows`;
+  } else {
+    bar.removeAttribute('value');
+    text.textContent = '';
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/** Polls /report-status until the export is no longer RUNNING; resolves with its report. */
+async function viaPolling(arn, run) {
+  for (;;) {
+    if (run !== state.exportRun) return null;
+    const status = await api('/report-status', { executionArn: arn });
+    if (status.status === 'SUCCEEDED') {
+      return { reportURL: status.reportURL, rows: status.rowsWritten ?? status.totalRows };
+    }
+    if (status.status !== 'RUNNING') {
+      throw new ApiError(sentence(status.error || `The export ended as ${status.status}.`), 200);
+    }
+    if (typeof status.totalRows === 'number') {
+      showProgress(status.rowsWritten ?? 0, status.totalRows);
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** Waits for the push WebSocket to deliver the report, showing its progress frames. */
+function viaWebSocket(arn, run) {
+  return new Promise((resolve, reject) => {
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(state.token)}`;
+    let settled = false;
+    let rows = null;
+    let socket;
+    const settle = (fn, value) => {
+      if (settled) return;
+      settled = true;
+      if (state.socket === socket) state.socket = null;
+      socket.close();
+      fn(value);
+    };
+    try {
+      socket = new WebSocket(url);
+    } catch {
+      reject(new ApiError('Could not open the push connection.', 0));
+      return;
+    }
+    state.socket = socket;
+    socket.addEventListener('open', () => {
+      socket.send(JSON.stringify({ action: 'OpenConnection', executionArn: arn, progress: true }));
+    });
+    socket.addEventListener('message', (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (frame.progress) {
+        rows = frame.progress.rowsWritten;
+        showProgress(frame.progress.rowsWritten, frame.progress.totalRows);
+      } else if (frame.reportURL) {
+        settle(resolve, { reportURL: frame.reportURL, rows });
+      } else if (frame.error) {
+        settle(reject, new ApiError(sentence(frame.error), 200));
+      }
+    });
+    socket.addEventListener('close', () => {
+      if (settled || run !== state.exportRun) return;
+      // The connection dropped before the file was ready: ask /report-status instead.
+      settled = true;
+      $('progress-label').textContent = 'The push connection closed; checking the status instead…';
+      viaPolling(arn, run).then(resolve, reject);
+    });
+  });
+}
+
+function finishExport(delivery, format, result) {
+  const rows = result && typeof result.rows === 'number' ? result.rows : null;
+  const bar = $('progress-bar');
+  if (rows !== null) showProgress(rows, rows, 'Done');
+  else {
+    bar.max = 1;
+    bar.value = 1;
+    $('progress-label').textContent = 'Done';
+  }
+  const status = $('export-status');
+  status.textContent = '';
+  status.className = 'message success';
+  const rowText = rows === null ? '' : ` (${fmt(rows)} ${rows === 1 ? 'row' : 'rows'})`;
+  if (delivery === 'email') {
+    const strong = document.createElement('strong');
+    strong.textContent = state.email;
+    status.append(
+      'Sent to ',
+      strong,
+      `${rowText}. In local mode the message is written to the server’s outbox folder `,
+      code('.sde/outbox/'),
+      ' (in its data directory) instead of a real mailbox.',
+    );
+    return;
+  }
+  const link = document.createElement('a');
+  link.id = 'download-link';
+  link.href = result.reportURL;
+  link.download = '';
+  link.dataset.format = format;
+  if (rows !== null) link.dataset.rows = String(rows);
+  link.textContent = `Download the ${format.toUpperCase()} file${rowText}`;
+  status.append('Your export is ready: ', link, '. The link works for 24 hours.');
+}
+
+function code(text) {
+  const element = document.createElement('code');
+  element.textContent = text;
+  return element;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+function start() {
+  $('sign-in-form').addEventListener('submit', signIn);
+  $('sign-out').addEventListener('click', () => signOut());
+  $('search-form').addEventListener('submit', submitSearch);
+  $('page-size').addEventListener('change', () => {
+    if (state.criteria) $('search-form').requestSubmit();
+  });
+  $('prev-page').addEventListener('click', () => runSearch(state.page - 1));
+  $('next-page').addEventListener('click', () => runSearch(state.page + 1));
+  $('export-form').addEventListener('submit', submitExport);
+  renderAccount();
+  renderPager();
+  document.body.dataset.ready = 'true';
+}
+
+start();

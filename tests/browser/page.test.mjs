@@ -1,0 +1,303 @@
+// Browser test of the try-it page: starts a real local stack (`sde serve` on a free port over a
+// temporary data directory, 3,000 seeded posts), drives Debian's Chromium headless through
+// playwright-core, and checks what a person would: signing in with the keyboard, searching,
+// paging, the three exports with their files' row counts, errors in words, the narrow layout,
+// and that the page loads nothing from anywhere else.
+//
+// Run by scripts/browser-test.sh (which installs playwright-core and builds the binary):
+//   SDE_BIN=… SDE_BROWSER_TOOLS=… node --test tests/browser/page.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const tools = process.env.SDE_BROWSER_TOOLS ?? path.join(repo, '.tools/browser');
+const { chromium } = createRequire(path.join(tools, 'package.json'))('playwright-core');
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/sde-target');
+const sdeBin = process.env.SDE_BIN ?? path.join(targetDir, 'debug/sde');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const screenshots = path.join(repo, 'target');
+
+const EMAIL = 'browser@example.com';
+const PAGE_SIZE = 25;
+const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+
+/** Starts `sde serve` on a free port; resolves once it prints its URL. */
+function startServer(dataDir) {
+  const child = spawn(
+    sdeBin,
+    ['serve', '--addr', '127.0.0.1:0', '--seed-posts', '3000', '--data-dir', dataDir],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+  );
+  let output = '';
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sde serve printed no URL in 120 s:\n${output}`)), 120_000);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /sde is running at (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`sde serve exited (${code ?? signal}) before it was ready:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output };
+}
+
+/** Stops the server with Ctrl-C, then for good if it lingers. */
+async function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Records in an RFC 4180 CSV text (quoted fields may hold CR, LF and doubled quotes). */
+function csvRecords(text) {
+  let records = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') i += 1;
+        else quoted = false;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === '\n') {
+      records += 1;
+    }
+  }
+  if (text.length > 0 && !text.endsWith('\n')) records += 1;
+  return records;
+}
+
+/** Fetches a download link the page shows. */
+async function download(href) {
+  const response = await fetch(href);
+  assert.equal(response.status, 200, `GET ${href}`);
+  return response.text();
+}
+
+test('the try-it page: sign in, search, page, export three ways', { timeout: 300_000 }, async (t) => {
+  const started = Date.now();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sde-page-data-'));
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'sde-page-chromium-'));
+  const server = startServer(dataDir);
+  // The server never outlives the test: not on failure, a timeout, nor Ctrl-C / SIGTERM.
+  const killOnExit = () => server.child.kill('SIGKILL');
+  const killOnSignal = (signal) => {
+    killOnExit();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('exit', killOnExit);
+  process.once('SIGINT', killOnSignal);
+  process.once('SIGTERM', killOnSignal);
+  let context;
+  try {
+    const base = await server.url;
+    t.diagnostic(`stack at ${base} after ${Date.now() - started} ms`);
+
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const problems = [];
+    const elsewhere = [];
+    page.on('console', (message) => {
+      // The deliberate 400 below is logged by Chromium itself; anything else is a problem.
+      const expected = /status of 400 \(Bad Request\)/.test(message.text());
+      if (message.type() === 'error' && !expected) problems.push(`console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    context.on('request', (request) => {
+      const url = request.url();
+      const origin = new URL(base).origin;
+      const local = url.startsWith(`${origin}/`) || url.startsWith(origin.replace('http', 'ws'))
+        || url.startsWith('data:');
+      if (!local) elsewhere.push(url);
+    });
+
+    await t.test('is served at / with its content type and a strict policy', async () => {
+      const response = await page.goto(base);
+      assert.equal(response.status(), 200);
+      const headers = response.headers();
+      assert.match(headers['content-type'], /^text\/html/);
+      assert.equal(headers['content-security-policy'], CSP);
+      await page.waitForSelector('body[data-ready="true"]');
+      assert.equal(await page.title(), 'sde — search data exports');
+      assert.ok(await page.isVisible('#sign-in'));
+      assert.ok(await page.isHidden('#app'));
+    });
+
+    await t.test('signs in with the keyboard through the development issuer', async () => {
+      await page.focus('#email');
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(EMAIL);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#app', { state: 'visible' });
+      assert.equal(await page.textContent('#account-email'), EMAIL);
+      const token = await page.evaluate(() => sessionStorage.getItem('sde.idToken'));
+      assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'an ID token in sessionStorage');
+      // Focus moved to the search box, so searching needs no mouse either.
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'query');
+    });
+
+    let total = 0;
+    let firstRowPage1 = '';
+    await t.test('searches #aurora and shows the total and page 1', async () => {
+      await page.selectOption('#page-size', String(PAGE_SIZE));
+      await page.focus('#query');
+      await page.keyboard.type('#aurora');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#total-count');
+      total = Number(await page.getAttribute('#total-count', 'data-total'));
+      assert.ok(total > PAGE_SIZE, `#aurora should match more than one page (got ${total})`);
+      const pages = Math.ceil(total / PAGE_SIZE);
+      assert.equal(await page.textContent('#page-info'), `Page 1 of ${pages}`);
+      assert.equal(await page.locator('#results-body tr').count(), PAGE_SIZE);
+      const tags = await page.locator('#results-body tr:first-child td.tags').textContent();
+      assert.match(tags, /#aurora/i);
+      firstRowPage1 = await page.locator('#results-body tr:first-child').textContent();
+      assert.ok(await page.isDisabled('#prev-page'));
+      assert.ok(await page.isEnabled('#export-button'));
+    });
+
+    await t.test('goes to page 2', async () => {
+      await page.focus('#next-page');
+      await page.keyboard.press('Enter');
+      const pages = Math.ceil(total / PAGE_SIZE);
+      await page.waitForFunction((text) => document.getElementById('page-info').textContent === text, `Page 2 of ${pages}`);
+      await page.waitForFunction(() => document.getElementById('results').getAttribute('aria-busy') === 'false');
+      assert.equal(await page.locator('#results-body tr').count(), Math.min(PAGE_SIZE, total - PAGE_SIZE));
+      assert.notEqual(await page.locator('#results-body tr:first-child').textContent(), firstRowPage1);
+      assert.ok(await page.isEnabled('#prev-page'));
+    });
+
+    await t.test('exports directly as CSV with progress, and the file holds every row', async () => {
+      await page.check('input[name="delivery"][value="direct"]');
+      await page.selectOption('#format', 'csv');
+      await page.click('#export-button');
+      await page.waitForSelector('#download-link', { timeout: 60_000 });
+      assert.equal(await page.getAttribute('#download-link', 'data-rows'), String(total));
+      assert.equal(await page.getAttribute('#progress-bar', 'data-total-rows'), String(total));
+      assert.equal(await page.textContent('#progress-text'), `${total.toLocaleString('en')} / ${total.toLocaleString('en')} rows`);
+      const csv = await download(await page.getAttribute('#download-link', 'href'));
+      assert.match(csv.slice(0, csv.indexOf('\n')), /DateCreated/);
+      assert.equal(csvRecords(csv) - 1, total, 'CSV rows (less the header) equal the total shown');
+    });
+
+    await t.test('exports over the push WebSocket as NDJSON, and the file holds every row', async () => {
+      await page.check('input[name="delivery"][value="push"]');
+      await page.selectOption('#format', 'ndjson');
+      await page.click('#export-button');
+      await page.waitForFunction(() => document.getElementById('progress-label').textContent === 'Done', null, { timeout: 60_000 });
+      await page.waitForSelector('#download-link[data-format="ndjson"]');
+      const ndjson = await download(await page.getAttribute('#download-link', 'href'));
+      const lines = ndjson.split('\n').filter((line) => line.length > 0);
+      for (const line of lines) JSON.parse(line);
+      assert.equal(lines.length, total, 'NDJSON lines equal the total shown');
+    });
+
+    await t.test('exports by email and says where the message went', async () => {
+      await page.check('input[name="delivery"][value="email"]');
+      await page.selectOption('#format', 'csv');
+      await page.click('#export-button');
+      await page.waitForFunction(() => document.getElementById('export-status').textContent.startsWith('Sent to'), null, { timeout: 60_000 });
+      const text = await page.textContent('#export-status');
+      assert.match(text, new RegExp(`Sent to ${EMAIL.replace('.', '\\.')} \\(${total.toLocaleString('en')} rows\\)`));
+      assert.match(text, /\.sde\/outbox\//);
+      const outbox = path.join(dataDir, 'outbox');
+      assert.ok(existsSync(outbox) && readdirSync(outbox).some((name) => readFileSync(path.join(outbox, name), 'utf8').includes(EMAIL)),
+        'a message to the signed-in address is in the outbox');
+    });
+
+    await t.test('looks right (screenshot) and fits a narrow screen', async () => {
+      mkdirSync(screenshots, { recursive: true });
+      // Show the direct export's link in the picture.
+      await page.check('input[name="delivery"][value="direct"]');
+      await page.click('#export-button');
+      await page.waitForSelector('#download-link', { timeout: 60_000 });
+      await page.screenshot({ path: path.join(screenshots, 'page-test.png'), fullPage: true });
+      await page.setViewportSize({ width: 375, height: 800 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px on a 375px screen`);
+      const scroller = await page.evaluate(() => {
+        const element = document.querySelector('.table-scroll');
+        return element.scrollWidth > element.clientWidth;
+      });
+      assert.ok(scroller, 'the table scrolls inside its own box');
+      await page.screenshot({ path: path.join(screenshots, 'page-test-narrow.png'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await t.test('shows errors in words, never raw JSON', async () => {
+      // Checked in the page: the dates are the wrong way round.
+      await page.fill('#from', '2020-02-01');
+      await page.fill('#to', '2020-01-01');
+      await page.click('#search-button');
+      await page.waitForSelector('#search-status.error');
+      assert.match(await page.textContent('#search-status'), /“From” date is after the “To” date/);
+      // Refused by the API (400): a term longer than it accepts.
+      await page.fill('#from', '');
+      await page.fill('#to', '');
+      await page.fill('#query', 'x'.repeat(600));
+      await page.click('#search-button');
+      await page.waitForFunction(() => document.getElementById('search-status').textContent !== 'Searching…'
+        && document.getElementById('search-status').classList.contains('error'));
+      const message = await page.textContent('#search-status');
+      assert.doesNotMatch(message, /[{}]|"message"/, `shown as words: ${message}`);
+      assert.ok(message.length > 10, message);
+    });
+
+    await t.test('signs out', async () => {
+      await page.click('#sign-out');
+      await page.waitForSelector('#sign-in', { state: 'visible' });
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('sde.idToken')), null);
+    });
+
+    await t.test('loaded nothing from elsewhere and logged no errors', () => {
+      assert.deepEqual(elsewhere, []);
+      assert.deepEqual(problems, []);
+    });
+    t.diagnostic(`browser test took ${Date.now() - started} ms`);
+  } finally {
+    if (context) await context.close().catch(() => {});
+    await stopServer(server.child);
+    process.removeListener('exit', killOnExit);
+    process.removeListener('SIGINT', killOnSignal);
+    process.removeListener('SIGTERM', killOnSignal);
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
