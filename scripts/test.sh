@@ -24,3 +24,6 @@ cargo test --workspace --locked
 
 step "asl-validator on statemachine/download-request.asl.json"
 bash tests/asl/validate.sh
+
+step "browser test of the try-it page (headless Chromium)"
+bash scripts/browser-test.sh
