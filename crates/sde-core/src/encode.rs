@@ -4,9 +4,8 @@
 
 use crate::options::{Column, ExportFormat, ExportOptions};
 use crate::post::{Post, UserId};
-use chrono::SecondsFormat;
+use chrono::{DateTime, Offset as _, SecondsFormat, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use std::fmt::Write as _;
 
 /// UTF-8 byte order mark, written first when `excelCompatible` is set.
 pub const UTF8_BOM: &[u8] = "\u{feff}".as_bytes();
@@ -77,17 +76,12 @@ impl RowEncoder {
             match column {
                 Column::Uuid => write_csv_text(&post.id, out),
                 Column::UserID => match &post.user_id {
-                    UserId::Int(n) => {
-                        self.scratch.clear();
-                        let _ = write!(self.scratch, "{n}");
-                        out.extend_from_slice(self.scratch.as_bytes());
-                    }
+                    UserId::Int(n) => write_int(*n, out),
                     UserId::Text(text) => write_csv_text(text, out),
                 },
-                Column::DateCreated => {
-                    render_date(post, self.time_zone, &mut self.scratch);
-                    out.extend_from_slice(self.scratch.as_bytes());
-                }
+                // A timestamp holds no separator, quote or line break, and starts with a digit
+                // (years 0–9999; others start with a sign and are not guarded, as ever).
+                Column::DateCreated => render_date(post.date_created, self.time_zone, out),
                 Column::Content => write_csv_text(&post.content, out),
                 Column::Tags => {
                     join_tags(post, &mut self.scratch);
@@ -109,16 +103,14 @@ impl RowEncoder {
             match column {
                 Column::Uuid => write_json_str(&post.id, out),
                 Column::UserID => match &post.user_id {
-                    UserId::Int(n) => {
-                        self.scratch.clear();
-                        let _ = write!(self.scratch, "{n}");
-                        out.extend_from_slice(self.scratch.as_bytes());
-                    }
+                    UserId::Int(n) => write_int(*n, out),
                     UserId::Text(text) => write_json_str(text, out),
                 },
+                // A timestamp needs no JSON escaping.
                 Column::DateCreated => {
-                    render_date(post, self.time_zone, &mut self.scratch);
-                    write_json_str(&self.scratch, out);
+                    out.push(b'"');
+                    render_date(post.date_created, self.time_zone, out);
+                    out.push(b'"');
                 }
                 Column::Content => write_json_str(&post.content, out),
                 Column::Tags => {
@@ -137,14 +129,103 @@ impl RowEncoder {
     }
 }
 
-fn render_date(post: &Post, time_zone: Tz, out: &mut String) {
-    out.clear();
-    let local = post.date_created.with_timezone(&time_zone);
-    let _ = write!(
-        out,
-        "{}",
-        local.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-    );
+/// Writes `at` in `time_zone` exactly as chrono's `to_rfc3339_opts(SecondsFormat::AutoSi, true)`
+/// does, without allocating: this runs once per row, and the date is the costliest cell to
+/// render. Leap seconds and years outside 0–9999 take chrono's own (allocating) path.
+fn render_date(at: DateTime<Utc>, time_zone: Tz, out: &mut Vec<u8>) {
+    let offset_secs = if time_zone == Tz::UTC {
+        0
+    } else {
+        time_zone
+            .offset_from_utc_datetime(&at.naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let nanos = at.timestamp_subsec_nanos();
+    let local_secs = at.timestamp() + i64::from(offset_secs);
+    let (year, month, day) = civil_from_days(local_secs.div_euclid(86_400));
+    if nanos >= 1_000_000_000 || !(0..=9999).contains(&year) {
+        let local = at.with_timezone(&time_zone);
+        out.extend_from_slice(
+            local
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                .as_bytes(),
+        );
+        return;
+    }
+    let second_of_day = local_secs.rem_euclid(86_400) as u32;
+    out.reserve(35);
+    push_digits(out, year as u32, 4);
+    out.push(b'-');
+    push_digits(out, month, 2);
+    out.push(b'-');
+    push_digits(out, day, 2);
+    out.push(b'T');
+    push_digits(out, second_of_day / 3600, 2);
+    out.push(b':');
+    push_digits(out, second_of_day / 60 % 60, 2);
+    out.push(b':');
+    push_digits(out, second_of_day % 60, 2);
+    if nanos == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
+        out.push(b'.');
+        push_digits(out, nanos / 1_000_000, 3);
+    } else if nanos.is_multiple_of(1_000) {
+        out.push(b'.');
+        push_digits(out, nanos / 1_000, 6);
+    } else {
+        out.push(b'.');
+        push_digits(out, nanos, 9);
+    }
+    if offset_secs == 0 {
+        out.push(b'Z');
+    } else {
+        out.push(if offset_secs < 0 { b'-' } else { b'+' });
+        // Rounded to the nearest minute, as chrono does for historical offsets with seconds.
+        let minutes = (offset_secs.unsigned_abs() + 30) / 60;
+        push_digits(out, minutes / 60, 2);
+        out.push(b':');
+        push_digits(out, minutes % 60, 2);
+    }
+}
+
+/// Writes the last `width` decimal digits of `value`, zero-padded.
+fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
+    if width == 2 {
+        out.extend_from_slice(&[b'0' + (value / 10 % 10) as u8, b'0' + (value % 10) as u8]);
+        return;
+    }
+    let mut divisor = 10u32.pow(width - 1);
+    for _ in 0..width {
+        out.push(b'0' + (value / divisor % 10) as u8);
+        divisor /= 10;
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Writes an integer in decimal, as `{n}` formats it.
+fn write_int(n: i64, out: &mut Vec<u8>) {
+    // serde_json writes integers with `itoa`; into a Vec this cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &n);
 }
 
 fn join_tags(post: &Post, out: &mut String) {
@@ -161,9 +242,7 @@ fn join_tags(post: &Post, out: &mut String) {
 /// comma, a quote, CR or LF.
 fn write_csv_text(cell: &str, out: &mut Vec<u8>) {
     let guard = needs_formula_guard(cell);
-    let quote = cell
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+    let quote = contains_any(cell.as_bytes(), [b',', b'"', b'\r', b'\n'], 0);
     if quote {
         out.push(b'"');
     }
@@ -186,8 +265,43 @@ fn write_csv_text(cell: &str, out: &mut Vec<u8>) {
 
 /// Writes `text` as a JSON string literal.
 fn write_json_str(text: &str, out: &mut Vec<u8>) {
+    // Most cells need no escaping (serde_json escapes only `"`, `\` and bytes below 0x20); copy
+    // those whole and leave the rest to serde_json, so the bytes are the same either way.
+    if !contains_any(text.as_bytes(), [b'"', b'\\', b'"', b'"'], 0x20) {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Serialising a &str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Whether `bytes` holds any of `needles`, or any byte below `below` (0 for none), testing
+/// eight bytes at a time: a cell is scanned once per row, and most cells hold none of them.
+fn contains_any(bytes: &[u8], needles: [u8; 4], below: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Exact test for "some byte of `word` is below `n`" (n <= 128); n = 0 never matches.
+    let has_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has_below(word, below)
+            || needles
+                .iter()
+                .any(|&needle| has_below(word ^ (ONES * u64::from(needle)), 1))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < below || needles.contains(&b))
 }
 
 #[cfg(test)]
@@ -343,7 +457,76 @@ mod tests {
         assert_eq!(encode(&options, &[]), "");
     }
 
+    #[test]
+    fn leap_seconds_and_far_years_render_as_chrono_renders_them() {
+        for text in [
+            "2016-12-31T23:59:60.5Z",
+            "+10000-01-01T00:00:00Z",
+            "-0001-12-31T23:59:59Z",
+        ] {
+            let at: DateTime<Utc> = text.parse().unwrap();
+            let mut out = Vec::new();
+            render_date(at, Tz::UTC, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            );
+        }
+    }
+
+    /// Seconds from 1970 spanning the years -100 to 10100, so the fallback is exercised too.
+    const SECONDS_SPAN: std::ops::Range<i64> = -65_000_000_000..257_000_000_000;
+
+    fn any_subsecond() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            Just(0u32),
+            (0..1_000u32).prop_map(|ms| ms * 1_000_000),
+            (0..1_000_000u32).prop_map(|us| us * 1_000),
+            0..1_000_000_000u32,
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn dates_render_as_chrono_renders_them_in_every_time_zone(
+            seconds in SECONDS_SPAN,
+            nanos in any_subsecond(),
+            zone in 0..chrono_tz::TZ_VARIANTS.len(),
+        ) {
+            let at = DateTime::from_timestamp(seconds, nanos).unwrap();
+            let time_zone = chrono_tz::TZ_VARIANTS[zone];
+            let mut out = Vec::new();
+            render_date(at, time_zone, &mut out);
+            prop_assert_eq!(
+                String::from_utf8(out).unwrap(),
+                at.with_timezone(&time_zone).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            );
+        }
+
+        #[test]
+        fn the_word_at_a_time_scan_agrees_with_a_byte_at_a_time_one(
+            bytes in proptest::collection::vec(any::<u8>(), 0..40),
+            needles in any::<[u8; 4]>(),
+            below in 0..=128u8,
+        ) {
+            let expected = bytes.iter().any(|&b| b < below || needles.contains(&b));
+            prop_assert_eq!(contains_any(&bytes, needles, below), expected);
+        }
+
+        #[test]
+        fn json_strings_are_written_as_serde_json_writes_them(text in any::<String>()) {
+            let mut out = Vec::new();
+            write_json_str(&text, &mut out);
+            prop_assert_eq!(out, serde_json::to_vec(&text).unwrap());
+        }
+
+        #[test]
+        fn integer_user_ids_render_as_display_does(n in any::<i64>()) {
+            let mut out = Vec::new();
+            write_int(n, &mut out);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+
         #[test]
         fn csv_round_trips_any_unicode_apart_from_the_formula_guard(
             content in any::<String>(),

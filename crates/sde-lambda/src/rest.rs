@@ -13,21 +13,28 @@ use tracing::{debug, error};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestEvent {
+    /// The request headers (last value of each; names as the client sent them).
     #[serde(default)]
     pub headers: Option<HashMap<String, String>>,
+    /// The raw body.
     #[serde(default)]
     pub body: Option<String>,
+    /// Whether `body` is base64 (binary media types).
     #[serde(default)]
     pub is_base64_encoded: bool,
+    /// Who is calling, as API Gateway saw them.
     #[serde(default)]
     pub request_context: RestContext,
 }
 
+/// The `requestContext` of a REST proxy event.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestContext {
+    /// API Gateway's id of the request.
     #[serde(default)]
     pub request_id: Option<String>,
+    /// Present when the route has the Cognito authorizer.
     #[serde(default)]
     pub authorizer: Option<Authorizer>,
 }
@@ -35,6 +42,7 @@ pub struct RestContext {
 /// What the Cognito user-pool authorizer verified: the ID token's claims.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Authorizer {
+    /// The claims, every value a string (`"email_verified": "true"`).
     #[serde(default)]
     pub claims: Option<HashMap<String, Value>>,
 }
@@ -43,9 +51,13 @@ pub struct Authorizer {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestResponse {
+    /// The HTTP status.
     pub status_code: u16,
+    /// Content type, CORS and, on 401, `WWW-Authenticate`.
     pub headers: HashMap<String, String>,
+    /// The JSON body.
     pub body: String,
+    /// Always false: bodies are JSON text.
     pub is_base64_encoded: bool,
 }
 

@@ -12,17 +12,22 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WsEvent {
+    /// The route, the connection and the authorizer's context.
     #[serde(default)]
     pub request_context: WsContext,
+    /// The client's message (`MESSAGE` events only).
     #[serde(default)]
     pub body: Option<String>,
 }
 
+/// The `requestContext` of a WebSocket route event.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WsContext {
+    /// `$connect`, `$disconnect`, or the message's `action` (`OpenConnection`).
     #[serde(default)]
     pub route_key: String,
+    /// The connection to post frames to.
     #[serde(default)]
     pub connection_id: String,
     /// The context the `$connect` authorizer returned; API Gateway attaches it to every later
@@ -62,12 +67,15 @@ impl WsEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WsResponse {
+    /// The status API Gateway logs (and, on `$connect`, answers the handshake with).
     pub status_code: u16,
+    /// `{"message": …}` on errors.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub body: String,
 }
 
 impl WsResponse {
+    /// Accepted.
     pub fn ok() -> Self {
         WsResponse {
             status_code: 200,
@@ -75,6 +83,7 @@ impl WsResponse {
         }
     }
 
+    /// Refused with the error's status and public message.
     pub fn from_error(error: &ApiError) -> Self {
         WsResponse {
             status_code: error.status(),
@@ -88,13 +97,16 @@ impl WsResponse {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizerEvent {
+    /// The `$connect` route the policy must allow.
     #[serde(default)]
     pub method_arn: String,
+    /// The connect URL's query string; `token` holds the ID token.
     #[serde(default)]
     pub query_string_parameters: Option<HashMap<String, String>>,
 }
 
 impl AuthorizerEvent {
+    /// The ID token of the `token` query parameter.
     pub fn token(&self) -> Option<&str> {
         self.query_string_parameters
             .as_ref()?
@@ -113,6 +125,32 @@ pub fn allow(owner: &Owner, method_arn: &str) -> Value {
         },
         "context": {"sub": owner.sub, "email": owner.email}
     })
+}
+
+/// Why the `$connect` authorizer refused a connection.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizerError {
+    /// No token, or one that does not verify: API Gateway answers 401.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// The user pool's keys could not be fetched: API Gateway answers 500, and the client may
+    /// try again.
+    #[error("the user pool's signing keys could not be fetched")]
+    KeysUnavailable(#[source] sde_auth::AuthError),
+}
+
+impl From<AuthorizerError> for lambda_runtime::Diagnostic {
+    fn from(error: AuthorizerError) -> Self {
+        // API Gateway turns exactly the message "Unauthorized" into a 401; any other error is a 500.
+        let error_type = match error {
+            AuthorizerError::Unauthorized => "Unauthorized",
+            AuthorizerError::KeysUnavailable(_) => "AuthorizerUnavailable",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! [`TantivyIndex`]: opening the index, writing posts, and answering searches and scans.
 
+use crate::directory::IndexDirectory;
 use crate::error::{from_join, from_tantivy};
 use crate::query;
 use crate::scan::{self, PreparedScan};
@@ -13,7 +14,6 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::directory::MmapDirectory;
 use tantivy::query::EnableScoring;
 use tantivy::store::Compressor;
 use tantivy::{
@@ -69,7 +69,7 @@ impl TantivyIndex {
             )
             .with_source(error)
         })?;
-        let directory = MmapDirectory::open(dir).map_err(|error| {
+        let directory = IndexDirectory::open(dir).map_err(|error| {
             IndexError::new(
                 IndexErrorKind::Unavailable,
                 format!("opening index folder {location}"),

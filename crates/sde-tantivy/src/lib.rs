@@ -4,6 +4,7 @@
 //! [`TantivyIndex`] opens or creates an index, hands out a single [`PostWriter`] at a time, and
 //! implements [`SearchIndex`](sde_core::SearchIndex): ranked pages and snapshot scans.
 
+mod directory;
 mod error;
 mod index;
 mod query;

@@ -32,22 +32,25 @@ type Batch = Result<Vec<Post>, IndexError>;
 pub(crate) struct PreparedScan {
     searcher: Searcher,
     weight: Box<dyn Weight>,
+    /// Matches per segment, in the searcher's segment order.
+    counts: Vec<u32>,
     total: u64,
 }
 
 impl PreparedScan {
     /// Counts the matches of `weight` in the snapshot `searcher` (deleted posts excluded).
     pub fn new(searcher: Searcher, weight: Box<dyn Weight>) -> Result<Self, IndexError> {
-        let mut total = 0u64;
-        for segment in searcher.segment_readers() {
-            let count = weight
-                .count(segment)
-                .map_err(|error| from_tantivy("counting the matches of a scan", error))?;
-            total += u64::from(count);
-        }
+        let counts = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| weight.count(segment))
+            .collect::<tantivy::Result<Vec<u32>>>()
+            .map_err(|error| from_tantivy("counting the matches of a scan", error))?;
+        let total = counts.iter().copied().map(u64::from).sum();
         Ok(PreparedScan {
             searcher,
             weight,
+            counts,
             total,
         })
     }
@@ -141,9 +144,18 @@ fn walk(
     batch_size: usize,
     sender: &mpsc::Sender<Batch>,
 ) -> Result<(), IndexError> {
-    let new_batch = || Vec::with_capacity(batch_size.min(MAX_BATCH_RESERVE));
-    let mut batch = new_batch();
-    for segment in prepared.searcher.segment_readers() {
+    let mut batches = Batcher {
+        batch: Vec::new(),
+        batch_size,
+        sender,
+    };
+    batches.renew();
+    for (segment, &count) in prepared
+        .searcher
+        .segment_readers()
+        .iter()
+        .zip(&prepared.counts)
+    {
         if sender.is_closed() {
             return Ok(());
         }
@@ -154,6 +166,20 @@ fn walk(
                     .with_source(error)
             })?;
         let alive = segment.alive_bitset();
+        if count == segment.num_docs() {
+            // Every live post matches (match-all, or a filter that spans the segment): read the
+            // doc store front to back, one block after another, instead of looking each match
+            // up in the block index and the block cache.
+            for post in store.iter::<StoredPost>(alive) {
+                let post = post
+                    .map_err(|error| from_tantivy("reading a post of a scan", error))?
+                    .into_post()?;
+                if !batches.push(post) {
+                    return Ok(());
+                }
+            }
+            continue;
+        }
         let mut scorer = prepared
             .weight
             .scorer(segment, 1.0)
@@ -165,21 +191,40 @@ fn walk(
                     .get::<StoredPost>(doc)
                     .map_err(|error| from_tantivy("reading a post of a scan", error))?
                     .into_post()?;
-                batch.push(post);
-                if batch.len() == batch_size
-                    && sender
-                        .blocking_send(Ok(std::mem::replace(&mut batch, new_batch())))
-                        .is_err()
-                {
+                if !batches.push(post) {
                     return Ok(());
                 }
             }
             doc = scorer.advance();
         }
     }
-    if !batch.is_empty() {
+    if !batches.batch.is_empty() {
         // A failed send means the receiver is gone, which is not an error of the scan.
-        let _ = sender.blocking_send(Ok(batch));
+        let _ = sender.blocking_send(Ok(batches.batch));
     }
     Ok(())
+}
+
+/// Fills batches and sends each as soon as it is full.
+struct Batcher<'a> {
+    batch: Vec<Post>,
+    batch_size: usize,
+    sender: &'a mpsc::Sender<Batch>,
+}
+
+impl Batcher<'_> {
+    fn renew(&mut self) -> Vec<Post> {
+        let fresh = Vec::with_capacity(self.batch_size.min(MAX_BATCH_RESERVE));
+        std::mem::replace(&mut self.batch, fresh)
+    }
+
+    /// Adds `post`; false once the receiver is gone.
+    fn push(&mut self, post: Post) -> bool {
+        self.batch.push(post);
+        if self.batch.len() < self.batch_size {
+            return true;
+        }
+        let full = self.renew();
+        self.sender.blocking_send(Ok(full)).is_ok()
+    }
 }

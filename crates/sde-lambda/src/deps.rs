@@ -1,0 +1,449 @@
+//! What each function runs against, built once at cold start from the environment. A missing or
+//! malformed setting fails the cold start with the variable's name, before any event is taken.
+//!
+//! Each builder reads only the settings of the adapters its function uses, which is also what
+//! its IAM role allows.
+
+use anyhow::Context as _;
+use aws_config::SdkConfig;
+use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
+use sde_aws::{
+    ApiGatewayPushChannel, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry, S3Store,
+    SesConfig, SesMailer, SfnConfig, SfnWorkflow, SsmSecret,
+};
+use sde_elasticsearch::{EsConfig, EsIndex};
+use sde_handlers::download_request::ExportLimits;
+use sde_handlers::generate_csv::ExportSettings;
+use std::num::NonZeroUsize;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// A setting of this crate that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct SettingError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    problem: String,
+}
+
+impl SettingError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        SettingError {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Reads settings through a lookup (the process environment, or a map in tests).
+struct Settings<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Settings<F> {
+    /// A set, non-blank value (trimmed).
+    fn optional(&self, variable: &'static str) -> Option<String> {
+        (self.0)(variable)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn required(&self, variable: &'static str, example: &str) -> Result<String, SettingError> {
+        self.optional(variable)
+            .ok_or_else(|| SettingError::new(variable, format!("must be set, e.g. {example}")))
+    }
+
+    fn number(
+        &self,
+        variable: &'static str,
+        default: u64,
+        range: RangeInclusive<u64>,
+    ) -> Result<u64, SettingError> {
+        let Some(text) = self.optional(variable) else {
+            return Ok(default);
+        };
+        let value: u64 = text.parse().map_err(|_| {
+            SettingError::new(variable, format!("must be a whole number, got {text:?}"))
+        })?;
+        if !range.contains(&value) {
+            return Err(SettingError::new(
+                variable,
+                format!(
+                    "must be between {} and {}, got {value}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        Ok(value)
+    }
+}
+
+fn env(variable: &str) -> Option<String> {
+    std::env::var(variable).ok()
+}
+
+/// `SDE_CORS_ORIGIN`: the one origin the REST API answers to (`https://app.example.com`), or
+/// `*`.
+pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<String, SettingError> {
+    const VARIABLE: &str = "SDE_CORS_ORIGIN";
+    let origin = Settings(lookup).required(VARIABLE, "https://app.example.com")?;
+    if origin == "*" {
+        return Ok(origin);
+    }
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin),
+        _ => Err(SettingError::new(
+            VARIABLE,
+            format!(
+                "must be an origin such as https://app.example.com (no path) or *, got {origin:?}"
+            ),
+        )),
+    }
+}
+
+/// `SDE_MAX_RUNNING_EXPORTS` (optional, 1–1000, default 5): exports one user may run at once.
+pub fn export_limits(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ExportLimits, SettingError> {
+    let defaults = ExportLimits::default();
+    Ok(ExportLimits {
+        max_running_per_owner: Settings(lookup).number(
+            "SDE_MAX_RUNNING_EXPORTS",
+            defaults.max_running_per_owner,
+            1..=1000,
+        )?,
+    })
+}
+
+/// `SDE_URL_TTL_SECS` (optional, 60 s–7 days, the longest a presigned S3 URL lives; default one
+/// day) and `SDE_EXPORT_BATCH_SIZE` (optional, 1–10000 posts per batch, default 2000).
+pub fn export_settings(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ExportSettings, SettingError> {
+    let settings = Settings(lookup);
+    let defaults = ExportSettings::default();
+    let ttl = settings.number(
+        "SDE_URL_TTL_SECS",
+        defaults.url_ttl.as_secs(),
+        60..=7 * 24 * 3600,
+    )?;
+    let batch = settings.number(
+        "SDE_EXPORT_BATCH_SIZE",
+        defaults.batch_size.get() as u64,
+        1..=10_000,
+    )?;
+    let batch_size = usize::try_from(batch)
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| SettingError::new("SDE_EXPORT_BATCH_SIZE", "must be above 0"))?;
+    Ok(ExportSettings {
+        url_ttl: Duration::from_secs(ttl),
+        batch_size,
+    })
+}
+
+/// `SDE_COGNITO_ISSUER` (`https://cognito-idp.<region>.amazonaws.com/<pool id>`) and
+/// `SDE_COGNITO_CLIENT_ID` (the app client id, the tokens' `aud`). The keys are fetched from
+/// `<issuer>/.well-known/jwks.json`, or from `SDE_COGNITO_JWKS_URL` if set (an emulator).
+pub fn verifier_config(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<VerifierConfig, SettingError> {
+    let settings = Settings(lookup);
+    let issuer = settings.required(
+        "SDE_COGNITO_ISSUER",
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+    )?;
+    let issuer = issuer.trim_end_matches('/').to_owned();
+    if !issuer.starts_with("https://") {
+        return Err(SettingError::new(
+            "SDE_COGNITO_ISSUER",
+            format!("must be the user pool's https issuer URL, got {issuer:?}"),
+        ));
+    }
+    let audience = settings.required("SDE_COGNITO_CLIENT_ID", "the user pool app client id")?;
+    let jwks = match settings.optional("SDE_COGNITO_JWKS_URL") {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            JwksSource::Url(url)
+        }
+        Some(url) => {
+            return Err(SettingError::new(
+                "SDE_COGNITO_JWKS_URL",
+                format!("must be an http(s) URL, got {url:?}"),
+            ));
+        }
+        None => JwksSource::for_issuer(&issuer),
+    };
+    Ok(VerifierConfig {
+        issuer,
+        audience,
+        jwks,
+    })
+}
+
+/// `search`.
+#[derive(Debug)]
+pub struct SearchDeps {
+    /// The posts index.
+    pub index: EsIndex,
+    /// The origin CORS headers name.
+    pub cors_origin: String,
+}
+
+/// `download-request`.
+#[derive(Debug)]
+pub struct DownloadRequestDeps {
+    /// The export state machine.
+    pub workflow: SfnWorkflow,
+    /// How many exports one user may run at once.
+    pub limits: ExportLimits,
+    /// The origin CORS headers name.
+    pub cors_origin: String,
+}
+
+/// `report-status`.
+#[derive(Debug)]
+pub struct ReportStatusDeps {
+    /// The export state machine.
+    pub workflow: SfnWorkflow,
+    /// Progress of running exports.
+    pub progress: S3ProgressBoard,
+    /// The origin CORS headers name.
+    pub cors_origin: String,
+}
+
+/// `generate-csv`.
+#[derive(Debug)]
+pub struct GenerateCsvDeps {
+    /// The posts index.
+    pub index: EsIndex,
+    /// The exports bucket.
+    pub store: S3Store,
+    /// Where progress is published for `report-status`.
+    pub progress: S3ProgressBoard,
+    /// Link lifetime and batch size.
+    pub settings: ExportSettings,
+}
+
+/// `push-result` and `push-open-connection`.
+#[derive(Debug)]
+pub struct PushDeps {
+    /// The export state machine (describe, complete the waiting task).
+    pub workflow: SfnWorkflow,
+    /// Per-execution connection and delivery records.
+    pub registry: S3PushRegistry,
+    /// The WebSocket API's management endpoint.
+    pub channel: ApiGatewayPushChannel,
+}
+
+/// Builds what `search` needs.
+pub async fn search_deps() -> anyhow::Result<SearchDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(SearchDeps {
+        index: es_index(&sdk).await?,
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// Builds what `download-request` needs.
+pub async fn download_request_deps() -> anyhow::Result<DownloadRequestDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(DownloadRequestDeps {
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+        limits: export_limits(env)?,
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// Builds what `report-status` needs.
+pub async fn report_status_deps() -> anyhow::Result<ReportStatusDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let s3 = S3Config::from_env()?;
+    Ok(ReportStatusDeps {
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+        progress: S3ProgressBoard::new(sde_aws::s3_client(&sdk), &s3),
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// Builds what `generate-csv` needs.
+pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let s3 = S3Config::from_env()?;
+    let client = sde_aws::s3_client(&sdk);
+    Ok(GenerateCsvDeps {
+        index: es_index(&sdk).await?,
+        progress: S3ProgressBoard::new(client.clone(), &s3),
+        store: S3Store::new(client, s3),
+        settings: export_settings(env)?,
+    })
+}
+
+/// Builds what `email-link` needs.
+pub async fn email_link_deps() -> anyhow::Result<SesMailer> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(SesMailer::new(&sdk, SesConfig::from_env()?))
+}
+
+/// Builds what `push-result` and `push-open-connection` need.
+pub async fn push_deps() -> anyhow::Result<PushDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let s3 = S3Config::from_env()?;
+    Ok(PushDeps {
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+        registry: S3PushRegistry::new(sde_aws::s3_client(&sdk), &s3),
+        channel: ApiGatewayPushChannel::new(&sdk, &PushConfig::from_env()?),
+    })
+}
+
+/// Builds the `$connect` authorizer's token verifier. The user pool's keys are fetched on the
+/// first token.
+pub fn authorizer_deps() -> anyhow::Result<IdTokenVerifier> {
+    Ok(IdTokenVerifier::new(verifier_config(env)?))
+}
+
+/// The posts index. Its password is the SSM SecureString named by `SDE_ES_PASSWORD_PARAMETER`
+/// when that is set (read once, here), else `SDE_ES_PASSWORD`.
+async fn es_index(sdk: &SdkConfig) -> anyhow::Result<EsIndex> {
+    let password = match Settings(env).optional("SDE_ES_PASSWORD_PARAMETER") {
+        Some(parameter) => Some(
+            SsmSecret::new(sdk)
+                .read(&parameter)
+                .await
+                .context("SDE_ES_PASSWORD_PARAMETER: the Elasticsearch password")?,
+        ),
+        None => None,
+    };
+    let config = EsConfig::from_lookup(|name| match (&password, name) {
+        (Some(secret), "SDE_ES_PASSWORD") => Some(secret.expose().to_owned()),
+        _ => env(name),
+    })
+    .context("configuring the search index")?;
+    EsIndex::new(&config).context("setting up the search index client")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_cors_origin_is_required_and_must_be_an_origin() {
+        assert_eq!(
+            cors_origin(lookup(&[("SDE_CORS_ORIGIN", " https://app.example.com ")])).unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            cors_origin(lookup(&[("SDE_CORS_ORIGIN", "*")])).unwrap(),
+            "*"
+        );
+        assert_eq!(
+            cors_origin(lookup(&[])).unwrap_err().variable,
+            "SDE_CORS_ORIGIN"
+        );
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/path",
+            "https://",
+        ] {
+            let error = cors_origin(lookup(&[("SDE_CORS_ORIGIN", bad)])).unwrap_err();
+            assert!(
+                error.to_string().starts_with("SDE_CORS_ORIGIN: "),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn export_settings_default_to_a_day_and_the_core_batch_size() {
+        assert_eq!(
+            export_settings(lookup(&[])).unwrap(),
+            ExportSettings::default()
+        );
+        let set = export_settings(lookup(&[
+            ("SDE_URL_TTL_SECS", "3600"),
+            ("SDE_EXPORT_BATCH_SIZE", "500"),
+        ]))
+        .unwrap();
+        assert_eq!(set.url_ttl, Duration::from_secs(3600));
+        assert_eq!(set.batch_size.get(), 500);
+        let too_long = export_settings(lookup(&[("SDE_URL_TTL_SECS", "999999999")])).unwrap_err();
+        assert_eq!(too_long.variable, "SDE_URL_TTL_SECS");
+        let zero = export_settings(lookup(&[("SDE_EXPORT_BATCH_SIZE", "0")])).unwrap_err();
+        assert_eq!(zero.variable, "SDE_EXPORT_BATCH_SIZE");
+    }
+
+    #[test]
+    fn export_limits_read_the_running_export_cap() {
+        assert_eq!(export_limits(lookup(&[])).unwrap(), ExportLimits::default());
+        assert_eq!(
+            export_limits(lookup(&[("SDE_MAX_RUNNING_EXPORTS", "2")]))
+                .unwrap()
+                .max_running_per_owner,
+            2
+        );
+        let bad = export_limits(lookup(&[("SDE_MAX_RUNNING_EXPORTS", "lots")])).unwrap_err();
+        assert_eq!(bad.variable, "SDE_MAX_RUNNING_EXPORTS");
+    }
+
+    #[test]
+    fn the_verifier_trusts_the_user_pool_and_its_published_keys() {
+        let config = verifier_config(lookup(&[
+            (
+                "SDE_COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/",
+            ),
+            ("SDE_COGNITO_CLIENT_ID", "client-1"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+        );
+        assert_eq!(config.audience, "client-1");
+        assert!(matches!(
+            config.jwks,
+            JwksSource::Url(url) if url == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/.well-known/jwks.json"
+        ));
+        let override_url = verifier_config(lookup(&[
+            (
+                "SDE_COGNITO_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/p",
+            ),
+            ("SDE_COGNITO_CLIENT_ID", "c"),
+            (
+                "SDE_COGNITO_JWKS_URL",
+                "http://127.0.0.1:5000/p/.well-known/jwks.json",
+            ),
+        ]))
+        .unwrap();
+        assert!(
+            matches!(override_url.jwks, JwksSource::Url(url) if url.starts_with("http://127.0.0.1"))
+        );
+        let missing = verifier_config(lookup(&[(
+            "SDE_COGNITO_ISSUER",
+            "https://cognito-idp.eu-west-1.amazonaws.com/p",
+        )]))
+        .unwrap_err();
+        assert_eq!(missing.variable, "SDE_COGNITO_CLIENT_ID");
+        let plain = verifier_config(lookup(&[
+            (
+                "SDE_COGNITO_ISSUER",
+                "cognito-idp.eu-west-1.amazonaws.com/p",
+            ),
+            ("SDE_COGNITO_CLIENT_ID", "c"),
+        ]))
+        .unwrap_err();
+        assert_eq!(plain.variable, "SDE_COGNITO_ISSUER");
+    }
+}

@@ -1,0 +1,100 @@
+//! Every Lambda function has its binary, named after it, and every function the state machine
+//! invokes is one of them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+/// The functions of the design page, plus the WebSocket `$connect` authorizer.
+const FUNCTIONS: [&str; 8] = [
+    "download-request",
+    "generate-csv",
+    "email-link",
+    "push-open-connection",
+    "push-result",
+    "search",
+    "report-status",
+    "ws-authorizer",
+];
+
+fn binaries() -> BTreeSet<String> {
+    let bin_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
+    std::fs::read_dir(&bin_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `generateCsv` → `generate-csv`.
+fn kebab_case(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every `{"Fn::GetAtt": [<function>, "Arn"]}` of the definition.
+fn asl_functions(value: &serde_json::Value, found: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            if let Some(name) = fields
+                .get("Fn::GetAtt")
+                .and_then(|target| target.get(0))
+                .and_then(|name| name.as_str())
+            {
+                found.insert(name.to_owned());
+            }
+            fields.values().for_each(|v| asl_functions(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| asl_functions(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn each_function_has_a_binary_of_its_name_and_no_binary_is_stray() {
+    let expected: BTreeSet<String> = FUNCTIONS.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(binaries(), expected);
+}
+
+#[test]
+fn every_function_the_state_machine_invokes_maps_to_a_binary() {
+    let path = common::repo_root().join("statemachine/download-request.asl.json");
+    let definition: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut referenced = BTreeSet::new();
+    asl_functions(&definition, &mut referenced);
+    assert_eq!(
+        referenced,
+        BTreeSet::from([
+            "emailLink".into(),
+            "generateCsv".into(),
+            "pushResult".into()
+        ])
+    );
+    let binaries = binaries();
+    for function in referenced {
+        let binary = kebab_case(&function);
+        assert!(
+            binaries.contains(&binary),
+            "{function} has no binary {binary}"
+        );
+    }
+}
+
+#[test]
+fn camel_case_names_become_kebab_case_binaries() {
+    assert_eq!(kebab_case("generateCsv"), "generate-csv");
+    assert_eq!(kebab_case("pushOpenConnection"), "push-open-connection");
+    assert_eq!(kebab_case("search"), "search");
+}

@@ -1,0 +1,246 @@
+//! The Step Functions task functions driven with the payloads the state machine's `Parameters`
+//! build (`tests/fixtures/apigw/task-*.json`): their output, and the stable `errorType` of their
+//! failures that `Retry` and `Catch` match on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use lambda_runtime::Diagnostic;
+use sde_handlers::generate_csv::ExportSettings;
+use sde_lambda::functions;
+use sde_localfs::LocalFsStore;
+use serde_json::json;
+
+fn store(dir: &tempfile::TempDir) -> LocalFsStore {
+    LocalFsStore::open(dir.path(), "http://127.0.0.1:3000").unwrap()
+}
+
+#[tokio::test]
+async fn generate_csv_exports_every_match_and_flushes_its_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let progress = RecordingProgress::default();
+    let output = functions::generate_csv(
+        &sample_index(),
+        &store,
+        &progress,
+        ExportSettings::default(),
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["rows"], 2);
+    assert_eq!(output["key"], format!("exports/{SUB}/{EXPORT_ID}.csv"));
+    assert!(
+        output["reportURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:3000/"),
+        "{output}"
+    );
+    assert!(output["expiresAt"].is_string());
+    assert_eq!(progress.flushes(), 1);
+    let file = std::fs::read_to_string(
+        store.object_path(&sde_core::ObjectKey::new(output["key"].as_str().unwrap()).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(file.lines().count(), 3, "{file}");
+    assert!(file.contains("\"two cats, \"\"one\"\" hat\""), "{file}");
+}
+
+#[tokio::test]
+async fn a_generate_csv_failure_reports_its_stable_error_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let progress = RecordingProgress::default();
+    let failure = functions::generate_csv(
+        &UnreachableIndex,
+        &store(&dir),
+        &progress,
+        ExportSettings::default(),
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap_err();
+    let diagnostic = Diagnostic::from(failure);
+    assert_eq!(diagnostic.error_type, "Export.Transient");
+    assert!(
+        diagnostic.error_message.contains("unavailable"),
+        "{}",
+        diagnostic.error_message
+    );
+    assert_eq!(progress.flushes(), 1, "progress is flushed on failure too");
+}
+
+#[tokio::test]
+async fn a_malformed_task_payload_is_an_invalid_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut payload = fixture_json("task-generate-csv.json");
+    payload["type"] = json!("fax");
+    let failure = functions::generate_csv(
+        &sample_index(),
+        &store(&dir),
+        &RecordingProgress::default(),
+        ExportSettings::default(),
+        payload,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        Diagnostic::from(failure).error_type,
+        "Export.InvalidRequest"
+    );
+
+    let mut payload = fixture_json("task-generate-csv.json");
+    payload["searchCriteria"]["search"] = json!([{"value": ""}]);
+    let failure = functions::generate_csv(
+        &sample_index(),
+        &store(&dir),
+        &RecordingProgress::default(),
+        ExportSettings::default(),
+        payload,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        Diagnostic::from(failure).error_type,
+        "Export.InvalidRequest"
+    );
+}
+
+#[tokio::test]
+async fn email_link_sends_the_owner_their_link() {
+    let mailer = RecordingMailer::default();
+    let output = functions::email_link(&mailer, fixture_json("task-email-link.json"))
+        .await
+        .unwrap();
+    assert_eq!(output, json!({"messageId": "message-1"}));
+    let sent = mailer.sent.lock().unwrap();
+    assert_eq!(sent[0].to, EMAIL);
+    assert_eq!(sent[0].subject, "Your export is ready");
+    let url = fixture_json("task-email-link.json")["report"]["reportURL"].clone();
+    assert!(sent[0].text.contains(url.as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn email_failure_tells_the_owner_why_in_words() {
+    let mailer = RecordingMailer::default();
+    functions::email_link(&mailer, fixture_json("task-email-failure.json"))
+        .await
+        .unwrap();
+    let sent = mailer.sent.lock().unwrap();
+    assert_eq!(sent[0].subject, "Your export failed");
+    assert!(
+        sent[0]
+            .text
+            .contains("Reason: reading the search results failed"),
+        "{}",
+        sent[0].text
+    );
+    assert!(!sent[0].text.contains("errorType"));
+}
+
+#[tokio::test]
+async fn push_result_waits_for_a_client_that_has_not_connected() {
+    let registry = MemoryRegistry::default();
+    let channel = RecordingChannel::default();
+    let workflow = FakeWorkflow::default();
+    let output = functions::push_result(
+        &registry,
+        &channel,
+        &workflow,
+        fixture_json("task-push-result.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output, json!({"delivered": false}));
+    assert!(channel.posted.lock().unwrap().is_empty());
+    let deliveries = registry.deliveries.lock().unwrap();
+    let pending = &deliveries[EXECUTION_ARN];
+    let payload = fixture_json("task-push-result.json");
+    assert_eq!(
+        pending.frame,
+        json!({"reportURL": payload["report"]["reportURL"]})
+    );
+    assert_eq!(pending.task_token.as_deref(), payload["taskToken"].as_str());
+}
+
+#[tokio::test]
+async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
+    let registry = MemoryRegistry::default();
+    registry.connections.lock().unwrap().insert(
+        EXECUTION_ARN.to_owned(),
+        sde_core::PushConnection {
+            connection_id: CONNECTION_ID.to_owned(),
+            owner_sub: SUB.to_owned(),
+            wants_progress: false,
+        },
+    );
+    let channel = RecordingChannel::default();
+    let workflow = FakeWorkflow::default();
+    let payload = fixture_json("task-push-result.json");
+    let output = functions::push_result(&registry, &channel, &workflow, payload.clone())
+        .await
+        .unwrap();
+    assert_eq!(output, json!({"delivered": true}));
+    assert_eq!(
+        *channel.posted.lock().unwrap(),
+        [(
+            CONNECTION_ID.to_owned(),
+            json!({"reportURL": payload["report"]["reportURL"]})
+        )]
+    );
+    let completed = workflow.completed_tasks.lock().unwrap();
+    assert_eq!(completed[0].0, payload["taskToken"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn push_error_sends_the_cause_to_a_waiting_client() {
+    let registry = MemoryRegistry::default();
+    registry.connections.lock().unwrap().insert(
+        EXECUTION_ARN.to_owned(),
+        sde_core::PushConnection {
+            connection_id: CONNECTION_ID.to_owned(),
+            owner_sub: SUB.to_owned(),
+            wants_progress: false,
+        },
+    );
+    let channel = RecordingChannel::default();
+    let workflow = FakeWorkflow::default();
+    functions::push_result(
+        &registry,
+        &channel,
+        &workflow,
+        fixture_json("task-push-error.json"),
+    )
+    .await
+    .unwrap();
+    let posted = channel.posted.lock().unwrap();
+    assert_eq!(posted[0].1["executionArn"], EXECUTION_ARN);
+    assert!(
+        posted[0].1["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("reading the search results failed")
+    );
+    assert!(workflow.completed_tasks.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_push_payload_without_report_or_error_is_an_invalid_request() {
+    let mut payload = fixture_json("task-push-result.json");
+    payload.as_object_mut().unwrap().remove("report");
+    let failure = functions::push_result(
+        &MemoryRegistry::default(),
+        &RecordingChannel::default(),
+        &FakeWorkflow::default(),
+        payload,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        Diagnostic::from(failure).error_type,
+        "Export.InvalidRequest"
+    );
+}

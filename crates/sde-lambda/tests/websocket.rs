@@ -1,0 +1,205 @@
+//! The WebSocket functions driven with the events API Gateway sends: the `$connect` REQUEST
+//! authorizer, and `$connect`, `$disconnect` and `OpenConnection` on `push-open-connection`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use lambda_runtime::Diagnostic;
+use sde_auth::DevIssuer;
+use sde_core::{ExecutionStatus, PendingDelivery};
+use sde_lambda::functions;
+use sde_lambda::websocket::{AuthorizerError, AuthorizerEvent, WsEvent, WsResponse};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const METHOD_ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:wsapi45678/dev/$connect";
+
+fn issuer(dir: &tempfile::TempDir) -> DevIssuer {
+    DevIssuer::load_or_create(
+        dir.path(),
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123".into(),
+        "5r7nq2c0d8k1l4m6p9s3t0u2v4".into(),
+    )
+    .unwrap()
+}
+
+fn authorizer_event_with_token(token: Option<&str>) -> AuthorizerEvent {
+    let mut event = fixture_json("ws-authorizer-connect.json");
+    match token {
+        Some(token) => event["queryStringParameters"]["token"] = json!(token),
+        None => event["queryStringParameters"] = Value::Null,
+    }
+    serde_json::from_value(event).unwrap()
+}
+
+#[tokio::test]
+async fn a_valid_id_token_allows_the_connection_and_names_its_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let issuer = issuer(&dir);
+    let token = issuer.issue(EMAIL, Duration::from_secs(3600)).unwrap();
+    let policy = functions::ws_authorizer(
+        &issuer.verifier(),
+        authorizer_event_with_token(Some(&token)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(policy["principalId"], issuer.sub_for(EMAIL).unwrap());
+    let statement = &policy["policyDocument"]["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Resource"], METHOD_ARN);
+    assert_eq!(policy["context"]["email"], EMAIL);
+}
+
+#[tokio::test]
+async fn a_token_the_pool_did_not_sign_or_none_is_unauthorized() {
+    let dir = tempfile::tempdir().unwrap();
+    let verifier = issuer(&dir).verifier();
+    let recorded = functions::ws_authorizer(&verifier, fixture("ws-authorizer-connect.json"))
+        .await
+        .unwrap_err();
+    assert!(matches!(recorded, AuthorizerError::Unauthorized));
+    let missing = functions::ws_authorizer(&verifier, authorizer_event_with_token(None))
+        .await
+        .unwrap_err();
+    let diagnostic = Diagnostic::from(missing);
+    assert_eq!(
+        (
+            diagnostic.error_type.as_str(),
+            diagnostic.error_message.as_str()
+        ),
+        ("Unauthorized", "Unauthorized"),
+        "API Gateway answers 401 only to exactly this message"
+    );
+    let empty = functions::ws_authorizer(&verifier, authorizer_event_with_token(Some("")))
+        .await
+        .unwrap_err();
+    assert!(matches!(empty, AuthorizerError::Unauthorized));
+}
+
+#[tokio::test]
+async fn connect_and_disconnect_are_answered_200() {
+    let workflow = FakeWorkflow::default();
+    let registry = MemoryRegistry::default();
+    let channel = RecordingChannel::default();
+    for name in ["ws-connect.json", "ws-disconnect.json"] {
+        let response =
+            functions::push_open_connection(&workflow, &registry, &channel, fixture(name)).await;
+        assert_eq!(response, WsResponse::ok(), "{name}");
+    }
+    assert!(channel.posted.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn open_connection_registers_the_owners_connection_for_their_execution() {
+    let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
+    let registry = MemoryRegistry::default();
+    let channel = RecordingChannel::default();
+    let response = functions::push_open_connection(
+        &workflow,
+        &registry,
+        &channel,
+        fixture("ws-open-connection.json"),
+    )
+    .await;
+    assert_eq!(response, WsResponse::ok());
+    let connections = registry.connections.lock().unwrap();
+    assert_eq!(connections[EXECUTION_ARN].connection_id, CONNECTION_ID);
+    assert_eq!(connections[EXECUTION_ARN].owner_sub, SUB);
+    assert!(channel.posted.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn open_connection_after_the_file_is_ready_delivers_it_at_once() {
+    let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
+    let registry = MemoryRegistry::default();
+    let frame =
+        json!({"reportURL": "https://sde-dev-exports.s3.amazonaws.com/x.csv?X-Amz-Signature=1"});
+    registry.deliveries.lock().unwrap().insert(
+        EXECUTION_ARN.to_owned(),
+        PendingDelivery {
+            frame: frame.clone(),
+            task_token: Some("token-1".into()),
+        },
+    );
+    let channel = RecordingChannel::default();
+    let response = functions::push_open_connection(
+        &workflow,
+        &registry,
+        &channel,
+        fixture("ws-open-connection.json"),
+    )
+    .await;
+    assert_eq!(response, WsResponse::ok());
+    assert_eq!(
+        *channel.posted.lock().unwrap(),
+        [(CONNECTION_ID.to_owned(), frame)]
+    );
+    assert_eq!(workflow.completed_tasks.lock().unwrap()[0].0, "token-1");
+}
+
+#[tokio::test]
+async fn open_connection_for_another_users_execution_is_refused_on_the_socket_too() {
+    let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
+    let registry = MemoryRegistry::default();
+    let channel = RecordingChannel::default();
+    let mut event = fixture_json("ws-open-connection.json");
+    event["requestContext"]["authorizer"]["sub"] = json!("someone-else");
+    let event: WsEvent = serde_json::from_value(event).unwrap();
+    let response = functions::push_open_connection(&workflow, &registry, &channel, event).await;
+    assert_eq!(response.status_code, 404);
+    assert!(registry.connections.lock().unwrap().is_empty());
+    assert_eq!(
+        *channel.posted.lock().unwrap(),
+        [(
+            CONNECTION_ID.to_owned(),
+            json!({"error": "no such export", "executionArn": EXECUTION_ARN})
+        )]
+    );
+}
+
+#[tokio::test]
+async fn open_connection_without_the_authorizers_context_is_a_401() {
+    let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
+    let registry = MemoryRegistry::default();
+    let channel = RecordingChannel::default();
+    let mut event = fixture_json("ws-open-connection.json");
+    event["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let event: WsEvent = serde_json::from_value(event).unwrap();
+    let response = functions::push_open_connection(&workflow, &registry, &channel, event).await;
+    assert_eq!(response.status_code, 401);
+    assert!(registry.connections.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_message_or_unknown_route_is_a_400() {
+    let workflow = FakeWorkflow::default();
+    let registry = MemoryRegistry::default();
+    let channel = RecordingChannel::default();
+    let mut event = fixture_json("ws-open-connection.json");
+    event["body"] = json!("{\"action\":\"OpenConnection\"");
+    let response = functions::push_open_connection(
+        &workflow,
+        &registry,
+        &channel,
+        serde_json::from_value(event).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status_code, 400);
+    assert!(channel.posted.lock().unwrap().is_empty(), "no ARN to name");
+
+    let mut event = fixture_json("ws-open-connection.json");
+    event["requestContext"]["routeKey"] = json!("$default");
+    let response = functions::push_open_connection(
+        &workflow,
+        &registry,
+        &channel,
+        serde_json::from_value(event).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status_code, 400);
+}

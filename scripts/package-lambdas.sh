@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds every Lambda function of crates/sde-lambda (one binary each) as a release bootstrap.zip
+# with cargo-lambda, for the architecture in deploy/lambda.yml (SDE_LAMBDA_ARCH overrides it).
+#
+#   SDE_LAMBDA_ARCH=x86_64 bash scripts/package-lambdas.sh   # what the test command builds
+#   bash scripts/package-lambdas.sh                          # deploy/lambda.yml's (arm64)
+#
+# cargo-lambda writes $CARGO_TARGET_DIR/lambda/<bin>/bootstrap.zip. Each zip is then copied to
+# $CARGO_TARGET_DIR/lambda-zips/<arch>/<bin>.zip, which serverless.yml deploys: the Serverless
+# Framework uploads a function's artifact under its file name, so eight files all called
+# bootstrap.zip would overwrite each other in the deployment bucket; the <arch> folder makes a
+# serverless.yml that names another architecture than the build fail to package.
+#
+# The target is glibc 2.34 (cargo-lambda cross-links with zig): the provided.al2023 runtime
+# has glibc 2.34, and a binary linked against the build machine's newer glibc would not start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sde-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+arch="${SDE_LAMBDA_ARCH:-$(sed -n 's/^architecture:[[:space:]]*\([a-z0-9_]*\).*/\1/p' deploy/lambda.yml)}"
+case "$arch" in
+    x86_64) triple="x86_64-unknown-linux-gnu" ;;
+    arm64) triple="aarch64-unknown-linux-gnu" ;;
+    *)
+        echo "package-lambdas: architecture must be x86_64 or arm64, got '$arch'" >&2
+        exit 2
+        ;;
+esac
+
+bash deploy/install-tools.sh python
+# cargo finds the `cargo-lambda` subcommand, and cargo-lambda finds zig, on PATH.
+export PATH="$PWD/.venv/bin:$PATH"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
+    echo "package-lambdas: the Rust standard library for $triple is not installed;" \
+        "run: rustup target add $triple" >&2
+    exit 1
+fi
+
+echo "package-lambdas: building crates/sde-lambda for $arch ($triple, glibc 2.34) into $CARGO_TARGET_DIR/lambda" >&2
+cargo lambda build --release --locked --package sde-lambda \
+    --target "$triple.2.34" --output-format zip >&2
+
+zips="$CARGO_TARGET_DIR/lambda-zips/$arch"
+rm -rf "$zips"
+mkdir -p "$zips"
+for source in crates/sde-lambda/src/bin/*.rs; do
+    bin="$(basename "$source" .rs)"
+    built="$CARGO_TARGET_DIR/lambda/$bin/bootstrap.zip"
+    if [ ! -f "$built" ]; then
+        echo "package-lambdas: $built was not built" >&2
+        exit 1
+    fi
+    cp "$built" "$zips/$bin.zip"
+done
+echo "package-lambdas: $(ls "$zips" | wc -l) zips in $zips" >&2
