@@ -27,3 +27,6 @@ bash tests/asl/validate.sh
 
 step "browser test of the try-it page (headless Chromium)"
 bash scripts/browser-test.sh
+
+step "deployment check: Lambda zips, serverless package, cfn-lint, terraform and IAM properties"
+bash scripts/deploy-check.sh

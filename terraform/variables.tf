@@ -62,7 +62,7 @@ variable "opensearch_master_username" {
 }
 
 variable "opensearch_reader_username" {
-  description = "Internal OpenSearch user the functions authenticate as (HTTP basic auth over HTTPS). Create it once after apply, as docs/deploy.md shows, mapped to a role with read on the posts index and the scroll cluster permissions."
+  description = "Internal OpenSearch user the functions authenticate as (HTTP basic auth over HTTPS). Create it once after apply, as the README section Deploy to AWS shows, mapped to a role with read on the posts index and the scroll cluster permissions."
   type        = string
   default     = "sde-reader"
 }

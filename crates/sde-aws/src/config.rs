@@ -22,7 +22,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+    /// `variable` is set wrong; `problem` says how, in words a deployer can act on.
+    pub fn new(variable: &'static str, problem: impl Into<String>) -> Self {
         ConfigError {
             variable,
             problem: problem.into(),
@@ -30,32 +31,44 @@ impl ConfigError {
     }
 }
 
-/// Reads settings through `lookup` (the process environment, or a map in tests).
-struct Settings<F>(F);
+/// Reads settings through a lookup (the process environment, or a map in tests). Shared by
+/// every function's cold-start configuration, so each setting is read and checked one way.
+pub struct Settings<F>(pub F);
+
+impl<F> std::fmt::Debug for Settings<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Settings")
+    }
+}
 
 impl<F: Fn(&str) -> Option<String>> Settings<F> {
     /// A set, non-blank value (trimmed).
-    fn optional(&self, variable: &'static str) -> Option<String> {
+    pub fn optional(&self, variable: &'static str) -> Option<String> {
         (self.0)(variable)
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
     }
 
-    fn required(&self, variable: &'static str) -> Result<String, ConfigError> {
+    /// A value that must be set; the error shows `example`.
+    pub fn required(&self, variable: &'static str, example: &str) -> Result<String, ConfigError> {
         self.optional(variable)
-            .ok_or_else(|| ConfigError::new(variable, "must be set"))
+            .ok_or_else(|| ConfigError::new(variable, format!("must be set, e.g. {example}")))
     }
 
-    fn number(
+    /// A whole number in `range`, or `default` when unset.
+    pub fn number<N>(
         &self,
         variable: &'static str,
-        default: usize,
-        range: std::ops::RangeInclusive<usize>,
-    ) -> Result<usize, ConfigError> {
+        default: N,
+        range: std::ops::RangeInclusive<N>,
+    ) -> Result<N, ConfigError>
+    where
+        N: std::str::FromStr + PartialOrd + std::fmt::Display,
+    {
         let Some(text) = self.optional(variable) else {
             return Ok(default);
         };
-        let value: usize = text.parse().map_err(|_| {
+        let value: N = text.parse().map_err(|_| {
             ConfigError::new(variable, format!("must be a whole number, got {text:?}"))
         })?;
         if !range.contains(&value) {
@@ -121,7 +134,7 @@ impl S3Config {
     /// Reads the settings through `lookup` (variable name → value).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let settings = Settings(lookup);
-        let bucket = settings.required("SDE_EXPORTS_BUCKET")?;
+        let bucket = settings.required("SDE_EXPORTS_BUCKET", "my-exports-bucket")?;
         let encryption = match settings.optional("SDE_SSE_KMS_KEY_ID") {
             Some(key_id) => Encryption::Kms { key_id },
             None => Encryption::S3Managed,
@@ -161,7 +174,7 @@ impl SesConfig {
     /// Reads the settings through `lookup` (variable name → value).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let settings = Settings(lookup);
-        let from = settings.required("SDE_MAIL_FROM")?;
+        let from = settings.required("SDE_MAIL_FROM", "exports@example.com")?;
         if !from.contains('@') {
             return Err(ConfigError::new(
                 "SDE_MAIL_FROM",
@@ -191,7 +204,10 @@ impl SfnConfig {
     /// Reads the settings through `lookup` (variable name → value).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let settings = Settings(lookup);
-        let state_machine_arn = settings.required("SDE_STATE_MACHINE_ARN")?;
+        let state_machine_arn = settings.required(
+            "SDE_STATE_MACHINE_ARN",
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:download-request",
+        )?;
         if !state_machine_arn.starts_with("arn:") || !state_machine_arn.contains(":stateMachine:") {
             return Err(ConfigError::new(
                 "SDE_STATE_MACHINE_ARN",
@@ -219,7 +235,10 @@ impl PushConfig {
     /// Reads the settings through `lookup` (variable name → value).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let settings = Settings(lookup);
-        let endpoint = settings.required("SDE_WEBSOCKET_ENDPOINT")?;
+        let endpoint = settings.required(
+            "SDE_WEBSOCKET_ENDPOINT",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
+        )?;
         let endpoint = endpoint.trim_end_matches('/').to_owned();
         if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
             return Err(ConfigError::new(
@@ -273,7 +292,10 @@ mod tests {
     fn errors_name_the_variable_at_fault() {
         let missing = S3Config::from_lookup(lookup(&[])).unwrap_err();
         assert_eq!(missing.variable, "SDE_EXPORTS_BUCKET");
-        assert_eq!(missing.to_string(), "SDE_EXPORTS_BUCKET: must be set");
+        assert_eq!(
+            missing.to_string(),
+            "SDE_EXPORTS_BUCKET: must be set, e.g. my-exports-bucket"
+        );
 
         let small = S3Config::from_lookup(lookup(&[
             ("SDE_EXPORTS_BUCKET", "b"),

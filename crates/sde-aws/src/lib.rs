@@ -21,12 +21,12 @@ mod sfn;
 mod ssm;
 
 pub use config::{
-    ConfigError, Encryption, MIN_PART_SIZE, PushConfig, S3Config, SesConfig, SfnConfig,
+    ConfigError, Encryption, MIN_PART_SIZE, PushConfig, S3Config, SesConfig, Settings, SfnConfig,
 };
 pub use progress::S3ProgressBoard;
 pub use push::ApiGatewayPushChannel;
 pub use registry::S3PushRegistry;
-pub use s3_store::{S3Store, content_disposition};
+pub use s3_store::S3Store;
 pub use sdk::{load_sdk_config, s3_client, sdk_config_for_endpoint};
 pub use ses::SesMailer;
 pub use sfn::SfnWorkflow;

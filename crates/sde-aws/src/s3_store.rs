@@ -11,10 +11,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use bytes::Bytes;
 use chrono::Utc;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sde_core::{
     ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
-    StoredObject,
+    StoredObject, content_disposition,
 };
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -25,43 +24,6 @@ use tracing::{debug, warn};
 const MAX_PARTS: i32 = 10_000;
 /// The longest a SigV4 presigned URL can live.
 const MAX_PRESIGN: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// Characters left as they are in an RFC 8187 `filename*` value (`attr-char`).
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
-
-/// The `Content-Disposition` that saves a download as `download_name`: an ASCII `filename`
-/// for old clients (anything outside printable ASCII, quotes, backslashes, `%` and path
-/// separators become `_`) and the exact name as RFC 8187 `filename*`. The result is always
-/// plain ASCII, so it is a valid header value whatever the name holds.
-pub fn content_disposition(download_name: &str) -> String {
-    let name = if download_name.trim().is_empty() {
-        "download"
-    } else {
-        download_name
-    };
-    let fallback: String = name
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '%' | '/' => '_',
-            c if c == ' ' || c.is_ascii_graphic() => c,
-            _ => '_',
-        })
-        .collect();
-    let encoded = utf8_percent_encode(name, ATTR_CHAR);
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
-}
 
 /// Maps an S3 failure to the store's error kinds, keeping the SDK error as the cause.
 fn store_error<E>(context: impl Into<String>, error: SdkError<E, HttpResponse>) -> StoreError
@@ -382,43 +344,5 @@ impl Drop for S3Upload {
                 warn!(key = %key, error = %aws_sdk_s3::error::DisplayErrorContext(&error), "aborting a dropped upload failed");
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_disposition_names_the_download_in_ascii_and_utf8() {
-        assert_eq!(
-            content_disposition("export.csv"),
-            "attachment; filename=\"export.csv\"; filename*=UTF-8''export.csv"
-        );
-        assert_eq!(
-            content_disposition("Größe \"x\"\\%/.csv"),
-            "attachment; filename=\"Gr__e _x____.csv\"; \
-             filename*=UTF-8''Gr%C3%B6%C3%9Fe%20%22x%22%5C%25%2F.csv"
-        );
-    }
-
-    #[test]
-    fn content_disposition_is_always_a_valid_header_value() {
-        for name in [
-            "",
-            "a\r\nSet-Cookie: x",
-            "名前.csv",
-            "tab\there",
-            "; filename=evil",
-        ] {
-            let value = content_disposition(name);
-            assert!(
-                value.bytes().all(|b| (0x20..0x7f).contains(&b)),
-                "{value:?}"
-            );
-            assert!(value.starts_with("attachment; filename=\""));
-            assert_eq!(value.matches('"').count(), 2, "{value:?}");
-        }
-        assert!(content_disposition("  ").contains("filename=\"download\""));
     }
 }

@@ -30,7 +30,7 @@ pub use owner::Owner;
 pub use post::{Post, UserId};
 pub use store::{
     ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
-    StoredObject,
+    StoredObject, content_disposition,
 };
 pub use workflow::{
     ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,

@@ -57,6 +57,37 @@ pub struct ContentInfo {
     pub download_name: String,
 }
 
+/// The `Content-Disposition` that saves a download as `download_name` (RFC 6266): an ASCII
+/// `filename` for old clients, in which anything outside printable ASCII, quotes, backslashes,
+/// `%`, `;` and path separators become `_`, and the exact name as RFC 8187 `filename*`. The
+/// result is always printable ASCII, so it is a valid header value whatever the name holds, and
+/// nothing in the name can end the header or add a parameter. A blank name saves as `download`.
+pub fn content_disposition(download_name: &str) -> String {
+    let name = if download_name.trim().is_empty() {
+        "download"
+    } else {
+        download_name
+    };
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '%' | '/' | ';' => '_',
+            c if c == ' ' || c.is_ascii_graphic() => c,
+            _ => '_',
+        })
+        .collect();
+    let mut header = format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''");
+    for byte in name.bytes() {
+        // RFC 8187 attr-char; every other byte is percent-encoded.
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            header.push(char::from(byte));
+        } else {
+            header.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    header
+}
+
 /// A URL that grants whoever holds it a download until it expires. Its `Debug` form is redacted
 /// so it never reaches a log by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -228,6 +259,41 @@ mod tests {
         ] {
             assert!(ObjectKey::new(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn content_disposition_names_the_download_in_ascii_and_utf8() {
+        assert_eq!(
+            content_disposition("export.csv"),
+            "attachment; filename=\"export.csv\"; filename*=UTF-8''export.csv"
+        );
+        assert_eq!(
+            content_disposition("Größe \"x\"\\%/.csv"),
+            "attachment; filename=\"Gr__e _x____.csv\"; \
+             filename*=UTF-8''Gr%C3%B6%C3%9Fe%20%22x%22%5C%25%2F.csv"
+        );
+    }
+
+    #[test]
+    fn content_disposition_is_always_a_valid_header_value() {
+        for name in [
+            "",
+            "a\r\nSet-Cookie: x",
+            "名前.csv",
+            "tab\there",
+            "; filename=evil",
+            "a\"; evil=1\r\n/..\\x.csv",
+        ] {
+            let value = content_disposition(name);
+            assert!(
+                value.bytes().all(|b| (0x20..0x7f).contains(&b)),
+                "{value:?}"
+            );
+            assert!(value.starts_with("attachment; filename=\""));
+            assert_eq!(value.matches('"').count(), 2, "{value:?}");
+            assert_eq!(value.matches(';').count(), 2, "{value:?}");
+        }
+        assert!(content_disposition("  ").contains("filename=\"download\""));
     }
 
     #[test]

@@ -8,75 +8,14 @@ use anyhow::Context as _;
 use aws_config::SdkConfig;
 use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_aws::{
-    ApiGatewayPushChannel, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry, S3Store,
-    SesConfig, SesMailer, SfnConfig, SfnWorkflow, SsmSecret,
+    ApiGatewayPushChannel, ConfigError, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry,
+    S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SsmSecret,
 };
 use sde_elasticsearch::{EsConfig, EsIndex};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
 use std::num::NonZeroUsize;
-use std::ops::RangeInclusive;
 use std::time::Duration;
-
-/// A setting of this crate that is missing or malformed.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct SettingError {
-    /// The environment variable at fault.
-    pub variable: &'static str,
-    problem: String,
-}
-
-impl SettingError {
-    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
-        SettingError {
-            variable,
-            problem: problem.into(),
-        }
-    }
-}
-
-/// Reads settings through a lookup (the process environment, or a map in tests).
-struct Settings<F>(F);
-
-impl<F: Fn(&str) -> Option<String>> Settings<F> {
-    /// A set, non-blank value (trimmed).
-    fn optional(&self, variable: &'static str) -> Option<String> {
-        (self.0)(variable)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-    }
-
-    fn required(&self, variable: &'static str, example: &str) -> Result<String, SettingError> {
-        self.optional(variable)
-            .ok_or_else(|| SettingError::new(variable, format!("must be set, e.g. {example}")))
-    }
-
-    fn number(
-        &self,
-        variable: &'static str,
-        default: u64,
-        range: RangeInclusive<u64>,
-    ) -> Result<u64, SettingError> {
-        let Some(text) = self.optional(variable) else {
-            return Ok(default);
-        };
-        let value: u64 = text.parse().map_err(|_| {
-            SettingError::new(variable, format!("must be a whole number, got {text:?}"))
-        })?;
-        if !range.contains(&value) {
-            return Err(SettingError::new(
-                variable,
-                format!(
-                    "must be between {} and {}, got {value}",
-                    range.start(),
-                    range.end()
-                ),
-            ));
-        }
-        Ok(value)
-    }
-}
 
 fn env(variable: &str) -> Option<String> {
     std::env::var(variable).ok()
@@ -84,7 +23,7 @@ fn env(variable: &str) -> Option<String> {
 
 /// `SDE_CORS_ORIGIN`: the one origin the REST API answers to (`https://app.example.com`), or
 /// `*`.
-pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<String, SettingError> {
+pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     const VARIABLE: &str = "SDE_CORS_ORIGIN";
     let origin = Settings(lookup).required(VARIABLE, "https://app.example.com")?;
     if origin == "*" {
@@ -95,7 +34,7 @@ pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<String, Se
         .or_else(|| origin.strip_prefix("http://"));
     match host {
         Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin),
-        _ => Err(SettingError::new(
+        _ => Err(ConfigError::new(
             VARIABLE,
             format!(
                 "must be an origin such as https://app.example.com (no path) or *, got {origin:?}"
@@ -105,9 +44,7 @@ pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<String, Se
 }
 
 /// `SDE_MAX_RUNNING_EXPORTS` (optional, 1–1000, default 5): exports one user may run at once.
-pub fn export_limits(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<ExportLimits, SettingError> {
+pub fn export_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<ExportLimits, ConfigError> {
     let defaults = ExportLimits::default();
     Ok(ExportLimits {
         max_running_per_owner: Settings(lookup).number(
@@ -122,7 +59,7 @@ pub fn export_limits(
 /// day) and `SDE_EXPORT_BATCH_SIZE` (optional, 1–10000 posts per batch, default 2000).
 pub fn export_settings(
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<ExportSettings, SettingError> {
+) -> Result<ExportSettings, ConfigError> {
     let settings = Settings(lookup);
     let defaults = ExportSettings::default();
     let ttl = settings.number(
@@ -138,7 +75,7 @@ pub fn export_settings(
     let batch_size = usize::try_from(batch)
         .ok()
         .and_then(NonZeroUsize::new)
-        .ok_or_else(|| SettingError::new("SDE_EXPORT_BATCH_SIZE", "must be above 0"))?;
+        .ok_or_else(|| ConfigError::new("SDE_EXPORT_BATCH_SIZE", "must be above 0"))?;
     Ok(ExportSettings {
         url_ttl: Duration::from_secs(ttl),
         batch_size,
@@ -150,7 +87,7 @@ pub fn export_settings(
 /// `<issuer>/.well-known/jwks.json`, or from `SDE_COGNITO_JWKS_URL` if set (an emulator).
 pub fn verifier_config(
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<VerifierConfig, SettingError> {
+) -> Result<VerifierConfig, ConfigError> {
     let settings = Settings(lookup);
     let issuer = settings.required(
         "SDE_COGNITO_ISSUER",
@@ -158,7 +95,7 @@ pub fn verifier_config(
     )?;
     let issuer = issuer.trim_end_matches('/').to_owned();
     if !issuer.starts_with("https://") {
-        return Err(SettingError::new(
+        return Err(ConfigError::new(
             "SDE_COGNITO_ISSUER",
             format!("must be the user pool's https issuer URL, got {issuer:?}"),
         ));
@@ -169,7 +106,7 @@ pub fn verifier_config(
             JwksSource::Url(url)
         }
         Some(url) => {
-            return Err(SettingError::new(
+            return Err(ConfigError::new(
                 "SDE_COGNITO_JWKS_URL",
                 format!("must be an http(s) URL, got {url:?}"),
             ));
