@@ -9,15 +9,17 @@ use async_trait::async_trait;
 use sde_core::{
     IndexError, IndexErrorKind, PageRequest, Post, PostQuery, PostScan, SearchIndex, SearchPage,
 };
+use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::EnableScoring;
+use tantivy::query::{EnableScoring, Query, TermSetQuery};
 use tantivy::store::Compressor;
 use tantivy::{
-    Index, IndexBuilder, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument,
+    DocAddress, DocSet, Index, IndexBuilder, IndexReader, IndexSettings, IndexWriter, ReloadPolicy,
+    Score, Searcher, TERMINATED, TantivyDocument,
 };
 use tracing::debug;
 
@@ -26,8 +28,13 @@ use tracing::debug;
 const WRITER_MEMORY_BYTES: usize = 64_000_000;
 /// Most indexing threads one writer uses (each gets an equal share of the memory budget).
 const MAX_WRITER_THREADS: usize = 4;
-/// Decompressed doc-store blocks each segment's reader keeps for page fetches (16 KiB each).
-const SEARCH_DOC_STORE_CACHE_BLOCKS: usize = 32;
+/// Uncompressed size at which the doc store closes a block (new indexes; an index keeps the
+/// size it was created with).
+const DOC_STORE_BLOCK_BYTES: usize = 4096;
+/// Decompressed doc-store blocks each segment's reader keeps for page fetches.
+const SEARCH_DOC_STORE_CACHE_BLOCKS: usize = 128;
+/// Posts a [`PostWriter`] collects before it deletes their ids in one operation and adds them.
+const ADD_BATCH_POSTS: usize = 10_000;
 
 /// The posts index on tantivy, on disk or in RAM.
 ///
@@ -136,6 +143,8 @@ impl TantivyIndex {
         Ok(PostWriter {
             writer,
             index: self.clone(),
+            pending: Vec::new(),
+            batch_posts: ADD_BATCH_POSTS,
         })
     }
 }
@@ -144,8 +153,12 @@ fn builder() -> IndexBuilder {
     let (schema, _) = PostFields::schema();
     // Exports read every stored post, so decompression speed matters more than size: lz4
     // decompresses at several GB/s per core; zstd would save disk but cost export throughput.
+    // A selective export (a few percent of posts) reads only the blocks holding a match; with
+    // tantivy's default 16 KiB blocks (about 60 posts each) nearly every block holds one, with
+    // 4 KiB blocks about a quarter do. Reading everything costs a little more per block.
     let settings = IndexSettings {
         docstore_compression: Compressor::Lz4,
+        docstore_blocksize: DOC_STORE_BLOCK_BYTES,
         ..IndexSettings::default()
     };
     Index::builder()
@@ -157,28 +170,48 @@ fn builder() -> IndexBuilder {
 impl Inner {
     fn search(&self, query: &PostQuery, page: PageRequest) -> Result<SearchPage, IndexError> {
         let searcher = self.reader.searcher();
-        let query = query::build(query, &self.fields, &mut text_analyzer());
+        let mut analyzer = text_analyzer();
+        let disjuncts = query::disjuncts(query, &self.fields, &mut analyzer);
+        let unranked = query.terms.is_empty();
+        let query = query::build(query, &self.fields, &mut analyzer);
         let searching = |error| from_tantivy("searching", error);
-        // Asking for a window past the last document would only make tantivy allocate for it.
-        let num_docs = searcher.num_docs();
-        let offset = page.offset();
-        let window = u64::from(page.size).min(num_docs.saturating_sub(offset));
-        let (Ok(offset), Ok(limit @ 1..)) = (usize::try_from(offset), usize::try_from(window))
-        else {
-            let total = searcher.search(&query, &Count).map_err(searching)?;
-            return Ok(SearchPage {
-                total: total as u64,
-                posts: Vec::new(),
-                warning: None,
+        let (total, hits) = if let Some(disjuncts) = disjuncts {
+            // `TotalResults` is exact. Counting beside collecting the top hits would score every
+            // match; counted on their own, tantivy counts terms without scoring (a term's count
+            // is its document frequency) and the top hits can be pruned.
+            let count = |query: &dyn Query| query.count(&searcher).map_err(searching);
+            let total = (count(disjuncts.content.as_ref())? + count(disjuncts.tags.as_ref())?)
+                .saturating_sub(count(&disjuncts.both())?) as u64;
+            let Some((offset, limit)) = window(page, total) else {
+                return Ok(empty_page(total));
+            };
+            let hits = top_of_dis_max(&searcher, query.as_ref(), &disjuncts, offset, limit);
+            (total, hits.map_err(searching)?)
+        } else if unranked {
+            // Without terms every match scores the same and ranks by address: the page is the
+            // first matches in index order, found without reading the rest.
+            let total = query.count(&searcher).map_err(searching)? as u64;
+            let Some((offset, limit)) = window(page, total) else {
+                return Ok(empty_page(total));
+            };
+            let hits = first_matches(&searcher, query.as_ref(), offset, limit);
+            (total, hits.map_err(searching)?)
+        } else {
+            // Intersections and ranges are not pruned anyway: count and rank in one pass.
+            let searched = window(page, searcher.num_docs()).map(|(offset, limit)| {
+                TopDocs::with_limit(limit)
+                    .and_offset(offset)
+                    .order_by_score()
             });
+            let (total, hits) = searcher
+                .search(&query, &(Count, searched))
+                .map_err(searching)?;
+            let hits = hits.unwrap_or_default().into_iter();
+            (total as u64, hits.map(|(_, address)| address).collect())
         };
-        let top = TopDocs::with_limit(limit)
-            .and_offset(offset)
-            .order_by_score();
-        let (total, hits) = searcher.search(&query, &(Count, top)).map_err(searching)?;
         let posts = hits
             .into_iter()
-            .map(|(_, address)| {
+            .map(|address| {
                 searcher
                     .doc::<StoredPost>(address)
                     .map_err(|error| from_tantivy("reading a post of the page", error))?
@@ -186,7 +219,7 @@ impl Inner {
             })
             .collect::<Result<Vec<Post>, IndexError>>()?;
         Ok(SearchPage {
-            total: total as u64,
+            total,
             posts,
             warning: None,
         })
@@ -200,6 +233,98 @@ impl Inner {
             .map_err(|error| from_tantivy("preparing a scan", error))?;
         PreparedScan::new(searcher, weight)
     }
+}
+
+fn empty_page(total: u64) -> SearchPage {
+    SearchPage {
+        total,
+        posts: Vec::new(),
+        warning: None,
+    }
+}
+
+/// The offset and length of `page` among `total` hits, if it holds any: asking tantivy for a
+/// window past the last hit would only make it allocate for it.
+fn window(page: PageRequest, total: u64) -> Option<(usize, usize)> {
+    let offset = page.offset();
+    let limit = u64::from(page.size).min(total.saturating_sub(offset));
+    match (usize::try_from(offset), usize::try_from(limit)) {
+        (Ok(offset), Ok(limit @ 1..)) => Some((offset, limit)),
+        _ => None,
+    }
+}
+
+/// The matches `offset..offset + limit` of `query` in index order (segment, then doc id).
+fn first_matches(
+    searcher: &Searcher,
+    query: &dyn Query,
+    offset: usize,
+    limit: usize,
+) -> tantivy::Result<Vec<DocAddress>> {
+    let wanted = offset.saturating_add(limit);
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut found = Vec::with_capacity(wanted.min(4096));
+    for (segment_ord, reader) in (0u32..).zip(searcher.segment_readers()) {
+        let alive = reader.alive_bitset();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED && found.len() < wanted {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                found.push(DocAddress::new(segment_ord, doc));
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(found.into_iter().skip(offset).collect())
+}
+
+/// The hits `offset..offset + limit` of `dis_max`, ranked as `TopDocs` ranks them (score, then
+/// address), found through its [`Disjuncts`].
+///
+/// A post's `dis_max` score is the larger of its two disjunct scores, so a post among the first
+/// `offset + limit` of the `dis_max` is among the first `offset + limit` of the disjunct that
+/// gives its score: every post ahead of it there is ahead of it in the `dis_max` too. Each
+/// disjunct alone is a single term, whose top hits tantivy finds by block-max WAND without
+/// scoring most matches; the candidates are then scored by the `dis_max` itself.
+fn top_of_dis_max(
+    searcher: &Searcher,
+    dis_max: &dyn Query,
+    disjuncts: &query::Disjuncts,
+    offset: usize,
+    limit: usize,
+) -> tantivy::Result<Vec<DocAddress>> {
+    let wanted = offset.saturating_add(limit);
+    let mut candidates = Vec::with_capacity(wanted.saturating_mul(2).min(4096));
+    for part in [&disjuncts.content, &disjuncts.tags] {
+        let top = TopDocs::with_limit(wanted).order_by_score();
+        let hits: Vec<(Score, DocAddress)> = searcher.search(part.as_ref(), &top)?;
+        candidates.extend(hits.into_iter().map(|(_, address)| address));
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let weight = dis_max.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut scored = Vec::with_capacity(candidates.len());
+    for segment in candidates.chunk_by(|a, b| a.segment_ord == b.segment_ord) {
+        let reader = searcher.segment_reader(segment[0].segment_ord);
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        for &address in segment {
+            if scorer.doc() < address.doc_id {
+                scorer.seek(address.doc_id);
+            }
+            if scorer.doc() == address.doc_id {
+                scored.push((scorer.score(), address));
+            }
+        }
+    }
+    scored.sort_unstable_by(|(a, a_address), (b, b_address)| {
+        b.total_cmp(a).then(a_address.cmp(b_address))
+    });
+    Ok(scored
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(_, address)| address)
+        .collect())
 }
 
 #[async_trait]
@@ -234,6 +359,10 @@ impl SearchIndex for TantivyIndex {
 pub struct PostWriter {
     writer: IndexWriter<TantivyDocument>,
     index: TantivyIndex,
+    /// Posts added since the last flush, with their ids, in the order they were added.
+    pending: Vec<(String, TantivyDocument)>,
+    /// Number of pending posts that triggers a flush.
+    batch_posts: usize,
 }
 
 impl fmt::Debug for PostWriter {
@@ -249,18 +378,72 @@ impl PostWriter {
     ///
     /// Fails with `Rejected` if its date is outside the years 1677–2262.
     pub fn add(&mut self, post: &Post) -> Result<(), IndexError> {
-        let fields = &self.index.inner.fields;
-        let document = fields.document(post)?;
-        self.writer.delete_term(fields.id_term(&post.id));
-        self.writer
-            .add_document(document)
-            .map_err(|error| from_tantivy(format!("adding post {}", post.id), error))?;
+        let document = self.index.inner.fields.document(post)?;
+        self.pending.push((post.id.clone(), document));
+        if self.pending.len() >= self.batch_posts {
+            self.flush()?;
+        }
         Ok(())
+    }
+
+    /// Hands the pending posts to tantivy: one delete of all their ids, then the posts.
+    ///
+    /// One delete per post would cost about a kilobyte each until the commit (tantivy keeps a
+    /// scoring weight per queued delete), which made importing 10M posts in one commit take
+    /// 12 GB; one delete per batch costs a few bytes per id. Within a batch the last post with
+    /// an id wins, as it would with a delete before each add.
+    fn flush(&mut self) -> Result<(), IndexError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let fields = &self.index.inner.fields;
+        let mut last = HashMap::with_capacity(pending.len());
+        for (position, (id, _)) in pending.iter().enumerate() {
+            last.insert(id.as_str(), position);
+        }
+        let keep = pending
+            .iter()
+            .enumerate()
+            .map(|(position, (id, _))| last.get(id.as_str()) == Some(&position))
+            .collect::<Vec<bool>>();
+        let ids = last.into_keys().map(|id| fields.id_term(id));
+        self.writer
+            .delete_query(Box::new(TermSetQuery::new(ids)))
+            .map_err(|error| from_tantivy("deleting replaced posts", error))?;
+        for ((id, document), keep) in pending.into_iter().zip(keep) {
+            if keep {
+                self.writer
+                    .add_document(document)
+                    .map_err(|error| from_tantivy(format!("adding post {id}"), error))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits what was added so far and makes it visible to new searches and scans, keeping
+    /// the writer (and the index lock) for more. Returns the number of visible posts.
+    ///
+    /// Tantivy keeps every delete until the commit, so a long import commits now and then to
+    /// keep its memory bounded.
+    pub fn checkpoint(&mut self) -> Result<u64, IndexError> {
+        self.flush()?;
+        let inner = &self.index.inner;
+        let location = &inner.location;
+        self.writer
+            .commit()
+            .map_err(|error| from_tantivy(format!("committing to {location}"), error))?;
+        inner
+            .reader
+            .reload()
+            .map_err(|error| from_tantivy(format!("reloading the reader of {location}"), error))?;
+        Ok(self.index.num_posts())
     }
 
     /// Commits what was added, makes it visible to new searches and scans, waits for background
     /// merges and releases the index lock. Returns the number of visible posts.
     pub fn commit(mut self) -> Result<u64, IndexError> {
+        self.flush()?;
         let inner = &self.index.inner;
         let location = &inner.location;
         self.writer
@@ -279,5 +462,125 @@ impl PostWriter {
         // Merges finished after the commit replace segments; searching fewer is faster.
         reload()?;
         Ok(self.index.num_posts())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use sde_core::UserId;
+
+    fn post(id: &str, content: &str) -> Post {
+        Post {
+            id: id.to_owned(),
+            user_id: UserId::Int(1),
+            date_created: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
+            content: content.to_owned(),
+            tags: vec![],
+        }
+    }
+
+    async fn contents(index: &TantivyIndex) -> Vec<(String, String)> {
+        let mut scan = index
+            .scan(&PostQuery::default(), NonZeroUsize::MIN)
+            .await
+            .unwrap();
+        let mut found = Vec::new();
+        while let Some(batch) = scan.next_batch().await.unwrap() {
+            found.extend(batch.into_iter().map(|post| (post.id, post.content)));
+        }
+        found.sort();
+        found
+    }
+
+    #[tokio::test]
+    async fn the_last_post_with_an_id_wins_within_a_batch_and_across_batches() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        writer.batch_posts = 3;
+        for (id, content) in [
+            ("a", "one"),
+            ("b", "two"),
+            ("a", "three"),
+            ("c", "four"),
+            ("b", "five"),
+            ("d", "six"),
+            ("a", "seven"),
+        ] {
+            writer.add(&post(id, content)).unwrap();
+        }
+        assert_eq!(writer.commit().unwrap(), 4);
+        let expected = [("a", "seven"), ("b", "five"), ("c", "four"), ("d", "six")];
+        let expected = expected.map(|(id, content)| (id.to_owned(), content.to_owned()));
+        assert_eq!(contents(&index).await, expected);
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_makes_posts_visible_and_the_writer_goes_on() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        writer.batch_posts = 2;
+        for (id, content) in [("a", "one"), ("b", "two"), ("c", "three")] {
+            writer.add(&post(id, content)).unwrap();
+        }
+        assert_eq!(writer.checkpoint().unwrap(), 3);
+        writer.add(&post("a", "four")).unwrap();
+        assert_eq!(index.num_posts(), 3, "not visible before the next commit");
+        assert_eq!(writer.commit().unwrap(), 3);
+        let expected = [("a", "four"), ("b", "two"), ("c", "three")];
+        let expected = expected.map(|(id, content)| (id.to_owned(), content.to_owned()));
+        assert_eq!(contents(&index).await, expected);
+    }
+
+    #[test]
+    fn a_single_term_page_is_the_page_tantivy_ranks_without_pruning() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        for i in 0..400u64 {
+            let mixed = i.wrapping_mul(2_654_435_761);
+            let cats = "cats ".repeat((mixed % 4) as usize);
+            let filler = "dogs birds ".repeat((mixed >> 8) as usize % 6);
+            let mut post = post(&format!("p{i}"), &format!("{cats}{filler}end"));
+            if mixed % 5 == 0 {
+                post.tags = vec!["#cats".to_owned()];
+            }
+            writer.add(&post).unwrap();
+        }
+        writer.commit().unwrap();
+        let inner = &index.inner;
+        let query = PostQuery {
+            terms: vec!["Cats".to_owned()],
+            ..PostQuery::default()
+        };
+        let searcher = inner.reader.searcher();
+        let tantivy_query = query::build(&query, &inner.fields, &mut text_analyzer());
+        let unpruned = searcher
+            .search(
+                &tantivy_query,
+                &(Count, TopDocs::with_limit(400).order_by_score()),
+            )
+            .unwrap();
+        for number in 0..50 {
+            let page = PageRequest { number, size: 7 };
+            let found = inner.search(&query, page).unwrap();
+            assert_eq!(found.total, unpruned.0 as u64);
+            let expected = unpruned
+                .1
+                .iter()
+                .skip(number as usize * 7)
+                .take(7)
+                .map(|(_, address)| searcher.doc::<StoredPost>(*address).unwrap().into_post())
+                .map(|post| post.unwrap().id)
+                .collect::<Vec<_>>();
+            let ids = found
+                .posts
+                .into_iter()
+                .map(|post| post.id)
+                .collect::<Vec<_>>();
+            assert_eq!(ids, expected, "page {number}");
+        }
     }
 }

@@ -47,6 +47,55 @@ pub(crate) fn build(
     }
 }
 
+/// The two disjuncts of a query that is one single-token term and nothing else (`today`,
+/// `#aurora`): `Content: token` and `3 × Tags: token`, whose `dis_max` [`build`] returns.
+///
+/// Tantivy prunes a single term's top hits (block-max WAND) but not a `dis_max`, which scores
+/// every match; the top hits of the `dis_max` are among the top hits of either disjunct, and
+/// its exact count is `|Content| + |Tags| − |both|`, each of which tantivy answers without
+/// scoring (a term's count is its document frequency).
+pub(crate) struct Disjuncts {
+    pub content: Box<dyn Query>,
+    pub tags: Box<dyn Query>,
+}
+
+impl Disjuncts {
+    /// The posts matching both disjuncts.
+    pub fn both(&self) -> BooleanQuery {
+        BooleanQuery::new(vec![
+            (Occur::Must, self.content.box_clone()),
+            (Occur::Must, self.tags.box_clone()),
+        ])
+    }
+}
+
+/// The [`Disjuncts`] of `query`, if it is a single single-token term without a date range.
+pub(crate) fn disjuncts(
+    query: &PostQuery,
+    fields: &PostFields,
+    analyzer: &mut TextAnalyzer,
+) -> Option<Disjuncts> {
+    let [term] = query.terms.as_slice() else {
+        return None;
+    };
+    if date_filter(query, fields).is_some() {
+        return None;
+    }
+    let tokens: [String; 1] = analyze(analyzer, term).try_into().ok()?;
+    Some(field_matches(fields, &tokens))
+}
+
+/// `Content` and `Tags^3` matching any of `tokens`, the two halves of a `multi_match`.
+fn field_matches(fields: &PostFields, tokens: &[String]) -> Disjuncts {
+    Disjuncts {
+        content: match_query(fields.content, tokens),
+        tags: Box::new(BoostQuery::new(
+            match_query(fields.tags, tokens),
+            TAGS_BOOST,
+        )),
+    }
+}
+
 /// The tokens of `text`, in order, duplicates kept (as Elasticsearch's match query does).
 pub(crate) fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     let mut stream = analyzer.token_stream(text);
@@ -58,11 +107,7 @@ pub(crate) fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 }
 
 fn multi_match(fields: &PostFields, tokens: &[String]) -> Box<dyn Query> {
-    let content = match_query(fields.content, tokens);
-    let tags = Box::new(BoostQuery::new(
-        match_query(fields.tags, tokens),
-        TAGS_BOOST,
-    ));
+    let Disjuncts { content, tags } = field_matches(fields, tokens);
     Box::new(DisjunctionMaxQuery::new(vec![content, tags]))
 }
 
