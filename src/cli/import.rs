@@ -120,7 +120,14 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Posts between commits of an import into the embedded index: tantivy holds what it needs to
+/// apply deletes (the ids of replaced posts) until the commit, so one commit at the end of a
+/// long import would grow with it.
+const CHECKPOINT_POSTS: u64 = 1_000_000;
+
 /// Loads posts into the embedded index in `index_dir`; returns (posts added, posts visible).
+///
+/// Commits every [`CHECKPOINT_POSTS`], so an interrupted import keeps what it committed.
 pub fn load_embedded(
     index_dir: &std::path::Path,
     posts: impl Iterator<Item = anyhow::Result<Post>>,
@@ -135,6 +142,9 @@ pub fn load_embedded(
         writer.add(&post?)?;
         added += 1;
         bar.inc(1);
+        if added.is_multiple_of(CHECKPOINT_POSTS) {
+            writer.checkpoint()?;
+        }
     }
     let visible = writer.commit()?;
     bar.finish_and_clear();
