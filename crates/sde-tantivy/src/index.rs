@@ -115,6 +115,14 @@ impl TantivyIndex {
         })
     }
 
+    /// Points new searches and scans at the latest commit.
+    fn reload(&self) -> Result<(), IndexError> {
+        let inner = &self.inner;
+        inner.reader.reload().map_err(|error| {
+            from_tantivy(format!("reloading the reader of {}", inner.location), error)
+        })
+    }
+
     /// Number of posts committed and visible to searches.
     pub fn num_posts(&self) -> u64 {
         self.inner.reader.searcher().num_docs()
@@ -428,39 +436,24 @@ impl PostWriter {
     /// keep its memory bounded.
     pub fn checkpoint(&mut self) -> Result<u64, IndexError> {
         self.flush()?;
-        let inner = &self.index.inner;
-        let location = &inner.location;
+        let location = &self.index.inner.location;
         self.writer
             .commit()
             .map_err(|error| from_tantivy(format!("committing to {location}"), error))?;
-        inner
-            .reader
-            .reload()
-            .map_err(|error| from_tantivy(format!("reloading the reader of {location}"), error))?;
+        self.index.reload()?;
         Ok(self.index.num_posts())
     }
 
     /// Commits what was added, makes it visible to new searches and scans, waits for background
     /// merges and releases the index lock. Returns the number of visible posts.
     pub fn commit(mut self) -> Result<u64, IndexError> {
-        self.flush()?;
-        let inner = &self.index.inner;
-        let location = &inner.location;
-        self.writer
-            .commit()
-            .map_err(|error| from_tantivy(format!("committing to {location}"), error))?;
-        let reload = || {
-            inner
-                .reader
-                .reload()
-                .map_err(|error| from_tantivy(format!("reloading the reader of {location}"), error))
-        };
-        reload()?;
+        self.checkpoint()?;
+        let location = &self.index.inner.location;
         self.writer.wait_merging_threads().map_err(|error| {
             from_tantivy(format!("finishing segment merges in {location}"), error)
         })?;
         // Merges finished after the commit replace segments; searching fewer is faster.
-        reload()?;
+        self.index.reload()?;
         Ok(self.index.num_posts())
     }
 }
