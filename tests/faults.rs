@@ -65,7 +65,7 @@ impl PostScan for FlakyScan {
         self.inner.total()
     }
 
-    async fn next_batch(&mut self) -> Result<Option<Vec<Post>>, IndexError> {
+    async fn next_batch(&mut self, batch: &mut Vec<Post>) -> Result<bool, IndexError> {
         self.batches += 1;
         if self.batches == 2 && take_one(&self.failures) {
             return Err(IndexError::new(
@@ -73,7 +73,7 @@ impl PostScan for FlakyScan {
                 "reading batch 2 (injected)",
             ));
         }
-        self.inner.next_batch().await
+        self.inner.next_batch(batch).await
     }
 
     async fn close(self: Box<Self>) -> Result<(), IndexError> {

@@ -133,9 +133,10 @@ impl PostScan for SyntheticScan {
         self.total
     }
 
-    async fn next_batch(&mut self) -> std::result::Result<Option<Vec<Post>>, IndexError> {
+    async fn next_batch(&mut self, batch: &mut Vec<Post>) -> std::result::Result<bool, IndexError> {
         if self.left == 0 {
-            return Ok(None);
+            batch.clear();
+            return Ok(false);
         }
         let response: Response = serde_json::from_slice(&self.page).map_err(|error| {
             IndexError::new(sde_core::IndexErrorKind::Corrupt, "parsing a page").with_source(error)
@@ -148,7 +149,8 @@ impl PostScan for SyntheticScan {
             .collect();
         posts.truncate(usize::try_from(self.left).unwrap_or(usize::MAX));
         self.left -= posts.len() as u64;
-        Ok(Some(posts))
+        *batch = posts;
+        Ok(true)
     }
 
     async fn close(self: Box<Self>) -> std::result::Result<(), IndexError> {

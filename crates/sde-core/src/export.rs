@@ -175,20 +175,20 @@ async fn stream_rows(
     let total_rows = scan.total();
     let mut encoder = RowEncoder::new(options);
     let mut parts = PartAssembler::new(upload.part_size(), options.compress);
-    let mut rows_buffer = Vec::with_capacity(64 * 1024);
-    encoder.write_preamble(&mut rows_buffer);
+    parts.write(|out| encoder.write_preamble(out))?;
     let mut rows_written = 0u64;
     progress(ExportProgress {
         rows_written,
         total_rows,
     });
-    while let Some(batch) = scan.next_batch().await? {
-        for post in &batch {
-            encoder.write_post(post, &mut rows_buffer);
-        }
+    let mut batch = Vec::new();
+    while scan.next_batch(&mut batch).await? {
+        parts.write(|out| {
+            for post in &batch {
+                encoder.write_post(post, out);
+            }
+        })?;
         rows_written += batch.len() as u64;
-        parts.push(&rows_buffer)?;
-        rows_buffer.clear();
         for part in parts.full_parts() {
             upload.upload_part(part).await?;
         }
@@ -203,7 +203,6 @@ async fn stream_rows(
             written: rows_written,
         });
     }
-    parts.push(&rows_buffer)?;
     for part in parts.finish()? {
         upload.upload_part(part).await?;
     }
@@ -218,16 +217,24 @@ struct PartAssembler {
     parts_cut: usize,
 }
 
+/// Where encoded rows go: straight into the part being filled, or through the compressor.
 enum Sink {
     Plain(Vec<u8>),
-    Gzip(GzEncoder<Vec<u8>>),
+    Gzip {
+        compressor: GzEncoder<Vec<u8>>,
+        /// The rows of one batch, before compression.
+        rows: Vec<u8>,
+    },
 }
 
 impl PartAssembler {
     fn new(part_size: usize, compress: bool) -> Self {
-        let buffer = Vec::with_capacity(part_size.min(64 * 1024 * 1024));
+        let buffer = part_buffer(part_size);
         let sink = if compress {
-            Sink::Gzip(GzEncoder::new(buffer, Compression::fast()))
+            Sink::Gzip {
+                compressor: GzEncoder::new(buffer, Compression::fast()),
+                rows: Vec::with_capacity(64 * 1024),
+            }
         } else {
             Sink::Plain(buffer)
         };
@@ -238,10 +245,15 @@ impl PartAssembler {
         }
     }
 
-    fn push(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
+    /// Appends what `encode` writes to the stream.
+    fn write(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), ExportError> {
         match &mut self.sink {
-            Sink::Plain(buffer) => buffer.extend_from_slice(bytes),
-            Sink::Gzip(encoder) => encoder.write_all(bytes).map_err(ExportError::Compress)?,
+            Sink::Plain(buffer) => encode(buffer),
+            Sink::Gzip { compressor, rows } => {
+                rows.clear();
+                encode(rows);
+                compressor.write_all(rows).map_err(ExportError::Compress)?;
+            }
         }
         Ok(())
     }
@@ -249,7 +261,7 @@ impl PartAssembler {
     fn buffer(&mut self) -> &mut Vec<u8> {
         match &mut self.sink {
             Sink::Plain(buffer) => buffer,
-            Sink::Gzip(encoder) => encoder.get_mut(),
+            Sink::Gzip { compressor, .. } => compressor.get_mut(),
         }
     }
 
@@ -259,9 +271,12 @@ impl PartAssembler {
         let buffer = self.buffer();
         let mut parts = Vec::new();
         while buffer.len() >= part_size {
-            let rest = buffer.split_off(part_size);
-            let part = std::mem::replace(buffer, rest);
-            parts.push(Bytes::from(part));
+            // The rest starts a buffer of a whole part, so it is not regrown (and copied) from
+            // the size of a batch every time a part is cut.
+            let mut rest = part_buffer(part_size);
+            rest.extend_from_slice(&buffer[part_size..]);
+            buffer.truncate(part_size);
+            parts.push(Bytes::from(std::mem::replace(buffer, rest)));
         }
         self.parts_cut += parts.len();
         parts
@@ -270,8 +285,8 @@ impl PartAssembler {
     /// Flushes the compressor and returns the remaining parts; the last may be short. Always
     /// yields at least one part over the whole stream, so an empty file is one empty part.
     fn finish(mut self) -> Result<Vec<Bytes>, ExportError> {
-        if let Sink::Gzip(encoder) = &mut self.sink {
-            encoder.try_finish().map_err(ExportError::Compress)?;
+        if let Sink::Gzip { compressor, .. } = &mut self.sink {
+            compressor.try_finish().map_err(ExportError::Compress)?;
         }
         let mut parts = self.full_parts();
         let rest = std::mem::take(self.buffer());
@@ -280,6 +295,12 @@ impl PartAssembler {
         }
         Ok(parts)
     }
+}
+
+/// An empty buffer for one part, capped so that a huge part size reserves nothing absurd up
+/// front.
+fn part_buffer(part_size: usize) -> Vec<u8> {
+    Vec::with_capacity(part_size.min(64 * 1024 * 1024))
 }
 
 #[cfg(test)]
@@ -340,7 +361,7 @@ mod tests {
             self.total
         }
 
-        async fn next_batch(&mut self) -> Result<Option<Vec<Post>>, IndexError> {
+        async fn next_batch(&mut self, batch: &mut Vec<Post>) -> Result<bool, IndexError> {
             if self.fail_at_batch == Some(self.next) {
                 return Err(IndexError::new(
                     IndexErrorKind::Unavailable,
@@ -348,7 +369,15 @@ mod tests {
                 ));
             }
             self.next += 1;
-            Ok(self.batches.get(self.next - 1).cloned())
+            batch.clear();
+            batch.extend(
+                self.batches
+                    .get(self.next - 1)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            Ok(!batch.is_empty())
         }
 
         async fn close(self: Box<Self>) -> Result<(), IndexError> {
@@ -556,7 +585,7 @@ mod tests {
         let mut assembler = PartAssembler::new(part_size, false);
         let mut parts = Vec::new();
         for chunk in chunks {
-            assembler.push(chunk).unwrap();
+            assembler.write(|out| out.extend_from_slice(chunk)).unwrap();
             parts.extend(assembler.full_parts());
         }
         parts.extend(assembler.finish().unwrap());

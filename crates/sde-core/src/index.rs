@@ -46,9 +46,13 @@ pub trait PostScan: Send {
     /// Exact number of posts this scan will yield, fixed when it started.
     fn total(&self) -> u64;
 
-    /// The next batch, or `None` once every post has been yielded. After an error the scan
-    /// must not be used again except to [`close`](Self::close) it.
-    async fn next_batch(&mut self) -> Result<Option<Vec<Post>>, IndexError>;
+    /// Replaces the contents of `batch` with the next posts and returns true, or empties it
+    /// and returns false once every post has been yielded. After an error the scan must not be
+    /// used again except to [`close`](Self::close) it.
+    ///
+    /// Pass the same `batch` every time: a scan may hand its buffers back and forth with the
+    /// caller, so that reading a post allocates nothing once the buffers have grown.
+    async fn next_batch(&mut self, batch: &mut Vec<Post>) -> Result<bool, IndexError>;
 
     /// Releases what the scan holds (a scroll context, a point in time, a reader thread).
     /// Called on success and failure alike.

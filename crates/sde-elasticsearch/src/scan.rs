@@ -208,10 +208,11 @@ impl PostScan for EsScan {
         self.total
     }
 
-    async fn next_batch(&mut self) -> Result<Option<Vec<Post>>, IndexError> {
+    async fn next_batch(&mut self, batch: &mut Vec<Post>) -> Result<bool, IndexError> {
+        batch.clear();
         match self.state {
             State::Reading => {}
-            State::Finished => return Ok(None),
+            State::Finished => return Ok(false),
             State::Failed => {
                 return Err(IndexError::new(
                     IndexErrorKind::Rejected,
@@ -220,13 +221,16 @@ impl PostScan for EsScan {
             }
         }
         match self.read_batch().await {
-            Ok(Some(posts)) => Ok(Some(posts)),
+            Ok(Some(posts)) => {
+                *batch = posts;
+                Ok(true)
+            }
             Ok(None) => {
                 self.state = State::Finished;
                 info!(index = %self.index, posts = self.yielded, total = self.total,
                       batches = self.batches, "scroll finished");
                 self.release_quietly().await;
-                Ok(None)
+                Ok(false)
             }
             Err(error) => {
                 self.state = State::Failed;

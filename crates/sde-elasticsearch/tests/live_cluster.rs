@@ -212,9 +212,10 @@ async fn checks(index: EsIndex) {
         .unwrap();
     assert_eq!(scan.total(), POSTS as u64);
     let mut scanned = Vec::new();
-    while let Some(batch) = scan.next_batch().await.unwrap() {
+    let mut batch = Vec::new();
+    while scan.next_batch(&mut batch).await.unwrap() {
         assert!(batch.len() <= 7);
-        scanned.extend(batch);
+        scanned.append(&mut batch);
     }
     scan.close().await.unwrap();
     scanned.sort_by(|a, b| a.id.cmp(&b.id));

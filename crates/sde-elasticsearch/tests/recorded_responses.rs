@@ -332,9 +332,10 @@ async fn a_scan_yields_every_post_then_clears_its_scroll() {
         assert_eq!(scan.total(), 4, "{engine}");
 
         let mut posts = Vec::new();
-        while let Some(batch) = scan.next_batch().await.unwrap() {
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
             assert!(batch.len() <= 2);
-            posts.extend(batch);
+            posts.append(&mut batch);
         }
         assert_eq!(
             ids(&posts),
@@ -353,7 +354,7 @@ async fn a_scan_yields_every_post_then_clears_its_scroll() {
         );
         // The scroll is cleared as soon as the empty batch arrives…
         assert_eq!(cluster.clears().len(), 1, "{engine}");
-        assert!(scan.next_batch().await.unwrap().is_none());
+        assert!(!scan.next_batch(&mut Vec::new()).await.unwrap());
         scan.close().await.unwrap();
         // …and close does not clear it twice.
         assert_eq!(cluster.unanswered(), 0);
@@ -391,9 +392,11 @@ async fn shard_failures_fail_the_scan_and_clear_its_scroll() {
             .scan(&PostQuery::default(), batch(2))
             .await
             .unwrap();
-        assert_eq!(scan.next_batch().await.unwrap().map(|b| b.len()), Some(2));
+        let mut batch = Vec::new();
+        assert!(scan.next_batch(&mut batch).await.unwrap());
+        assert_eq!(batch.len(), 2);
 
-        let error = scan.next_batch().await.unwrap_err();
+        let error = scan.next_batch(&mut Vec::new()).await.unwrap_err();
         assert_eq!(error.kind, IndexErrorKind::Unavailable, "{engine}");
         assert!(
             chain(&error).contains("1 of 3 shards failed"),
@@ -402,7 +405,7 @@ async fn shard_failures_fail_the_scan_and_clear_its_scroll() {
         );
         assert_eq!(cluster.clears().len(), 1, "{engine}: cleared on failure");
 
-        let reused = scan.next_batch().await.unwrap_err();
+        let reused = scan.next_batch(&mut Vec::new()).await.unwrap_err();
         assert_eq!(reused.kind, IndexErrorKind::Rejected);
         scan.close().await.unwrap();
         assert_eq!(
@@ -444,8 +447,8 @@ async fn a_timed_out_batch_fails_the_scan_with_a_timeout() {
             .scan(&PostQuery::default(), batch(2))
             .await
             .unwrap();
-        scan.next_batch().await.unwrap();
-        let error = scan.next_batch().await.unwrap_err();
+        scan.next_batch(&mut Vec::new()).await.unwrap();
+        let error = scan.next_batch(&mut Vec::new()).await.unwrap_err();
         assert_eq!(error.kind, IndexErrorKind::Timeout, "{engine}");
         scan.close().await.unwrap();
         assert_eq!(cluster.clears().len(), 1, "{engine}");
@@ -465,8 +468,8 @@ async fn an_expired_scroll_is_a_timeout_and_a_missing_scroll_counts_as_cleared()
             .scan(&PostQuery::default(), batch(2))
             .await
             .unwrap();
-        scan.next_batch().await.unwrap();
-        let error = scan.next_batch().await.unwrap_err();
+        scan.next_batch(&mut Vec::new()).await.unwrap();
+        let error = scan.next_batch(&mut Vec::new()).await.unwrap_err();
         assert_eq!(error.kind, IndexErrorKind::Timeout, "{engine}");
         assert!(
             chain(&error).contains("search_context_missing_exception"),
@@ -486,7 +489,7 @@ async fn an_expired_scroll_is_a_timeout_and_a_missing_scroll_counts_as_cleared()
         .scan(&PostQuery::default(), batch(2))
         .await
         .unwrap();
-    while scan.next_batch().await.unwrap().is_some() {}
+    while scan.next_batch(&mut Vec::new()).await.unwrap() {}
     scan.close().await.unwrap();
     assert_eq!(cluster.clears().len(), 1);
 }
@@ -503,8 +506,8 @@ async fn a_lost_connection_mid_scan_still_clears_and_close_retries_a_failed_clea
         .scan(&PostQuery::default(), batch(2))
         .await
         .unwrap();
-    scan.next_batch().await.unwrap();
-    let error = scan.next_batch().await.unwrap_err();
+    scan.next_batch(&mut Vec::new()).await.unwrap();
+    let error = scan.next_batch(&mut Vec::new()).await.unwrap_err();
     assert_eq!(error.kind, IndexErrorKind::Unavailable);
     // The clear after the failure could not get through either; close tries again.
     assert_eq!(cluster.clears().len(), 1);
@@ -529,7 +532,7 @@ async fn a_scan_of_nothing_has_total_zero_and_clears_at_once() {
     };
     let mut scan = index_over(&cluster).scan(&query, batch(100)).await.unwrap();
     assert_eq!(scan.total(), 0);
-    assert!(scan.next_batch().await.unwrap().is_none());
+    assert!(!scan.next_batch(&mut Vec::new()).await.unwrap());
     scan.close().await.unwrap();
     assert_eq!(cluster.clears().len(), 1);
 }

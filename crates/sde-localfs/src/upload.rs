@@ -4,9 +4,11 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use sde_core::{MultipartUpload, ObjectKey, StoreError, StoredObject};
+use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use tokio::fs::{self, File};
-use tokio::io::AsyncWriteExt;
+use std::sync::Arc;
+use tokio::fs;
 use tracing::warn;
 
 /// Part size of local uploads; any size works locally, this one keeps writes large.
@@ -18,7 +20,8 @@ pub struct FileUpload {
     key: ObjectKey,
     temp_path: PathBuf,
     final_path: PathBuf,
-    file: Option<File>,
+    /// Shared with the blocking task writing the current part.
+    file: Option<Arc<File>>,
     part_size: usize,
     bytes: u64,
 }
@@ -36,14 +39,16 @@ impl FileUpload {
                 .await
                 .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
         }
-        let file = File::create(&temp_path)
+        let file = fs::File::create(&temp_path)
             .await
-            .map_err(|e| StoreError::io(format!("creating {}", temp_path.display()), e))?;
+            .map_err(|e| StoreError::io(format!("creating {}", temp_path.display()), e))?
+            .into_std()
+            .await;
         Ok(FileUpload {
             key,
             temp_path,
             final_path,
-            file: Some(file),
+            file: Some(Arc::new(file)),
             part_size,
             bytes: 0,
         })
@@ -102,24 +107,30 @@ impl MultipartUpload for FileUpload {
                 std::io::Error::other("upload already finished"),
             ));
         };
-        file.write_all(&part)
+        // One blocking write of the whole part, straight from its buffer (tokio's own file
+        // would copy it into chunks of its own first).
+        let file = Arc::clone(file);
+        let bytes = part.len() as u64;
+        tokio::task::spawn_blocking(move || (&*file).write_all(&part))
             .await
+            .map_err(std::io::Error::other)
+            .and_then(|written| written)
             .map_err(|e| StoreError::io(format!("writing {}", self.temp_path.display()), e))?;
-        self.bytes += part.len() as u64;
+        self.bytes += bytes;
         Ok(())
     }
 
     async fn complete(mut self: Box<Self>) -> Result<StoredObject, StoreError> {
-        let Some(mut file) = self.file.take() else {
+        let Some(file) = self.file.take() else {
             return Err(StoreError::io(
                 "completing",
                 std::io::Error::other("upload already finished"),
             ));
         };
         let finished = async {
-            file.flush().await?;
-            file.sync_all().await?;
-            drop(file);
+            tokio::task::spawn_blocking(move || file.sync_all())
+                .await
+                .map_err(std::io::Error::other)??;
             if let Some(dir) = self.final_path.parent() {
                 fs::create_dir_all(dir).await?;
             }

@@ -74,7 +74,8 @@ async fn main() -> Result<()> {
         let total = scan.total();
         let mut rows = 0u64;
         let mut bytes = 0usize;
-        while let Some(batch) = scan.next_batch().await? {
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await? {
             rows += batch.len() as u64;
             bytes += batch.iter().map(|post| post.content.len()).sum::<usize>();
         }

@@ -19,7 +19,7 @@ use tantivy::query::{EnableScoring, Query, TermSetQuery};
 use tantivy::store::Compressor;
 use tantivy::{
     DocAddress, DocSet, Index, IndexBuilder, IndexReader, IndexSettings, IndexWriter, ReloadPolicy,
-    Score, Searcher, TERMINATED, TantivyDocument,
+    Score, Searcher, TERMINATED, TantivyDocument, TantivyError,
 };
 use tracing::debug;
 
@@ -85,7 +85,17 @@ impl TantivyIndex {
         })?;
         let index = builder()
             .open_or_create(directory)
-            .map_err(|error| from_tantivy(format!("opening the index in {location}"), error))?;
+            .map_err(|error| match error {
+                TantivyError::SchemaError(_) => IndexError::new(
+                    IndexErrorKind::Rejected,
+                    format!(
+                        "opening the index in {location}: it was written by an earlier version of \
+                     sde; delete the folder and import again"
+                    ),
+                )
+                .with_source(error),
+                error => from_tantivy(format!("opening the index in {location}"), error),
+            })?;
         Self::from_index(index, location)
     }
 
@@ -482,8 +492,9 @@ mod tests {
             .await
             .unwrap();
         let mut found = Vec::new();
-        while let Some(batch) = scan.next_batch().await.unwrap() {
-            found.extend(batch.into_iter().map(|post| (post.id, post.content)));
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
+            found.extend(batch.drain(..).map(|post| (post.id, post.content)));
         }
         found.sort();
         found

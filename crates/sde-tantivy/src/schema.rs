@@ -1,26 +1,30 @@
 //! The `posts` schema: which tantivy field holds what, how text is analysed, and the conversion of
 //! a [`Post`] to a tantivy document and back.
 //!
-//! | field          | tantivy type                          | why                                        |
-//! |----------------|---------------------------------------|--------------------------------------------|
-//! | `id`           | raw string, indexed, stored           | delete-by-term when a post is replaced     |
-//! | `user_id_int`  | i64, stored                           | `UserID` given as a number                 |
-//! | `user_id_text` | string, stored only                   | `UserID` given as a string (Cognito `sub`) |
-//! | `DateCreated`  | date, indexed, fast (ns), stored      | range filter on the fast column            |
-//! | `Content`      | text ([`ANALYZER_NAME`]), stored      | full text                                  |
-//! | `Tags`         | text ([`ANALYZER_NAME`]), multi-valued, stored | full text, boosted at query time  |
+//! | field          | tantivy type                                  | why                                |
+//! |----------------|-----------------------------------------------|------------------------------------|
+//! | `id`           | raw string, indexed                           | delete-by-term when a post is replaced |
+//! | `DateCreated`  | date, indexed, fast (ns)                      | range filter on the fast column    |
+//! | `Content`      | text ([`ANALYZER_NAME`])                      | full text                          |
+//! | `Tags`         | text ([`ANALYZER_NAME`]), multi-valued        | full text, boosted at query time   |
+//! | `post`         | string, stored only                           | the whole post, read back by searches and scans |
 //!
-//! `DateCreated` keeps nanosecond precision in the doc store and in the fast column the range
+//! Only `post` is stored: the whole post as one record (see [`StoredPost`]), as Elasticsearch
+//! keeps `_source`. Reading one value per post instead of one per field is what makes a scan
+//! fast: tantivy allocates every stored value it reads.
+//!
+//! `DateCreated` keeps nanosecond precision in the record and in the fast column the range
 //! filter reads, so a post round-trips exactly and range ends are exact. (The inverted index of a
 //! date is always truncated to seconds by tantivy; it is not used for filtering.) Dates must lie
 //! between the years 1677 and 2262, the range of `i64` nanoseconds.
 
 use chrono::{DateTime, Utc};
 use sde_core::{IndexError, IndexErrorKind, Post, UserId};
+use std::fmt::Write as _;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, Field, INDEXED, IndexRecordOption, OwnedValue, STORED, STRING,
-    Schema, TextFieldIndexing, TextOptions,
+    DateOptions, DateTimePrecision, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
@@ -57,11 +61,10 @@ pub(crate) fn tokenizers() -> TokenizerManager {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PostFields {
     pub id: Field,
-    pub user_id_int: Field,
-    pub user_id_text: Field,
     pub date_created: Field,
     pub content: Field,
     pub tags: Field,
+    pub post: Field,
 }
 
 impl PostFields {
@@ -69,24 +72,22 @@ impl PostFields {
     pub fn schema() -> (Schema, PostFields) {
         let mut builder = Schema::builder();
         // Positions are not needed: there are no phrase queries, only term matches.
-        let text = TextOptions::default().set_stored().set_indexing_options(
+        let text = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(ANALYZER_NAME)
                 .set_index_option(IndexRecordOption::WithFreqs),
         );
         let fields = PostFields {
-            id: builder.add_text_field("id", STRING | STORED),
-            user_id_int: builder.add_i64_field("user_id_int", STORED),
-            user_id_text: builder.add_text_field("user_id_text", STORED),
+            id: builder.add_text_field("id", STRING),
             date_created: builder.add_date_field(
                 "DateCreated",
                 DateOptions::from(INDEXED)
-                    .set_stored()
                     .set_fast()
                     .set_precision(DateTimePrecision::Nanoseconds),
             ),
             content: builder.add_text_field("Content", text.clone()),
             tags: builder.add_text_field("Tags", text),
+            post: builder.add_text_field("post", STORED),
         };
         (builder.build(), fields)
     }
@@ -101,11 +102,10 @@ impl PostFields {
         };
         Ok(PostFields {
             id: field("id")?,
-            user_id_int: field("user_id_int")?,
-            user_id_text: field("user_id_text")?,
             date_created: field("DateCreated")?,
             content: field("Content")?,
             tags: field("Tags")?,
+            post: field("post")?,
         })
     }
 
@@ -116,20 +116,15 @@ impl PostFields {
 
     /// The tantivy document of `post`; fails if its date is outside the representable range.
     pub fn document(&self, post: &Post) -> Result<TantivyDocument, IndexError> {
+        let date_created = to_tantivy_date(post.date_created, &post.id)?;
         let mut doc = TantivyDocument::new();
         doc.add_text(self.id, &post.id);
-        match &post.user_id {
-            UserId::Int(n) => doc.add_i64(self.user_id_int, *n),
-            UserId::Text(s) => doc.add_text(self.user_id_text, s),
-        }
-        doc.add_date(
-            self.date_created,
-            to_tantivy_date(post.date_created, &post.id)?,
-        );
+        doc.add_date(self.date_created, date_created);
         doc.add_text(self.content, &post.content);
         for tag in &post.tags {
             doc.add_text(self.tags, tag);
         }
+        doc.add_text(self.post, StoredPost::record(post, date_created));
         Ok(doc)
     }
 }
@@ -148,79 +143,165 @@ pub(crate) fn to_tantivy_date(
     Ok(tantivy::DateTime::from_timestamp_nanos(nanos))
 }
 
-/// A post read back from the doc store, before checking it is complete.
+/// A post as the doc store keeps it: one text record in the `post` field.
 ///
-/// Deserialising straight into this (rather than a `TantivyDocument`) saves one copy of every
-/// value on the export path. Field ids are positional in tantivy's schema, so they are matched
-/// against the ids [`PostFields::schema`] assigns.
-#[derive(Debug, Default)]
-pub(crate) struct StoredPost {
-    id: Option<String>,
-    user_id: Option<UserId>,
-    date_created: Option<i64>,
-    content: Option<String>,
-    tags: Vec<String>,
-}
-
-/// Field ids in the order `PostFields::schema` adds them.
-const ID: u32 = 0;
-const USER_ID_INT: u32 = 1;
-const USER_ID_TEXT: u32 = 2;
-const DATE_CREATED: u32 = 3;
-const CONTENT: u32 = 4;
-const TAGS: u32 = 5;
+/// ```text
+/// record = text(id) user date text(Content) *text(tag)
+/// user   = "#" decimal ";"      a numeric UserID
+///        | text(UserID)         a UserID given as a string
+/// date   = decimal ";"          DateCreated in nanoseconds since 1970, may be negative
+/// text   = decimal ":" bytes    the length in bytes, then the UTF-8 text
+/// ```
+///
+/// The lengths make any text safe to store, separators and all; the record is valid UTF-8, as a
+/// tantivy text value must be, because everything in it is.
+#[derive(Debug)]
+pub(crate) struct StoredPost(String);
 
 impl DocumentDeserialize for StoredPost {
     fn deserialize<'de, D>(mut deserializer: D) -> Result<Self, DeserializeError>
     where
         D: DocumentDeserializer<'de>,
     {
-        let mut post = StoredPost::default();
-        while let Some((field, value)) = deserializer.next_field::<OwnedValue>()? {
-            match (field.field_id(), value) {
-                (ID, OwnedValue::Str(s)) => post.id = Some(s),
-                (USER_ID_INT, OwnedValue::I64(n)) => post.user_id = Some(UserId::Int(n)),
-                (USER_ID_TEXT, OwnedValue::Str(s)) => post.user_id = Some(UserId::Text(s)),
-                (DATE_CREATED, OwnedValue::Date(at)) => {
-                    post.date_created = Some(at.into_timestamp_nanos())
-                }
-                (CONTENT, OwnedValue::Str(s)) => post.content = Some(s),
-                (TAGS, OwnedValue::Str(s)) => post.tags.push(s),
-                (field, value) => {
-                    return Err(DeserializeError::custom(format!(
-                        "unexpected value {value:?} in field {field}"
-                    )));
-                }
-            }
+        // `post` is the only stored field.
+        match deserializer.next_field::<String>()? {
+            Some((_, record)) => Ok(StoredPost(record)),
+            None => Err(DeserializeError::custom(
+                "a document without its stored post",
+            )),
         }
-        Ok(post)
     }
 }
 
 impl StoredPost {
-    /// The post, or a `Corrupt` error naming what is missing.
-    pub fn into_post(self) -> Result<Post, IndexError> {
-        let StoredPost {
-            id,
-            user_id,
-            date_created,
-            content,
-            tags,
-        } = self;
-        match (id, user_id, date_created) {
-            (Some(id), Some(user_id), Some(nanos)) => Ok(Post {
-                id,
-                user_id,
-                date_created: DateTime::from_timestamp_nanos(nanos),
-                content: content.unwrap_or_default(),
-                tags,
-            }),
-            (id, _, _) => Err(IndexError::new(
-                IndexErrorKind::Corrupt,
-                format!("reading stored post {id:?}: its id, UserID or DateCreated is missing"),
-            )),
+    /// The record of `post`, whose date has been checked to fit in `i64` nanoseconds.
+    fn record(post: &Post, date_created: tantivy::DateTime) -> String {
+        let mut record = String::with_capacity(post.id.len() + post.content.len() + 64);
+        let mut text = |value: &str| {
+            // Writing to a `String` cannot fail.
+            let _ = write!(record, "{}:{value}", value.len());
+        };
+        text(&post.id);
+        match &post.user_id {
+            UserId::Int(n) => {
+                let _ = write!(record, "#{n};");
+            }
+            UserId::Text(user_id) => {
+                let _ = write!(record, "{}:{user_id}", user_id.len());
+            }
         }
+        let _ = write!(record, "{};", date_created.into_timestamp_nanos());
+        let _ = write!(record, "{}:{}", post.content.len(), post.content);
+        for tag in &post.tags {
+            let _ = write!(record, "{}:{tag}", tag.len());
+        }
+        record
     }
+
+    /// The post, or a `Corrupt` error if the record is damaged.
+    pub fn into_post(self) -> Result<Post, IndexError> {
+        let mut post = Post {
+            id: String::new(),
+            user_id: UserId::Int(0),
+            date_created: DateTime::UNIX_EPOCH,
+            content: String::new(),
+            tags: Vec::new(),
+        };
+        self.overwrite(&mut post)?;
+        Ok(post)
+    }
+
+    /// Overwrites `post` with this post, copying into the strings `post` already owns.
+    ///
+    /// A scan reuses the posts of the batches its caller is done with, so once their strings
+    /// have grown, reading a post allocates nothing that outlives it; and no thread frees what
+    /// another allocated (with glibc's per-thread arenas, malloc and free had been about 40 % of
+    /// a match-all export).
+    pub fn overwrite(&self, post: &mut Post) -> Result<(), IndexError> {
+        let mut record = Record(&self.0);
+        overwrite(&mut post.id, record.text()?);
+        if record.0.starts_with('#') {
+            record.0 = &record.0[1..];
+            post.user_id = UserId::Int(record.number()?);
+        } else {
+            let user_id = record.text()?;
+            match &mut post.user_id {
+                UserId::Text(old) => overwrite(old, user_id),
+                old => *old = UserId::Text(user_id.to_owned()),
+            }
+        }
+        post.date_created = DateTime::from_timestamp_nanos(record.number()?);
+        overwrite(&mut post.content, record.text()?);
+        let mut tags = 0;
+        while !record.0.is_empty() {
+            let tag = record.text()?;
+            match post.tags.get_mut(tags) {
+                Some(old) => overwrite(old, tag),
+                None => post.tags.push(tag.to_owned()),
+            }
+            tags += 1;
+        }
+        post.tags.truncate(tags);
+        Ok(())
+    }
+}
+
+fn overwrite(old: &mut String, new: &str) {
+    old.clear();
+    old.push_str(new);
+}
+
+/// The unread rest of a stored record.
+struct Record<'a>(&'a str);
+
+impl<'a> Record<'a> {
+    /// The digits before the next `end`, as a number; the record goes on after `end`.
+    fn digits_until(&mut self, end: u8) -> Result<u64, IndexError> {
+        let mut value = 0u64;
+        for (i, &byte) in self.0.as_bytes().iter().enumerate() {
+            if byte.is_ascii_digit() {
+                value = value
+                    .checked_mul(10)
+                    .and_then(|value| value.checked_add(u64::from(byte - b'0')))
+                    .ok_or_else(|| corrupt("a number out of range"))?;
+            } else if byte == end && i > 0 {
+                // `end` is ASCII, so the record goes on at a character boundary.
+                self.0 = &self.0[i + 1..];
+                return Ok(value);
+            } else {
+                return Err(corrupt(format!("a number not ended by '{}'", end as char)));
+            }
+        }
+        Err(corrupt("a record that stops in a number"))
+    }
+
+    fn number(&mut self) -> Result<i64, IndexError> {
+        let negative = self.0.starts_with('-');
+        if negative {
+            self.0 = &self.0[1..];
+        }
+        let magnitude = i128::from(self.digits_until(b';')?);
+        i64::try_from(if negative { -magnitude } else { magnitude })
+            .map_err(|_| corrupt("a number out of range"))
+    }
+
+    fn text(&mut self) -> Result<&'a str, IndexError> {
+        let length = usize::try_from(self.digits_until(b':')?)
+            .map_err(|_| corrupt("a text too long for this machine"))?;
+        let text = self
+            .0
+            .get(..length)
+            .ok_or_else(|| corrupt("a text longer than the record or cut in a character"))?;
+        self.0 = &self.0[length..];
+        Ok(text)
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> IndexError {
+    IndexError::new(
+        IndexErrorKind::Corrupt,
+        format!("reading a stored post: {what}"),
+    )
 }
 
 #[cfg(test)]
@@ -239,24 +320,6 @@ mod tests {
     }
 
     #[test]
-    fn the_field_ids_the_reader_expects_are_the_ones_the_schema_assigns() {
-        let (_, fields) = PostFields::schema();
-        let ids = [
-            fields.id,
-            fields.user_id_int,
-            fields.user_id_text,
-            fields.date_created,
-            fields.content,
-            fields.tags,
-        ]
-        .map(|field| field.field_id());
-        assert_eq!(
-            ids,
-            [ID, USER_ID_INT, USER_ID_TEXT, DATE_CREATED, CONTENT, TAGS]
-        );
-    }
-
-    #[test]
     fn the_analyzer_lowercases_and_splits_on_anything_but_letters_and_digits() {
         assert_eq!(tokens("#Cats, DOGS!"), ["cats", "dogs"]);
         assert_eq!(
@@ -270,6 +333,80 @@ mod tests {
     fn the_analyzer_drops_absurdly_long_tokens() {
         assert!(tokens(&"x".repeat(MAX_TOKEN_BYTES + 1)).is_empty());
         assert_eq!(tokens(&"x".repeat(MAX_TOKEN_BYTES)).len(), 1);
+    }
+
+    fn post(id: &str, user_id: UserId, content: &str, tags: &[&str]) -> Post {
+        Post {
+            id: id.into(),
+            user_id,
+            date_created: "2019-07-21T10:11:12.123456789Z".parse().unwrap(),
+            content: content.into(),
+            tags: tags.iter().map(|&tag| tag.into()).collect(),
+        }
+    }
+
+    fn stored(post: &Post) -> StoredPost {
+        StoredPost(StoredPost::record(
+            post,
+            to_tantivy_date(post.date_created, &post.id).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn a_reused_post_of_any_shape_is_overwritten_with_exactly_the_stored_post() {
+        let posts = [
+            post("a", UserId::Int(7), "long content", &["#x", "#yy", "#zzz"]),
+            post("bb", UserId::Text("sub-1".into()), "", &[]),
+            post(
+                "c:1;",
+                UserId::Text("#9;".into()),
+                "ü 12:x;",
+                &["#only", ""],
+            ),
+            post("dddd", UserId::Int(-1), "x\n\"y\"", &["#p", "#q"]),
+            Post {
+                date_created: "1900-01-01T00:00:00Z".parse().unwrap(),
+                ..post("", UserId::Text(String::new()), "", &[])
+            },
+        ];
+        for old in &posts {
+            for new in &posts {
+                let mut reused = stored(old).into_post().unwrap();
+                stored(new).overwrite(&mut reused).unwrap();
+                assert_eq!(&reused, new);
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_records_are_corrupt_errors_not_panics() {
+        let whole = stored(&post("a", UserId::Text("u".into()), "té:xt", &["#t"])).0;
+        let extremes = post("a", UserId::Int(i64::MIN), "", &[]);
+        assert_eq!(stored(&extremes).into_post().unwrap(), extremes);
+        let mut damaged: Vec<String> = (0..whole.len())
+            .filter_map(|cut| whole.get(..cut))
+            // A record cut just before a tag is a whole record with fewer tags.
+            .filter(|cut| !whole[cut.len()..].starts_with("2:#t"))
+            .map(str::to_owned)
+            .collect();
+        damaged.extend(
+            [
+                "1:a#x;0;",
+                "1:a#1;x;",
+                "1:a#1;0;9:short",
+                "1:a#1;0;3:é",
+                "x:a#1;0;",
+                "1:a#;0;0:",
+                "1:a#-;0;0:",
+                "1:a#9223372036854775808;0;0:",
+                "1:a#1;99999999999999999999;0:",
+            ]
+            .map(String::from),
+        );
+        for record in damaged {
+            let error = StoredPost(record.clone()).into_post().unwrap_err();
+            assert_eq!(error.kind, IndexErrorKind::Corrupt, "{record:?}");
+        }
     }
 
     #[test]

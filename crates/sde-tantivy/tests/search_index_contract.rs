@@ -87,14 +87,15 @@ pub mod suite {
             .unwrap();
         let total = scan.total();
         let mut seen = Vec::new();
-        while let Some(batch) = scan.next_batch().await.unwrap() {
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
             assert!(!batch.is_empty(), "a batch is never empty");
             assert!(
                 batch.len() <= batch_size,
                 "batch of {} > {batch_size}",
                 batch.len()
             );
-            seen.extend(batch.into_iter().map(|post| post.id));
+            seen.extend(batch.drain(..).map(|post| post.id));
         }
         scan.close().await.unwrap();
         let unique: HashSet<&String> = seen.iter().collect();
@@ -524,7 +525,7 @@ pub mod suite {
             .await
             .unwrap();
         assert_eq!(scan.total(), 0);
-        assert!(scan.next_batch().await.unwrap().is_none());
+        assert!(!scan.next_batch(&mut Vec::new()).await.unwrap());
         scan.close().await.unwrap();
     }
 
@@ -575,8 +576,9 @@ pub mod suite {
             .await
             .unwrap();
         let mut scanned = Vec::new();
-        while let Some(batch) = scan.next_batch().await.unwrap() {
-            scanned.extend(batch);
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
+            scanned.append(&mut batch);
         }
         scan.close().await.unwrap();
         scanned.sort_by(|a, b| a.id.cmp(&b.id));

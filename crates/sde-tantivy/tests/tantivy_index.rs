@@ -40,6 +40,13 @@ fn all() -> PostQuery {
     PostQuery::default()
 }
 
+fn terms(terms: &[&str]) -> PostQuery {
+    PostQuery {
+        terms: terms.iter().map(|&term| term.to_owned()).collect(),
+        ..PostQuery::default()
+    }
+}
+
 #[test]
 fn posts_become_visible_only_when_committed() {
     let index = TantivyIndex::in_memory().unwrap();
@@ -79,6 +86,22 @@ fn a_date_tantivy_cannot_hold_is_rejected() {
         ..post(1, "cats")
     };
     assert_eq!(writer.add(&far).unwrap_err().kind, IndexErrorKind::Rejected);
+}
+
+#[test]
+fn an_index_of_another_schema_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut schema = tantivy::schema::Schema::builder();
+    schema.add_text_field("Content", tantivy::schema::STORED);
+    tantivy::Index::create_in_dir(dir.path(), schema.build()).unwrap();
+    let error = TantivyIndex::open_or_create(dir.path()).unwrap_err();
+    assert_eq!(error.kind, IndexErrorKind::Rejected);
+    assert!(
+        error
+            .to_string()
+            .contains("delete the folder and import again"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -126,9 +149,10 @@ async fn replacing_and_re_adding_across_commits_leaves_one_post_per_id() {
     assert_eq!(scan.total(), 50);
     let mut dogs = 0;
     let mut ids = HashSet::new();
-    while let Some(batch) = scan.next_batch().await.unwrap() {
+    let mut batch = Vec::new();
+    while scan.next_batch(&mut batch).await.unwrap() {
         dogs += batch.iter().filter(|post| post.content == "dogs").count();
-        ids.extend(batch.into_iter().map(|post| post.id));
+        ids.extend(batch.drain(..).map(|post| post.id));
     }
     scan.close().await.unwrap();
     assert_eq!((ids.len(), dogs), (50, 10), "deleted versions are skipped");
@@ -140,28 +164,80 @@ async fn a_scan_keeps_its_snapshot_while_posts_are_committed() {
     write(&index, (0..100).map(|i| post(i, "cats")));
     let mut scan = index.scan(&all(), batch(10)).await.unwrap();
     let mut ids: HashSet<String> = HashSet::new();
-    ids.extend(
-        scan.next_batch()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_iter()
-            .map(|post| post.id),
-    );
+    let mut batch = Vec::new();
+    assert!(scan.next_batch(&mut batch).await.unwrap());
+    ids.extend(batch.drain(..).map(|post| post.id));
 
     // Replace every post, add new ones, and let merges run, all mid-scan.
     write(&index, (0..150).map(|i| post(i, "dogs")));
     assert_eq!(index.num_posts(), 150);
 
-    while let Some(batch) = scan.next_batch().await.unwrap() {
+    while scan.next_batch(&mut batch).await.unwrap() {
         assert!(
             batch.iter().all(|post| post.content == "cats"),
             "only the snapshot's posts"
         );
-        ids.extend(batch.into_iter().map(|post| post.id));
+        ids.extend(batch.drain(..).map(|post| post.id));
     }
     assert_eq!((scan.total(), ids.len()), (100, 100));
     scan.close().await.unwrap();
+}
+
+/// Posts of every shape, so that each one overwrites a reused post of a different shape: a
+/// numeric or a text UserID, no content or a long one, zero to three tags of varying length.
+fn varied_post(i: usize) -> Post {
+    Post {
+        id: format!("varied-{i}"),
+        user_id: if i.is_multiple_of(3) {
+            UserId::Text(format!("sub-{}", "z".repeat(i % 11)))
+        } else {
+            UserId::Int(-(i as i64))
+        },
+        date_created: at("2021-03-04T05:06:07.123456789Z") + Duration::minutes(i as i64),
+        content: format!(
+            "{} {}",
+            if i.is_multiple_of(2) { "even" } else { "odd" },
+            "y".repeat(i % 97)
+        ),
+        tags: (0..i % 4)
+            .map(|t| format!("#t{}", "w".repeat((i + t) % 5)))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn scans_that_reuse_their_batches_yield_every_post_exactly_as_indexed() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let original: Vec<Post> = (0..300).map(varied_post).collect();
+    write(&index, original.clone());
+    for (query, size) in [
+        (all(), 1),
+        (all(), 7),
+        (terms(&["odd"]), 2),
+        (terms(&["even"]), 5),
+    ] {
+        let mut scan = index.scan(&query, batch(size)).await.unwrap();
+        let mut scanned = Vec::new();
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
+            // Clones, so the scan gets its posts back to overwrite.
+            scanned.extend(batch.iter().cloned());
+        }
+        scan.close().await.unwrap();
+        scanned.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut expected: Vec<Post> = original
+            .iter()
+            .filter(|post| {
+                query
+                    .terms
+                    .iter()
+                    .all(|term| post.content.contains(term.as_str()))
+            })
+            .cloned()
+            .collect();
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(scanned, expected, "{query:?} in batches of {size}");
+    }
 }
 
 #[tokio::test]
@@ -169,7 +245,7 @@ async fn closing_a_scan_midway_stops_its_producer() {
     let index = TantivyIndex::in_memory().unwrap();
     write(&index, (0..2_000).map(|i| post(i, "cats")));
     let mut scan = index.scan(&all(), batch(10)).await.unwrap();
-    assert!(scan.next_batch().await.unwrap().is_some());
+    assert!(scan.next_batch(&mut Vec::new()).await.unwrap());
     // The producer is now blocked on a full channel; closing must wake and end it.
     tokio::time::timeout(std::time::Duration::from_secs(10), scan.close())
         .await
