@@ -1,13 +1,13 @@
 //! The `posts` schema: which tantivy field holds what, how text is analysed, and the conversion of
 //! a [`Post`] to a tantivy document and back.
 //!
-//! | field          | tantivy type                                  | why                                |
-//! |----------------|-----------------------------------------------|------------------------------------|
-//! | `id`           | raw string, indexed                           | delete-by-term when a post is replaced |
-//! | `DateCreated`  | date, indexed, fast (ns)                      | range filter on the fast column    |
-//! | `Content`      | text ([`ANALYZER_NAME`])                      | full text                          |
-//! | `Tags`         | text ([`ANALYZER_NAME`]), multi-valued        | full text, boosted at query time   |
-//! | `post`         | string, stored only                           | the whole post, read back by searches and scans |
+//! | field         | tantivy type                           | why                                      |
+//! |---------------|----------------------------------------|------------------------------------------|
+//! | `id`          | raw string, indexed                    | delete-by-term when a post is replaced   |
+//! | `DateCreated` | date, indexed, fast (ns)               | range filter on the fast column          |
+//! | `Content`     | text ([`ANALYZER_NAME`])               | full text                                |
+//! | `Tags`        | text ([`ANALYZER_NAME`]), multi-valued | full text, boosted at query time         |
+//! | `post`        | string, stored only                    | the whole post, for pages and scans      |
 //!
 //! Only `post` is stored: the whole post as one record (see [`StoredPost`]), as Elasticsearch
 //! keeps `_source`. Reading one value per post instead of one per field is what makes a scan
@@ -177,21 +177,19 @@ impl StoredPost {
     /// The record of `post`, whose date has been checked to fit in `i64` nanoseconds.
     fn record(post: &Post, date_created: tantivy::DateTime) -> String {
         let mut record = String::with_capacity(post.id.len() + post.content.len() + 64);
-        let mut text = |value: &str| {
-            // Writing to a `String` cannot fail.
-            let _ = write!(record, "{}:{value}", value.len());
+        // Writing to a `String` cannot fail.
+        let _ = write!(record, "{}:{}", post.id.len(), post.id);
+        let _ = match &post.user_id {
+            UserId::Int(n) => write!(record, "#{n};"),
+            UserId::Text(user_id) => write!(record, "{}:{user_id}", user_id.len()),
         };
-        text(&post.id);
-        match &post.user_id {
-            UserId::Int(n) => {
-                let _ = write!(record, "#{n};");
-            }
-            UserId::Text(user_id) => {
-                let _ = write!(record, "{}:{user_id}", user_id.len());
-            }
-        }
-        let _ = write!(record, "{};", date_created.into_timestamp_nanos());
-        let _ = write!(record, "{}:{}", post.content.len(), post.content);
+        let _ = write!(
+            record,
+            "{};{}:{}",
+            date_created.into_timestamp_nanos(),
+            post.content.len(),
+            post.content
+        );
         for tag in &post.tags {
             let _ = write!(record, "{}:{tag}", tag.len());
         }
