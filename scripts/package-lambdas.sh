@@ -29,8 +29,19 @@ case "$arch" in
 esac
 
 bash deploy/install-tools.sh python
-# cargo finds the `cargo-lambda` subcommand, and cargo-lambda finds zig, on PATH.
-export PATH="$PWD/.venv/bin:$PATH"
+# cargo-lambda writes C compiler wrappers named after the path of its own executable and points
+# CC at them. A path inside the checkout would differ in every clone, and a changed CC reruns
+# the build scripts of the C-building crates (aws-lc-sys, ring) and rebuilds everything above
+# them. So cargo runs a copy kept beside the build cache, at the same path for every checkout.
+# cargo finds the `cargo-lambda` subcommand there, and cargo-lambda finds zig (the venv's
+# ziglang) on PATH.
+tools="$CARGO_TARGET_DIR/tools/bin"
+mkdir -p "$tools"
+if ! cmp -s .venv/bin/cargo-lambda "$tools/cargo-lambda"; then
+    cp .venv/bin/cargo-lambda "$tools/cargo-lambda.partial"
+    mv "$tools/cargo-lambda.partial" "$tools/cargo-lambda"
+fi
+export PATH="$tools:$PWD/.venv/bin:$PATH"
 
 if ! rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
     echo "package-lambdas: the Rust standard library for $triple is not installed;" \

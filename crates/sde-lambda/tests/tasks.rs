@@ -8,8 +8,10 @@ mod common;
 
 use common::*;
 use lambda_runtime::Diagnostic;
+use sde_core::PushRegistry;
 use sde_handlers::generate_csv::ExportSettings;
 use sde_lambda::functions;
+use sde_local::MemoryPushRegistry;
 use sde_localfs::LocalFsStore;
 use serde_json::json;
 
@@ -143,7 +145,7 @@ async fn email_failure_tells_the_owner_why_in_words() {
 
 #[tokio::test]
 async fn push_result_waits_for_a_client_that_has_not_connected() {
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
     let output = functions::push_result(
@@ -156,8 +158,7 @@ async fn push_result_waits_for_a_client_that_has_not_connected() {
     .unwrap();
     assert_eq!(output, json!({"delivered": false}));
     assert!(channel.posted.lock().unwrap().is_empty());
-    let deliveries = registry.deliveries.lock().unwrap();
-    let pending = &deliveries[EXECUTION_ARN];
+    let pending = registry.delivery(EXECUTION_ARN).await.unwrap().unwrap();
     let payload = fixture_json("task-push-result.json");
     assert_eq!(
         pending.frame,
@@ -168,15 +169,16 @@ async fn push_result_waits_for_a_client_that_has_not_connected() {
 
 #[tokio::test]
 async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
-    let registry = MemoryRegistry::default();
-    registry.connections.lock().unwrap().insert(
-        EXECUTION_ARN.to_owned(),
-        sde_core::PushConnection {
-            connection_id: CONNECTION_ID.to_owned(),
-            owner_sub: SUB.to_owned(),
-            wants_progress: false,
-        },
-    );
+    let registry = MemoryPushRegistry::default();
+    let connection = sde_core::PushConnection {
+        connection_id: CONNECTION_ID.to_owned(),
+        owner_sub: SUB.to_owned(),
+        wants_progress: false,
+    };
+    registry
+        .put_connection(EXECUTION_ARN, &connection)
+        .await
+        .unwrap();
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
     let payload = fixture_json("task-push-result.json");
@@ -197,15 +199,16 @@ async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
 
 #[tokio::test]
 async fn push_error_sends_the_cause_to_a_waiting_client() {
-    let registry = MemoryRegistry::default();
-    registry.connections.lock().unwrap().insert(
-        EXECUTION_ARN.to_owned(),
-        sde_core::PushConnection {
-            connection_id: CONNECTION_ID.to_owned(),
-            owner_sub: SUB.to_owned(),
-            wants_progress: false,
-        },
-    );
+    let registry = MemoryPushRegistry::default();
+    let connection = sde_core::PushConnection {
+        connection_id: CONNECTION_ID.to_owned(),
+        owner_sub: SUB.to_owned(),
+        wants_progress: false,
+    };
+    registry
+        .put_connection(EXECUTION_ARN, &connection)
+        .await
+        .unwrap();
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
     functions::push_result(
@@ -232,7 +235,7 @@ async fn a_push_payload_without_report_or_error_is_an_invalid_request() {
     let mut payload = fixture_json("task-push-result.json");
     payload.as_object_mut().unwrap().remove("report");
     let failure = functions::push_result(
-        &MemoryRegistry::default(),
+        &MemoryPushRegistry::default(),
         &RecordingChannel::default(),
         &FakeWorkflow::default(),
         payload,

@@ -8,9 +8,10 @@ mod common;
 use common::*;
 use lambda_runtime::Diagnostic;
 use sde_auth::DevIssuer;
-use sde_core::{ExecutionStatus, PendingDelivery};
+use sde_core::{ExecutionStatus, PendingDelivery, PushRegistry};
 use sde_lambda::functions;
 use sde_lambda::websocket::{AuthorizerError, AuthorizerEvent, WsEvent, WsResponse};
+use sde_local::MemoryPushRegistry;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ async fn a_token_the_pool_did_not_sign_or_none_is_unauthorized() {
 #[tokio::test]
 async fn connect_and_disconnect_are_answered_200() {
     let workflow = FakeWorkflow::default();
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     for name in ["ws-connect.json", "ws-disconnect.json"] {
         let response =
@@ -94,7 +95,7 @@ async fn connect_and_disconnect_are_answered_200() {
 #[tokio::test]
 async fn open_connection_registers_the_owners_connection_for_their_execution() {
     let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     let response = functions::push_open_connection(
         &workflow,
@@ -104,25 +105,26 @@ async fn open_connection_registers_the_owners_connection_for_their_execution() {
     )
     .await;
     assert_eq!(response, WsResponse::ok());
-    let connections = registry.connections.lock().unwrap();
-    assert_eq!(connections[EXECUTION_ARN].connection_id, CONNECTION_ID);
-    assert_eq!(connections[EXECUTION_ARN].owner_sub, SUB);
+    let connection = registry.connection(EXECUTION_ARN).await.unwrap().unwrap();
+    assert_eq!(connection.connection_id, CONNECTION_ID);
+    assert_eq!(connection.owner_sub, SUB);
     assert!(channel.posted.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn open_connection_after_the_file_is_ready_delivers_it_at_once() {
     let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let frame =
         json!({"reportURL": "https://sde-dev-exports.s3.amazonaws.com/x.csv?X-Amz-Signature=1"});
-    registry.deliveries.lock().unwrap().insert(
-        EXECUTION_ARN.to_owned(),
-        PendingDelivery {
-            frame: frame.clone(),
-            task_token: Some("token-1".into()),
-        },
-    );
+    let delivery = PendingDelivery {
+        frame: frame.clone(),
+        task_token: Some("token-1".into()),
+    };
+    registry
+        .put_delivery(EXECUTION_ARN, &delivery)
+        .await
+        .unwrap();
     let channel = RecordingChannel::default();
     let response = functions::push_open_connection(
         &workflow,
@@ -142,14 +144,14 @@ async fn open_connection_after_the_file_is_ready_delivers_it_at_once() {
 #[tokio::test]
 async fn open_connection_for_another_users_execution_is_refused_on_the_socket_too() {
     let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     let mut event = fixture_json("ws-open-connection.json");
     event["requestContext"]["authorizer"]["sub"] = json!("someone-else");
     let event: WsEvent = serde_json::from_value(event).unwrap();
     let response = functions::push_open_connection(&workflow, &registry, &channel, event).await;
     assert_eq!(response.status_code, 404);
-    assert!(registry.connections.lock().unwrap().is_empty());
+    assert_eq!(registry.connection(EXECUTION_ARN).await.unwrap(), None);
     assert_eq!(
         *channel.posted.lock().unwrap(),
         [(
@@ -162,7 +164,7 @@ async fn open_connection_for_another_users_execution_is_refused_on_the_socket_to
 #[tokio::test]
 async fn open_connection_without_the_authorizers_context_is_a_401() {
     let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     let mut event = fixture_json("ws-open-connection.json");
     event["requestContext"]
@@ -172,13 +174,13 @@ async fn open_connection_without_the_authorizers_context_is_a_401() {
     let event: WsEvent = serde_json::from_value(event).unwrap();
     let response = functions::push_open_connection(&workflow, &registry, &channel, event).await;
     assert_eq!(response.status_code, 401);
-    assert!(registry.connections.lock().unwrap().is_empty());
+    assert_eq!(registry.connection(EXECUTION_ARN).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn a_malformed_message_or_unknown_route_is_a_400() {
     let workflow = FakeWorkflow::default();
-    let registry = MemoryRegistry::default();
+    let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     let mut event = fixture_json("ws-open-connection.json");
     event["body"] = json!("{\"action\":\"OpenConnection\"");

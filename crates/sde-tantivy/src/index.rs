@@ -365,8 +365,12 @@ impl SearchIndex for TantivyIndex {
         let prepared = tokio::task::spawn_blocking(move || inner.prepare_scan(&query))
             .await
             .map_err(|error| from_join("preparing a scan", error))??;
-        debug!(total = prepared.total(), batch_size, "scan started");
-        Ok(Box::new(scan::start(prepared, batch_size)))
+        let producers = scan::producers_for(prepared.total(), batch_size);
+        debug!(
+            total = prepared.total(),
+            batch_size, producers, "scan started"
+        );
+        Ok(Box::new(scan::start(prepared, batch_size, producers)))
     }
 }
 
@@ -537,6 +541,77 @@ mod tests {
         let expected = [("a", "four"), ("b", "two"), ("c", "three")];
         let expected = expected.map(|(id, content)| (id.to_owned(), content.to_owned()));
         assert_eq!(contents(&index).await, expected);
+    }
+
+    /// The batches of a scan of `query` run by `producers` producers, as the caller gets them.
+    async fn batches_of(
+        index: &TantivyIndex,
+        query: &PostQuery,
+        batch_size: usize,
+        producers: usize,
+    ) -> Vec<Vec<String>> {
+        let prepared = index.inner.prepare_scan(query).unwrap();
+        let batch_size = NonZeroUsize::new(batch_size).unwrap();
+        let producers = NonZeroUsize::new(producers).unwrap();
+        let mut scan: Box<dyn PostScan> = Box::new(scan::start(prepared, batch_size, producers));
+        let mut batches = Vec::new();
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
+            batches.push(batch.iter().map(|post| post.id.clone()).collect());
+        }
+        scan.close().await.unwrap();
+        batches
+    }
+
+    #[tokio::test]
+    async fn any_number_of_producers_yields_the_same_batches_in_the_same_order() {
+        let index = TantivyIndex::in_memory().unwrap();
+        // Several segments, each with posts replaced (deleted) by a later commit.
+        let mut writer = index.writer().unwrap();
+        writer
+            .writer
+            .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        for round in 0..4 {
+            for i in 0..60 {
+                let id = format!("p{}", (round * 45 + i) % 200);
+                let content = if i % 3 == 0 { "cats" } else { "dogs" };
+                writer.add(&post(&id, content)).unwrap();
+            }
+            writer.checkpoint().unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.inner.reader.searcher();
+        assert!(searcher.segment_readers().len() >= 4);
+        assert!(
+            searcher
+                .segment_readers()
+                .iter()
+                .any(|s| s.num_deleted_docs() > 0)
+        );
+        let cats = PostQuery {
+            terms: vec!["cats".to_owned()],
+            ..PostQuery::default()
+        };
+        for query in [PostQuery::default(), cats] {
+            for batch_size in [1, 3, 7, 50, 500] {
+                let expected = batches_of(&index, &query, batch_size, 1).await;
+                let total = index.inner.prepare_scan(&query).unwrap().total();
+                let posts: Vec<&String> = expected.iter().flatten().collect();
+                assert_eq!(posts.len() as u64, total);
+                let distinct: std::collections::HashSet<_> = posts.iter().collect();
+                assert_eq!(distinct.len(), posts.len(), "no post twice");
+                let (last, full) = expected.split_last().unwrap();
+                assert!(full.iter().all(|batch| batch.len() == batch_size));
+                assert!(!last.is_empty() && last.len() <= batch_size);
+                for producers in 2..=scan::MAX_PRODUCERS {
+                    assert_eq!(
+                        batches_of(&index, &query, batch_size, producers).await,
+                        expected,
+                        "{query:?} in batches of {batch_size} by {producers} producers"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,27 +1,39 @@
-//! Scanning every match of a query: a producer on Tokio's blocking pool walks each segment's
-//! matches in doc-id order and sends batches of posts through a bounded channel, so the next
-//! batch is read while the caller encodes the previous one. The caller hands each batch it is
+//! Scanning every match of a query: producers on Tokio's blocking pool walk each segment's
+//! matches in doc-id order and send batches of posts through bounded channels, so the next
+//! batches are read while the caller encodes the previous one. The caller hands each batch it is
 //! done with back through a second channel, and the producer overwrites those posts with the
 //! next ones (see [`StoredPost::overwrite`]).
 //!
-//! The producer holds the [`Searcher`] it started with, so the scan sees that snapshot whatever
-//! is committed meanwhile. It never holds more than the batch it is filling plus the batches in
-//! the channel. Dropping the receiving end (closing the scan) makes its next send fail, and it
-//! stops.
+//! Reading and decoding stored posts is about half of an export's work, so on a machine with
+//! cores to spare a scan runs several producers (see [`producers_for`]). They share the batches
+//! by turns (a [`Rota`]): batch `k` of the scan, its matches `k * batch_size ..` in scan order,
+//! is read by producer `k % producers`, and the caller takes the batches from the producers'
+//! channels in the same turns. So the posts come in the one order whatever the number of
+//! producers.
+//!
+//! The producers hold the [`Searcher`] the scan started with, so the scan sees that snapshot
+//! whatever is committed meanwhile. Each never holds more than the batch it is filling plus the
+//! batches in its channel. Dropping the receiving ends (closing the scan) makes their next send
+//! fail, and they stop.
 
 use crate::error::{from_join, from_tantivy};
 use crate::schema::StoredPost;
 use async_trait::async_trait;
 use sde_core::{IndexError, IndexErrorKind, Post, PostScan};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::sync::mpsc as recycle;
+use tantivy::directory::OwnedBytes;
+use tantivy::fastfield::{AliveBitSet, write_alive_bitset};
 use tantivy::query::Weight;
-use tantivy::{DocSet, Searcher, TERMINATED};
+use tantivy::{BitSet, DocSet, Searcher, SegmentReader, TERMINATED};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::debug;
 
-/// Batches read ahead of the caller: one being consumed, one ready, one being filled.
+/// Most producers one scan runs, however many cores there are.
+pub(crate) const MAX_PRODUCERS: usize = 4;
+/// Batches each producer reads ahead of the caller.
 const CHANNEL_BATCHES: usize = 2;
 /// Used batches waiting for the producer to refill them; the caller drops any beyond this.
 const RECYCLED_BATCHES: usize = 2;
@@ -66,20 +78,47 @@ impl PreparedScan {
     }
 }
 
-/// Starts the producer; must be called within a Tokio runtime.
-pub(crate) fn start(prepared: PreparedScan, batch_size: NonZeroUsize) -> TantivyScan {
-    let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
-    let (recycler, recycled) = recycle::sync_channel(RECYCLED_BATCHES);
+/// How many producers a scan of `total` posts in batches of `batch_size` runs: one per two
+/// cores, up to [`MAX_PRODUCERS`], and never more than there are batches.
+///
+/// Reading posts is about half of an export's CPU time; encoding and writing the file are the
+/// other half, on other threads. So more producers than half the cores only take cores from the
+/// encoder: on 2 cores, two producers made a 1M-post export 20–40 % slower than one (each also
+/// decompresses the blocks the other reads; see docs/performance.md).
+pub(crate) fn producers_for(total: u64, batch_size: NonZeroUsize) -> NonZeroUsize {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let batches = total.div_ceil(batch_size.get() as u64);
+    let producers =
+        usize::try_from(batches).map_or(MAX_PRODUCERS, |batches| batches.min(MAX_PRODUCERS));
+    NonZeroUsize::new((cores / 2).min(producers)).unwrap_or(NonZeroUsize::MIN)
+}
+
+/// Starts `producers` producers; must be called within a Tokio runtime.
+pub(crate) fn start(
+    prepared: PreparedScan,
+    batch_size: NonZeroUsize,
+    producers: NonZeroUsize,
+) -> TantivyScan {
     let total = prepared.total;
-    let producer = tokio::task::spawn_blocking(move || {
-        produce(prepared, batch_size, Channels { sender, recycled })
-    });
+    let prepared = Arc::new(prepared);
+    let mut turns = Vec::with_capacity(producers.get());
+    let mut handles = Vec::with_capacity(producers.get());
+    for producer in 0..producers.get() {
+        let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
+        let (recycler, recycled) = recycle::sync_channel(RECYCLED_BATCHES);
+        let prepared = Arc::clone(&prepared);
+        let rota = Rota::new(producer, producers, batch_size);
+        handles.push(tokio::task::spawn_blocking(move || {
+            produce(&prepared, rota, Channels { sender, recycled })
+        }));
+        turns.push(Turn { receiver, recycler });
+    }
     TantivyScan {
         total,
         yielded: 0,
-        receiver,
-        recycler,
-        producer: Some(producer),
+        turns,
+        next_turn: 0,
+        producers: handles,
     }
 }
 
@@ -88,9 +127,29 @@ pub(crate) fn start(prepared: PreparedScan, batch_size: NonZeroUsize) -> Tantivy
 pub(crate) struct TantivyScan {
     total: u64,
     yielded: u64,
+    /// The caller's ends of each producer's channels, in turn order.
+    turns: Vec<Turn>,
+    /// The producer whose batch comes next.
+    next_turn: usize,
+    producers: Vec<JoinHandle<()>>,
+}
+
+/// The caller's ends of one producer's channels.
+#[derive(Debug)]
+struct Turn {
     receiver: mpsc::Receiver<Batch>,
     recycler: recycle::SyncSender<Vec<Post>>,
-    producer: Option<JoinHandle<()>>,
+}
+
+impl TantivyScan {
+    /// Stops the producers that are still running (their next send fails) and waits for them.
+    async fn stop_producers(&mut self, doing: &str) -> Result<(), IndexError> {
+        self.turns.clear();
+        for producer in self.producers.drain(..) {
+            producer.await.map_err(|error| from_join(doing, error))?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -100,22 +159,24 @@ impl PostScan for TantivyScan {
     }
 
     async fn next_batch(&mut self, batch: &mut Vec<Post>) -> Result<bool, IndexError> {
-        if let Some(full) = self.receiver.recv().await {
+        let received = match self.turns.get_mut(self.next_turn) {
+            Some(turn) => turn.receiver.recv().await,
+            None => None,
+        };
+        if let Some(full) = received {
             let used = std::mem::replace(batch, full?);
             self.yielded += batch.len() as u64;
             if used.capacity() > 0 {
                 // With the recycling channel full or the producer finished, it is dropped.
-                let _ = self.recycler.try_send(used);
+                let _ = self.turns[self.next_turn].recycler.try_send(used);
             }
+            self.next_turn = (self.next_turn + 1) % self.turns.len();
             return Ok(true);
         }
         batch.clear();
-        // The producer is done: make sure it ended because it had yielded everything.
-        if let Some(producer) = self.producer.take() {
-            producer
-                .await
-                .map_err(|error| from_join("scanning", error))?;
-        }
+        // The producer whose turn it is has ended, so there are no more batches: make sure every
+        // producer ended because the scan had yielded everything.
+        self.stop_producers("scanning").await?;
         if self.yielded != self.total {
             return Err(IndexError::new(
                 IndexErrorKind::Corrupt,
@@ -128,21 +189,9 @@ impl PostScan for TantivyScan {
         Ok(false)
     }
 
-    async fn close(self: Box<Self>) -> Result<(), IndexError> {
-        let TantivyScan {
-            receiver,
-            recycler: _,
-            producer,
-            yielded,
-            total,
-        } = *self;
-        drop(receiver);
-        if let Some(producer) = producer {
-            producer
-                .await
-                .map_err(|error| from_join("closing a scan", error))?;
-        }
-        debug!(yielded, total, "scan closed");
+    async fn close(mut self: Box<Self>) -> Result<(), IndexError> {
+        self.stop_producers("closing a scan").await?;
+        debug!(yielded = self.yielded, total = self.total, "scan closed");
         Ok(())
     }
 }
@@ -153,21 +202,22 @@ struct Channels {
     recycled: recycle::Receiver<Vec<Post>>,
 }
 
-fn produce(prepared: PreparedScan, batch_size: NonZeroUsize, channels: Channels) {
+fn produce(prepared: &PreparedScan, rota: Rota, channels: Channels) {
     let mut batches = Batcher {
         batch: Vec::new(),
         filled: 0,
-        batch_size: batch_size.get(),
+        batch_size: rota.batch_size,
         channels,
     };
-    if let Err(error) = walk(&prepared, &mut batches) {
+    if let Err(error) = walk(prepared, rota, &mut batches) {
         // If the receiver is gone there is nobody left to tell.
         let _ = batches.channels.sender.blocking_send(Err(error));
     }
 }
 
-/// Sends every match in (segment, doc id) order; returns early once the receiver is gone.
-fn walk(prepared: &PreparedScan, batches: &mut Batcher) -> Result<(), IndexError> {
+/// Sends every match of this producer's turns in (segment, doc id) order; returns early once the
+/// receiver is gone.
+fn walk(prepared: &PreparedScan, mut rota: Rota, batches: &mut Batcher) -> Result<(), IndexError> {
     for (segment, &count) in prepared
         .searcher
         .segment_readers()
@@ -183,12 +233,16 @@ fn walk(prepared: &PreparedScan, batches: &mut Batcher) -> Result<(), IndexError
                 IndexError::new(IndexErrorKind::Corrupt, "opening a segment's doc store")
                     .with_source(error)
             })?;
-        let alive = segment.alive_bitset();
         if count == segment.num_docs() {
             // Every live post matches (match-all, or a filter that spans the segment): read the
             // doc store front to back, one block after another, instead of looking each match
-            // up in the block index and the block cache.
-            for post in store.iter::<StoredPost>(alive) {
+            // up in the block index and the block cache. The other producers' posts are skipped
+            // as if deleted, so they are never decoded here.
+            let (mine, count) = rota.take_segment(segment);
+            if count == 0 {
+                continue;
+            }
+            for post in store.iter::<StoredPost>(mine.as_ref()).take(count) {
                 let post = post.map_err(|error| from_tantivy("reading a post of a scan", error))?;
                 if !batches.push(post)? {
                     return Ok(());
@@ -196,13 +250,14 @@ fn walk(prepared: &PreparedScan, batches: &mut Batcher) -> Result<(), IndexError
             }
             continue;
         }
+        let alive = segment.alive_bitset();
         let mut scorer = prepared
             .weight
             .scorer(segment, 1.0)
             .map_err(|error| from_tantivy("starting a segment of a scan", error))?;
         let mut doc = scorer.doc();
         while doc != TERMINATED {
-            if alive.is_none_or(|alive| alive.is_alive(doc)) {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) && rota.take() {
                 let post = store
                     .get::<StoredPost>(doc)
                     .map_err(|error| from_tantivy("reading a post of a scan", error))?;
@@ -218,6 +273,64 @@ fn walk(prepared: &PreparedScan, batches: &mut Batcher) -> Result<(), IndexError
         batches.send();
     }
     Ok(())
+}
+
+/// Whose turn each match of a scan is: the producers take turns of `batch_size` matches, in
+/// scan order, so each turn is exactly one batch.
+#[derive(Debug, Clone, Copy)]
+struct Rota {
+    /// The producer this rota is for.
+    producer: usize,
+    producers: usize,
+    batch_size: usize,
+    /// The producer whose turn the next match is, and how many matches of that turn have passed.
+    turn: usize,
+    passed: usize,
+}
+
+impl Rota {
+    fn new(producer: usize, producers: NonZeroUsize, batch_size: NonZeroUsize) -> Self {
+        Rota {
+            producer,
+            producers: producers.get(),
+            batch_size: batch_size.get(),
+            turn: 0,
+            passed: 0,
+        }
+    }
+
+    /// Moves past the next match; true if it is this producer's.
+    fn take(&mut self) -> bool {
+        let mine = self.turn == self.producer;
+        self.passed += 1;
+        if self.passed == self.batch_size {
+            self.passed = 0;
+            self.turn = (self.turn + 1) % self.producers;
+        }
+        mine
+    }
+
+    /// Moves past every live post of `segment`; returns the set of those that are this
+    /// producer's (`None`: every live post) and how many there are.
+    fn take_segment(&mut self, segment: &SegmentReader) -> (Option<AliveBitSet>, usize) {
+        let alive = segment.alive_bitset();
+        if self.producers == 1 {
+            return (alive.cloned(), segment.num_docs() as usize);
+        }
+        let max_doc = segment.max_doc();
+        let mut mine = BitSet::with_max_value(max_doc);
+        let mut count = 0;
+        for doc in 0..max_doc {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) && self.take() {
+                mine.insert(doc);
+                count += 1;
+            }
+        }
+        let mut bytes = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = write_alive_bitset(&mine, &mut bytes);
+        (Some(AliveBitSet::open(OwnedBytes::new(bytes))), count)
+    }
 }
 
 /// Fills batches, reusing the posts of batches the caller handed back, and sends each as soon

@@ -8,9 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sde_core::{
     DeliveryError, EmailMessage, ExecutionDescription, ExecutionStatus, ExportProgress, IndexError,
-    IndexErrorKind, Mailer, PageRequest, PendingDelivery, Post, PostOutcome, PostQuery, PostScan,
-    ProgressBoard, PushChannel, PushConnection, PushRegistry, SearchIndex, SearchPage, UserId,
-    Workflow, WorkflowError, WorkflowErrorKind,
+    IndexErrorKind, Mailer, PageRequest, Post, PostOutcome, PostQuery, PostScan, ProgressBoard,
+    PushChannel, SearchIndex, SearchPage, UserId, Workflow, WorkflowError, WorkflowErrorKind,
 };
 use sde_lambda::functions::FlushProgress;
 use serde::de::DeserializeOwned;
@@ -228,53 +227,5 @@ impl PushChannel for RecordingChannel {
             .unwrap()
             .push((connection_id.to_owned(), frame.clone()));
         Ok(PostOutcome::Delivered)
-    }
-}
-
-/// Push records in memory.
-#[derive(Debug, Default)]
-pub struct MemoryRegistry {
-    pub connections: Mutex<HashMap<String, PushConnection>>,
-    pub deliveries: Mutex<HashMap<String, PendingDelivery>>,
-}
-
-#[async_trait]
-impl PushRegistry for MemoryRegistry {
-    async fn put_connection(
-        &self,
-        execution_arn: &str,
-        connection: &PushConnection,
-    ) -> Result<(), DeliveryError> {
-        self.connections
-            .lock()
-            .unwrap()
-            .insert(execution_arn.to_owned(), connection.clone());
-        Ok(())
-    }
-
-    async fn connection(
-        &self,
-        execution_arn: &str,
-    ) -> Result<Option<PushConnection>, DeliveryError> {
-        Ok(self.connections.lock().unwrap().get(execution_arn).cloned())
-    }
-
-    async fn put_delivery(
-        &self,
-        execution_arn: &str,
-        delivery: &PendingDelivery,
-    ) -> Result<(), DeliveryError> {
-        self.deliveries
-            .lock()
-            .unwrap()
-            .insert(execution_arn.to_owned(), delivery.clone());
-        Ok(())
-    }
-
-    async fn delivery(
-        &self,
-        execution_arn: &str,
-    ) -> Result<Option<PendingDelivery>, DeliveryError> {
-        Ok(self.deliveries.lock().unwrap().get(execution_arn).cloned())
     }
 }
