@@ -17,7 +17,7 @@ Usage: python3 scripts/bench-export.py [--posts 1000000] [--keep DIR] [--repeat 
    sqlite3 shell: `apt-get install -y sqlite3`.
 4. Starts `sde serve` on 127.0.0.1 over the same data and runs `wrk` (`apt-get install -y wrk`)
    against POST /search with scripts/bench-search.lua for --search-seconds, printing p50/p99
-   latency and requests/s at 1 and at 8 connections.
+   latency and requests/s at 1, 2, 4 and 8 connections.
 
 10M posts: `--posts 10000000 --keep ~/sde-bench` (the first import takes several minutes and
 about 4 GB; the sqlite database as much again). Exported files go to a temporary folder and are
@@ -217,7 +217,7 @@ def run_search_load(data_dir, seconds):
             total = post_json(f"{base}/search", body, token)["TotalResults"]
             print(f"/search {' '.join(terms)}: {total} results")
         print(f"{'connections':<13}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
-        for connections in [1, 8]:
+        for connections in [1, 2, 4, 8]:
             # The script reads the token from the environment and rotates over a few searches.
             result = subprocess.run(
                 ["wrk", "-t", "1" if connections == 1 else "2", "-c", str(connections),
