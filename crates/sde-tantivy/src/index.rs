@@ -365,7 +365,7 @@ impl SearchIndex for TantivyIndex {
         let prepared = tokio::task::spawn_blocking(move || inner.prepare_scan(&query))
             .await
             .map_err(|error| from_join("preparing a scan", error))??;
-        let producers = scan::producers_for(prepared.total(), batch_size);
+        let producers = prepared.producers(batch_size);
         debug!(
             total = prepared.total(),
             batch_size, producers, "scan started"

@@ -4,12 +4,11 @@
 //! done with back through a second channel, and the producer overwrites those posts with the
 //! next ones (see [`StoredPost::overwrite`]).
 //!
-//! Reading and decoding stored posts is about half of an export's work, so on a machine with
-//! cores to spare a scan runs several producers (see [`producers_for`]). They share the batches
-//! by turns (a [`Rota`]): batch `k` of the scan, its matches `k * batch_size ..` in scan order,
-//! is read by producer `k % producers`, and the caller takes the batches from the producers'
-//! channels in the same turns. So the posts come in the one order whatever the number of
-//! producers.
+//! Reading and decoding stored posts is half or more of an export's work, so a scan may run
+//! several producers (see [`producers_for`]). They share the batches by turns (a [`Rota`]):
+//! batch `k` of the scan, its matches `k * batch_size ..` in scan order, is read by producer
+//! `k % producers`, and the caller takes the batches from the producers' channels in the same
+//! turns. So the posts come in the one order whatever the number of producers.
 //!
 //! The producers hold the [`Searcher`] the scan started with, so the scan sees that snapshot
 //! whatever is committed meanwhile. Each never holds more than the batch it is filling plus the
@@ -76,21 +75,39 @@ impl PreparedScan {
     pub fn total(&self) -> u64 {
         self.total
     }
+
+    /// The number of producers to read this scan with on this machine.
+    pub fn producers(&self, batch_size: NonZeroUsize) -> NonZeroUsize {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        producers_for(self.total, self.searcher.num_docs(), batch_size, cores)
+    }
 }
 
-/// How many producers a scan of `total` posts in batches of `batch_size` runs: one per two
-/// cores, up to [`MAX_PRODUCERS`], and never more than there are batches.
-///
-/// Reading posts is about half of an export's CPU time; encoding and writing the file are the
-/// other half, on other threads. So more producers than half the cores only take cores from the
-/// encoder: on 2 cores, two producers made a 1M-post export 20–40 % slower than one (each also
-/// decompresses the blocks the other reads; see docs/performance.md).
-pub(crate) fn producers_for(total: u64, batch_size: NonZeroUsize) -> NonZeroUsize {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+/// Scans matching at most one post in this many are sparse (see [`producers_for`]).
+const SPARSE_ONE_IN: u64 = 10;
+
+/// How many producers a scan of `total` matches among `posts` posts, in batches of
+/// `batch_size`, runs on `cores` cores: up to [`MAX_PRODUCERS`], never more than there are
+/// batches, and
+/// - for a sparse scan, one per core. Reading a sparse match costs a block lookup and a
+///   decompression, many times the work of encoding it, so the producers are what the export
+///   waits for: on 2 cores, two producers made 20–30k-row exports of a 1M-post index about
+///   25 % faster than one;
+/// - otherwise one per two cores. Reading posts is then about half of an export's CPU time, and
+///   encoding and writing the file the other half, so more producers only take cores from the
+///   encoder: on 2 cores, two producers made a match-all export 20–40 % slower, and one
+///   matching 60 % of the posts 4 % slower (see docs/performance.md).
+pub(crate) fn producers_for(
+    total: u64,
+    posts: u64,
+    batch_size: NonZeroUsize,
+    cores: usize,
+) -> NonZeroUsize {
+    let sparse = total.saturating_mul(SPARSE_ONE_IN) <= posts;
+    let wanted = if sparse { cores } else { cores / 2 };
     let batches = total.div_ceil(batch_size.get() as u64);
-    let producers =
-        usize::try_from(batches).map_or(MAX_PRODUCERS, |batches| batches.min(MAX_PRODUCERS));
-    NonZeroUsize::new((cores / 2).min(producers)).unwrap_or(NonZeroUsize::MIN)
+    let batches = usize::try_from(batches).unwrap_or(usize::MAX);
+    NonZeroUsize::new(wanted.min(MAX_PRODUCERS).min(batches)).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Starts `producers` producers; must be called within a Tokio runtime.
@@ -369,5 +386,39 @@ impl Batcher {
         let full = std::mem::replace(&mut self.batch, next);
         self.filled = 0;
         self.channels.sender.blocking_send(Ok(full)).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn producers(total: u64, posts: u64, batch_size: usize, cores: usize) -> usize {
+        let batch_size = NonZeroUsize::new(batch_size).unwrap_or(NonZeroUsize::MIN);
+        producers_for(total, posts, batch_size, cores).get()
+    }
+
+    #[test]
+    fn sparse_scans_get_a_producer_per_core_and_dense_ones_one_per_two() {
+        let posts = 1_000_000;
+        // A sparse scan: at most one post in ten matches.
+        assert_eq!(producers(20_000, posts, 2_000, 2), 2);
+        assert_eq!(producers(100_000, posts, 2_000, 3), 3);
+        // A dense scan: more than one post in ten, up to every post.
+        assert_eq!(producers(100_001, posts, 2_000, 2), 1);
+        assert_eq!(producers(posts, posts, 2_000, 2), 1);
+        assert_eq!(producers(posts, posts, 2_000, 6), 3);
+        // One core, or none reported, still gets one producer.
+        assert_eq!(producers(posts, posts, 2_000, 1), 1);
+        assert_eq!(producers(10, posts, 2_000, 0), 1);
+    }
+
+    #[test]
+    fn producers_are_capped_and_never_outnumber_the_batches() {
+        assert_eq!(producers(1_000_000, 1_000_000, 2_000, 64), MAX_PRODUCERS);
+        assert_eq!(producers(10, 1_000_000, 2_000, 64), 1, "one batch");
+        assert_eq!(producers(4_001, 1_000_000, 2_000, 64), 3, "three batches");
+        assert_eq!(producers(0, 1_000_000, 2_000, 64), 1, "an empty scan");
+        assert_eq!(producers(0, 0, 1, 2), 1, "an empty index");
     }
 }
