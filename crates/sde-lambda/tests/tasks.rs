@@ -167,8 +167,8 @@ async fn push_result_waits_for_a_client_that_has_not_connected() {
     assert_eq!(pending.task_token.as_deref(), payload["taskToken"].as_str());
 }
 
-#[tokio::test]
-async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
+/// A push registry where the fixture execution's owner is connected and waiting for the file.
+async fn registry_with_a_waiting_client() -> MemoryPushRegistry {
     let registry = MemoryPushRegistry::default();
     let connection = sde_core::PushConnection {
         connection_id: CONNECTION_ID.to_owned(),
@@ -179,6 +179,12 @@ async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
         .put_connection(EXECUTION_ARN, &connection)
         .await
         .unwrap();
+    registry
+}
+
+#[tokio::test]
+async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
+    let registry = registry_with_a_waiting_client().await;
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
     let payload = fixture_json("task-push-result.json");
@@ -199,16 +205,7 @@ async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
 
 #[tokio::test]
 async fn push_error_sends_the_cause_to_a_waiting_client() {
-    let registry = MemoryPushRegistry::default();
-    let connection = sde_core::PushConnection {
-        connection_id: CONNECTION_ID.to_owned(),
-        owner_sub: SUB.to_owned(),
-        wants_progress: false,
-    };
-    registry
-        .put_connection(EXECUTION_ARN, &connection)
-        .await
-        .unwrap();
+    let registry = registry_with_a_waiting_client().await;
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
     functions::push_result(

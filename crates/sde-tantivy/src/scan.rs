@@ -328,7 +328,8 @@ impl Rota {
     }
 
     /// Moves past every live post of `segment`; returns the set of those that are this
-    /// producer's (`None`: every live post) and how many there are.
+    /// producer's (`None`: every post of the segment) and how many there are. A lone producer
+    /// owns every post, so its rota need not move.
     fn take_segment(&mut self, segment: &SegmentReader) -> (Option<AliveBitSet>, usize) {
         let alive = segment.alive_bitset();
         if self.producers == 1 {
