@@ -1,9 +1,11 @@
-//! The `Authorization: Bearer <token>` header (RFC 6750).
+//! The token of an `Authorization` header: `Bearer <token>` (RFC 6750), or the bare token as
+//! AWS Amplify sends it and API Gateway's Cognito authorizer accepts it.
 
 use crate::AuthError;
 
-/// Extracts the token from an `Authorization` header value of the form `Bearer <token>`. The
-/// scheme is case-insensitive; surrounding whitespace is ignored.
+/// Extracts the token from an `Authorization` header value (or a `token` query parameter):
+/// `Bearer <token>`, the scheme case-insensitive, or the bare token. Surrounding whitespace is
+/// ignored.
 ///
 /// An empty value, or the scheme without a token, is [`AuthError::Missing`]; another scheme or a
 /// token containing whitespace is [`AuthError::Malformed`].
@@ -12,7 +14,13 @@ pub fn bearer_token(header_value: &str) -> Result<&str, AuthError> {
     if value.is_empty() {
         return Err(AuthError::Missing);
     }
-    let (scheme, token) = value.split_once(char::is_whitespace).unwrap_or((value, ""));
+    let Some((scheme, token)) = value.split_once(char::is_whitespace) else {
+        return if value.eq_ignore_ascii_case("bearer") {
+            Err(AuthError::Missing)
+        } else {
+            Ok(value)
+        };
+    };
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Malformed);
     }
@@ -38,6 +46,12 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_token_is_the_token_as_amplify_sends_it() {
+        assert_eq!(bearer_token("abc.def.ghi").ok(), Some("abc.def.ghi"));
+        assert_eq!(bearer_token("  abc.def.ghi ").ok(), Some("abc.def.ghi"));
+    }
+
+    #[test]
     fn an_empty_header_or_a_bare_scheme_is_missing() {
         assert!(matches!(bearer_token(""), Err(AuthError::Missing)));
         assert!(matches!(bearer_token("   "), Err(AuthError::Missing)));
@@ -49,10 +63,6 @@ mod tests {
     fn another_scheme_or_a_token_with_spaces_is_malformed() {
         assert!(matches!(
             bearer_token("Basic dXNlcjpwdw=="),
-            Err(AuthError::Malformed)
-        ));
-        assert!(matches!(
-            bearer_token("abc.def.ghi"),
             Err(AuthError::Malformed)
         ));
         assert!(matches!(

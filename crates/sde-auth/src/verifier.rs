@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use sde_core::Owner;
 use serde::Deserialize;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -26,15 +27,6 @@ const LEEWAY_SECS: u64 = 30;
 
 /// Tokens longer than this are refused unread; Cognito's are a few kilobytes.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
-
-/// The signed-in user, as a verified ID token names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The user's stable id in the user pool (Cognito's `sub`).
-    pub sub: String,
-    /// The user's email address.
-    pub email: String,
-}
 
 /// Where the issuer's signing keys come from.
 #[derive(Debug, Clone)]
@@ -66,7 +58,7 @@ pub struct VerifierConfig {
     pub jwks: JwksSource,
 }
 
-/// Checks ID tokens and names their [`Caller`]. Cheap to share behind an `Arc`; a remote key set
+/// Checks ID tokens and names their [`Owner`]. Cheap to share behind an `Arc`; a remote key set
 /// is cached and refreshed at most once per refetch interval, when a token names a key it lacks
 /// (which is how Cognito key rotation shows up).
 pub struct IdTokenVerifier {
@@ -180,7 +172,7 @@ impl IdTokenVerifier {
     /// token's key is not known yet and the refetch interval allows; a failed fetch is
     /// [`AuthError::JwksUnavailable`] and is retried no sooner than 5 seconds later (until then
     /// such tokens are [`AuthError::UnknownKey`]).
-    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Owner, AuthError> {
         let kid = peek_kid(token)?;
         if let Some(caller) = self.verify_with_known_key(token, &kid) {
             return caller;
@@ -196,7 +188,7 @@ impl IdTokenVerifier {
     /// Verifies an ID token with the keys at hand, never fetching: for a static key set this is
     /// the whole check; for a remote one a token whose key has not been fetched yet is
     /// [`AuthError::UnknownKey`].
-    pub fn verify_cached(&self, token: &str) -> Result<Caller, AuthError> {
+    pub fn verify_cached(&self, token: &str) -> Result<Owner, AuthError> {
         let kid = peek_kid(token)?;
         self.verify_with_known_key(token, &kid)
             .unwrap_or(Err(AuthError::UnknownKey))
@@ -207,13 +199,13 @@ impl IdTokenVerifier {
     }
 
     /// `None` if `kid` is not a known key.
-    fn verify_with_known_key(&self, token: &str, kid: &str) -> Option<Result<Caller, AuthError>> {
+    fn verify_with_known_key(&self, token: &str, kid: &str) -> Option<Result<Owner, AuthError>> {
         let keys = self.current_keys();
         let key = keys.get(kid)?;
         Some(self.check(token, key))
     }
 
-    fn check(&self, token: &str, key: &DecodingKey) -> Result<Caller, AuthError> {
+    fn check(&self, token: &str, key: &DecodingKey) -> Result<Owner, AuthError> {
         let data = jsonwebtoken::decode::<IdClaims>(token, key, &self.validation)
             .map_err(|error| from_jwt_error(&error))?;
         let claims = data.claims;
@@ -237,7 +229,7 @@ impl IdTokenVerifier {
             .email
             .filter(|e| !e.is_empty())
             .ok_or(AuthError::Malformed)?;
-        Ok(Caller { sub, email })
+        Ok(Owner { sub, email })
     }
 
     /// Fetches the remote key set unless another task just did, the key appeared meanwhile, or

@@ -18,7 +18,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType, TimeUnitsType,
     TokenValidityUnitsType, UsernameAttributeType, VerifiedAttributeType,
 };
-use sde_auth::{AuthError, Caller, IdTokenVerifier, JwksSource, VerifierConfig};
+use sde_auth::{AuthError, IdTokenVerifier, JwksSource, VerifierConfig};
+use sde_core::Owner;
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -230,7 +231,7 @@ async fn an_id_token_from_the_user_pool_names_the_user_by_sub_and_email() {
     let caller = pool.verifier(&moto).verify(&user.id_token).await.unwrap();
     assert_eq!(
         caller,
-        Caller {
+        Owner {
             sub: user.sub.clone(),
             email: user.email.clone()
         }

@@ -1,14 +1,20 @@
 //! The `/search` request body and its validated form, shared by search and export.
 //!
 //! The wire shape is the one the existing frontend sends:
-//! `{"type": "posts", "results": 10, "page": 0, "search": [{"value": "cats"}, {"dateRange": [from, to]}]}`.
+//! `{"type": "post", "results": 10, "page": 0, "search": [{"value": "cats"}, {"dateRange": [from, to]}]}`.
+//! Its earlier versions name the searched field of a term, `{"field": "all", "value": "cats"}`;
+//! `all` (every searchable field) is the only field there is, and is accepted.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The only document type the index holds.
+/// The only document type the index holds (the index's name, which results carry as `Type`).
 pub const POSTS_TYPE: &str = "posts";
+/// The `type` values that name it: the index's name, and the singular the frontend sends.
+pub const POSTS_TYPE_NAMES: [&str; 2] = [POSTS_TYPE, "post"];
+/// The `field` a term may name: every searchable field (`Content` and `Tags`).
+pub const ALL_FIELDS: &str = "all";
 /// Page size used when the request gives none.
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
 /// Largest page a single `/search` call may ask for.
@@ -89,7 +95,7 @@ pub struct SearchCriteria {
 /// Why a search body was refused; the message is meant for the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CriteriaError {
-    #[error("unsupported type {0:?}: the only searchable type is \"posts\"")]
+    #[error("unsupported type {0:?}: the only searchable type is \"post\" (or \"posts\")")]
     UnsupportedType(String),
     #[error("\"{field}\" must be a whole number between {min} and {max}")]
     OutOfRange {
@@ -99,6 +105,8 @@ pub enum CriteriaError {
     },
     #[error("search[{index}] must be {{\"value\": \"text\"}} or {{\"dateRange\": [from, to]}}")]
     UnknownClause { index: usize },
+    #[error("search[{index}].field is {field:?}: the only field a term can search is \"all\"")]
+    UnknownField { index: usize, field: String },
     #[error("search[{index}].value must not be empty")]
     EmptyTerm { index: usize },
     #[error("search[{index}].value is longer than {max} characters")]
@@ -130,7 +138,7 @@ impl TryFrom<&SearchRequest> for SearchCriteria {
 
     fn try_from(request: &SearchRequest) -> Result<Self, Self::Error> {
         if let Some(doc_type) = &request.doc_type
-            && doc_type != POSTS_TYPE
+            && !POSTS_TYPE_NAMES.contains(&doc_type.as_str())
         {
             return Err(CriteriaError::UnsupportedType(doc_type.clone()));
         }
@@ -195,7 +203,19 @@ fn parse_clauses(clauses: &[Value]) -> Result<PostQuery, CriteriaError> {
         let Value::Object(fields) = clause else {
             return Err(CriteriaError::UnknownClause { index });
         };
-        match (fields.get("value"), fields.get("dateRange"), fields.len()) {
+        let field = match fields.get("field") {
+            None => None,
+            Some(Value::String(field)) if field == ALL_FIELDS => Some(field),
+            Some(Value::String(field)) => {
+                return Err(CriteriaError::UnknownField {
+                    index,
+                    field: field.clone(),
+                });
+            }
+            Some(_) => return Err(CriteriaError::UnknownClause { index }),
+        };
+        let own_fields = fields.len() - usize::from(field.is_some());
+        match (fields.get("value"), fields.get("dateRange"), own_fields) {
             (Some(value), None, 1) => {
                 let Value::String(text) = value else {
                     return Err(CriteriaError::UnknownClause { index });
@@ -215,7 +235,7 @@ fn parse_clauses(clauses: &[Value]) -> Result<PostQuery, CriteriaError> {
                 }
                 query.terms.push(text.to_owned());
             }
-            (None, Some(range), 1) => {
+            (None, Some(range), 1) if field.is_none() => {
                 if seen_range {
                     return Err(CriteriaError::DuplicateDateRange { index });
                 }
@@ -309,6 +329,41 @@ mod tests {
             }
         );
         assert_eq!(parsed.page.offset(), 75);
+    }
+
+    #[test]
+    fn the_type_may_be_singular_or_plural_and_a_term_may_name_every_field() {
+        for doc_type in ["post", "posts"] {
+            let parsed = criteria(json!({
+                "type": doc_type, "results": 10, "page": 0,
+                "search": [{"field": "all", "value": "cats"}, {"value": "dogs"}]
+            }))
+            .unwrap();
+            assert_eq!(parsed.query.terms, ["cats", "dogs"]);
+        }
+    }
+
+    #[test]
+    fn a_term_naming_another_field_or_a_field_on_a_date_range_is_refused() {
+        assert_eq!(
+            criteria(json!({"search": [{"field": "Content", "value": "cats"}]})),
+            Err(CriteriaError::UnknownField {
+                index: 0,
+                field: "Content".into()
+            })
+        );
+        assert_eq!(
+            criteria(json!({"search": [{"field": 1, "value": "cats"}]})),
+            Err(CriteriaError::UnknownClause { index: 0 })
+        );
+        assert_eq!(
+            criteria(json!({"search": [{"field": "all", "dateRange": ["2020-01-01"]}]})),
+            Err(CriteriaError::UnknownClause { index: 0 })
+        );
+        assert_eq!(
+            criteria(json!({"search": [{"field": "all"}]})),
+            Err(CriteriaError::UnknownClause { index: 0 })
+        );
     }
 
     #[test]
@@ -442,6 +497,7 @@ mod tests {
                         prop_oneof![
                             Just("value".to_owned()),
                             Just("dateRange".to_owned()),
+                            Just("field".to_owned()),
                             ".{0,6}"
                         ],
                         inner,

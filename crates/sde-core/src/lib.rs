@@ -22,7 +22,7 @@ pub use delivery::{
     DeliveryError, DeliveryErrorKind, EmailMessage, Mailer, PendingDelivery, PostOutcome,
     ProgressBoard, PushChannel, PushConnection, PushRegistry,
 };
-pub use error::BoxError;
+pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};

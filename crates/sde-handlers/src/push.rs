@@ -8,7 +8,7 @@
 use crate::api_error::ApiError;
 use crate::email_link::CaughtError;
 use crate::execution::ExportOutput;
-use crate::report_status::owned_execution;
+use crate::report_status::{described_execution, owned_execution};
 use crate::task_failure::TaskFailure;
 use sde_core::{
     DeliveryError, Owner, PendingDelivery, PostOutcome, PushChannel, PushConnection, PushRegistry,
@@ -52,9 +52,10 @@ pub struct OpenConnection {
     pub progress: bool,
 }
 
-/// The frame a client receives when its file is ready.
+/// The frame a client receives when its file is ready. The URL is at `reportURL`, and again at
+/// `data.reportURL`: releases of the original frontend read one or the other.
 pub fn ready_frame(report: &ExportOutput) -> Value {
-    json!({ "reportURL": report.report_url })
+    json!({ "reportURL": report.report_url, "data": { "reportURL": report.report_url } })
 }
 
 /// The frame a client receives when its export failed.
@@ -102,20 +103,38 @@ pub async fn push_result(
     Ok(PushOutcomeReport { delivered })
 }
 
-/// Registers `connection_id` as `caller`'s connection for their execution and delivers the
-/// result if it is already there. Another user's execution is a 404.
+/// Who opened a WebSocket connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscriber {
+    /// A signed-in user, who may follow their own executions.
+    Owner(Owner),
+    /// A connection without a token, allowed only where the deployment opts in: it may follow
+    /// the one `push` execution whose (unguessable) ARN it names, and nothing else.
+    Anonymous,
+}
+
+/// Registers `connection_id` as the connection waiting for the execution `message` names, and
+/// delivers the result if it is already there. A signed-in subscriber may follow only their own
+/// executions; an anonymous one only a `push` export. Any other execution is a 404, the same as
+/// one that does not exist.
 pub async fn push_open_connection(
     workflow: &dyn Workflow,
     registry: &dyn PushRegistry,
     channel: &dyn PushChannel,
-    caller: &Owner,
+    subscriber: &Subscriber,
     connection_id: &str,
     message: &OpenConnection,
 ) -> Result<(), ApiError> {
-    owned_execution(workflow, caller, &message.execution_arn).await?;
+    let owner_sub = match subscriber {
+        Subscriber::Owner(caller) => {
+            owned_execution(workflow, caller, &message.execution_arn).await?;
+            caller.sub.clone()
+        }
+        Subscriber::Anonymous => pushed_execution_owner(workflow, &message.execution_arn).await?,
+    };
     let connection = PushConnection {
         connection_id: connection_id.to_owned(),
-        owner_sub: caller.sub.clone(),
+        owner_sub,
         wants_progress: message.progress,
     };
     registry
@@ -132,6 +151,20 @@ pub async fn push_open_connection(
             .map_err(ApiError::internal)?;
     }
     Ok(())
+}
+
+/// The owner of the `push` export `execution_arn`; any other execution is a 404.
+async fn pushed_execution_owner(
+    workflow: &dyn Workflow,
+    execution_arn: &str,
+) -> Result<String, ApiError> {
+    let execution = described_execution(workflow, execution_arn).await?;
+    let input = &execution.input;
+    let is_push = input.get("type").and_then(Value::as_str) == Some("push");
+    match input.pointer("/owner/sub").and_then(Value::as_str) {
+        Some(sub) if is_push => Ok(sub.to_owned()),
+        _ => Err(ApiError::not_found("no such export")),
+    }
 }
 
 /// Hands `delivery` to `connection`. A success frame is sent only by the caller that completes

@@ -77,12 +77,7 @@ pub async fn owned_execution(
     caller: &Owner,
     execution_arn: &str,
 ) -> Result<ExecutionDescription, ApiError> {
-    if execution_arn.trim().is_empty() || execution_arn.len() > 2048 {
-        return Err(ApiError::bad_request(
-            "\"executionArn\" must be the ARN /download-request returned",
-        ));
-    }
-    let execution = workflow.describe(execution_arn).await?;
+    let execution = described_execution(workflow, execution_arn).await?;
     let owner_sub = execution
         .input
         .pointer("/owner/sub")
@@ -91,6 +86,19 @@ pub async fn owned_execution(
         return Err(ApiError::not_found("no such export"));
     }
     Ok(execution)
+}
+
+/// Describes `execution_arn`, whoever owns it; callers check ownership.
+pub(crate) async fn described_execution(
+    workflow: &dyn Workflow,
+    execution_arn: &str,
+) -> Result<ExecutionDescription, ApiError> {
+    if execution_arn.trim().is_empty() || execution_arn.len() > 2048 {
+        return Err(ApiError::bad_request(
+            "\"executionArn\" must be the ARN /download-request returned",
+        ));
+    }
+    Ok(workflow.describe(execution_arn).await?)
 }
 
 /// The export report inside an execution's output: at `$.report` (where the state machine keeps

@@ -1,8 +1,9 @@
 //! Failures of the functions Step Functions calls: a stable error name that the definition's
 //! `Retry` and `Catch` match on, and a human-readable cause that `report-status` shows.
 
-use sde_core::{DeliveryError, DeliveryErrorKind, ExportError, WorkflowError, WorkflowErrorKind};
-use std::error::Error;
+use sde_core::{
+    DeliveryError, DeliveryErrorKind, ExportError, WorkflowError, WorkflowErrorKind, describe_chain,
+};
 
 /// Error names the state machine matches on. Changing one is a breaking change of
 /// `statemachine/download-request.asl.json`.
@@ -41,19 +42,6 @@ impl TaskFailure {
     pub fn invalid_request(cause: impl Into<String>) -> Self {
         TaskFailure::new(names::INVALID_REQUEST, cause)
     }
-}
-
-/// The error and its causes joined for a person to read, e.g. "writing the export file failed:
-/// object store unavailable while uploading part 3: connection reset".
-pub fn describe_chain(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl From<ExportError> for TaskFailure {

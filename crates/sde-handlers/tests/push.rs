@@ -11,12 +11,16 @@ use sde_core::{
 };
 use sde_handlers::ExportOutput;
 use sde_handlers::email_link::CaughtError;
-use sde_handlers::push::{OpenConnection, PushResultInput, push_open_connection, push_result};
+use sde_handlers::push::{
+    OpenConnection, PushResultInput, Subscriber, push_open_connection, push_result,
+};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:download-request:e1";
+/// A direct export of the same owner.
+const DIRECT_ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:download-request:e2";
 
 #[derive(Debug, Default)]
 struct FakeWorkflow {
@@ -35,17 +39,21 @@ impl Workflow for FakeWorkflow {
     }
 
     async fn describe(&self, arn: &str) -> Result<ExecutionDescription, WorkflowError> {
-        if arn != ARN {
-            return Err(WorkflowError::new(
-                WorkflowErrorKind::NotFound,
-                "describing",
-            ));
-        }
+        let delivery = match arn {
+            ARN => "push",
+            DIRECT_ARN => "direct",
+            _ => {
+                return Err(WorkflowError::new(
+                    WorkflowErrorKind::NotFound,
+                    "describing",
+                ));
+            }
+        };
         Ok(ExecutionDescription {
-            execution_arn: ARN.into(),
+            execution_arn: arn.into(),
             name: "e1".into(),
             status: ExecutionStatus::Running,
-            input: json!({"owner": {"sub": "alice", "email": "alice@example.com"}}),
+            input: json!({"type": delivery, "owner": {"sub": "alice", "email": "alice@example.com"}}),
             output: None,
             error: None,
             cause: None,
@@ -120,11 +128,11 @@ impl PushChannel for FakeChannel {
     }
 }
 
-fn alice() -> Owner {
-    Owner {
+fn alice() -> Subscriber {
+    Subscriber::Owner(Owner {
         sub: "alice".into(),
         email: "alice@example.com".into(),
-    }
+    })
 }
 
 fn result_input() -> PushResultInput {
@@ -172,7 +180,10 @@ async fn a_client_that_connects_after_the_result_receives_it_once() {
         .unwrap();
     assert_eq!(
         *channel.posted.lock().unwrap(),
-        [("c1".to_owned(), json!({"reportURL": "https://files/e1"}))]
+        [(
+            "c1".to_owned(),
+            json!({"reportURL": "https://files/e1", "data": {"reportURL": "https://files/e1"}})
+        )]
     );
     assert_eq!(
         workflow.completed.lock().unwrap().len(),
@@ -219,10 +230,10 @@ async fn another_user_cannot_attach_to_an_execution() {
     push_result(&registry, &channel, &workflow, &result_input())
         .await
         .unwrap();
-    let mallory = Owner {
+    let mallory = Subscriber::Owner(Owner {
         sub: "mallory".into(),
         email: "m@example.com".into(),
-    };
+    });
     let error = push_open_connection(&workflow, &registry, &channel, &mallory, "c9", &open())
         .await
         .unwrap_err();
@@ -259,4 +270,54 @@ async fn a_failure_reaches_a_client_that_connects_later_as_an_error_frame() {
             json!({"error": "disk full", "executionArn": ARN})
         )]
     );
+}
+
+#[tokio::test]
+async fn a_connection_without_a_token_may_follow_a_push_export_named_by_its_arn() {
+    let (workflow, registry, channel) = parts();
+    push_open_connection(
+        &workflow,
+        &registry,
+        &channel,
+        &Subscriber::Anonymous,
+        "c2",
+        &open(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        registry.connections.lock().unwrap()[ARN].owner_sub,
+        "alice",
+        "the connection is recorded for the export's owner"
+    );
+    push_result(&registry, &channel, &workflow, &result_input())
+        .await
+        .unwrap();
+    assert_eq!(channel.posted.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_without_a_token_may_not_follow_any_other_execution() {
+    let (workflow, registry, channel) = parts();
+    for arn in [
+        DIRECT_ARN,
+        "arn:aws:states:us-east-1:123456789012:execution:download-request:nope",
+    ] {
+        let message = OpenConnection {
+            execution_arn: arn.into(),
+            ..open()
+        };
+        let error = push_open_connection(
+            &workflow,
+            &registry,
+            &channel,
+            &Subscriber::Anonymous,
+            "c3",
+            &message,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.status(), 404, "{arn}");
+    }
+    assert!(registry.connections.lock().unwrap().is_empty());
 }

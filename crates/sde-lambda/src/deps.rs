@@ -4,13 +4,17 @@
 //! Each builder reads only the settings of the adapters its function uses, which is also what
 //! its IAM role allows.
 
+use crate::websocket::AnonymousPush;
 use anyhow::Context as _;
 use aws_config::SdkConfig;
+use axum::http::HeaderValue;
 use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_aws::{
     ApiGatewayPushChannel, ConfigError, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry,
     S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SsmSecret,
 };
+use sde_edge::rest::CorsOrigin;
+use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -23,22 +27,43 @@ fn env(variable: &str) -> Option<String> {
 
 /// `SDE_CORS_ORIGIN`: the one origin the REST API answers to (`https://app.example.com`), or
 /// `*`.
-pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<CorsOrigin, ConfigError> {
     const VARIABLE: &str = "SDE_CORS_ORIGIN";
     let origin = Settings(lookup).required(VARIABLE, "https://app.example.com")?;
     if origin == "*" {
-        return Ok(origin);
+        return Ok(CorsOrigin::Any);
     }
-    let host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    match host {
-        Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin),
-        _ => Err(ConfigError::new(
+    let invalid = || {
+        ConfigError::new(
             VARIABLE,
             format!(
                 "must be an origin such as https://app.example.com (no path) or *, got {origin:?}"
             ),
+        )
+    };
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match host {
+        Some(host) if !host.is_empty() && !host.contains('/') => HeaderValue::from_str(&origin)
+            .map(CorsOrigin::Exact)
+            .map_err(|_| invalid()),
+        _ => Err(invalid()),
+    }
+}
+
+/// `SDE_PUSH_ALLOW_ANONYMOUS` (optional, `true`/`false`, default `false`): whether a WebSocket
+/// without a token may follow a push export by its ARN (SECURITY.md explains the trade-off).
+pub fn anonymous_push(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<AnonymousPush, ConfigError> {
+    const VARIABLE: &str = "SDE_PUSH_ALLOW_ANONYMOUS";
+    match Settings(lookup).optional(VARIABLE).as_deref() {
+        None | Some("false") => Ok(AnonymousPush(false)),
+        Some("true") => Ok(AnonymousPush(true)),
+        Some(other) => Err(ConfigError::new(
+            VARIABLE,
+            format!("must be true or false, got {other:?}"),
         )),
     }
 }
@@ -126,7 +151,7 @@ pub struct SearchDeps {
     /// The posts index.
     pub index: EsIndex,
     /// The origin CORS headers name.
-    pub cors_origin: String,
+    pub cors_origin: CorsOrigin,
 }
 
 /// `download-request`.
@@ -137,7 +162,7 @@ pub struct DownloadRequestDeps {
     /// How many exports one user may run at once.
     pub limits: ExportLimits,
     /// The origin CORS headers name.
-    pub cors_origin: String,
+    pub cors_origin: CorsOrigin,
 }
 
 /// `report-status`.
@@ -148,7 +173,7 @@ pub struct ReportStatusDeps {
     /// Progress of running exports.
     pub progress: S3ProgressBoard,
     /// The origin CORS headers name.
-    pub cors_origin: String,
+    pub cors_origin: CorsOrigin,
 }
 
 /// `generate-csv`.
@@ -173,6 +198,28 @@ pub struct PushDeps {
     pub registry: S3PushRegistry,
     /// The WebSocket API's management endpoint.
     pub channel: ApiGatewayPushChannel,
+    /// Whether connections without a token may follow a push export.
+    pub anonymous: AnonymousPush,
+}
+
+impl PushDeps {
+    /// The parts the WebSocket edge answers messages with.
+    pub fn parts(&self) -> PushParts<'_> {
+        PushParts {
+            workflow: &self.workflow,
+            registry: &self.registry,
+            channel: &self.channel,
+        }
+    }
+}
+
+/// `ws-authorizer`.
+#[derive(Debug)]
+pub struct AuthorizerDeps {
+    /// Checks the user pool's ID tokens.
+    pub verifier: IdTokenVerifier,
+    /// Whether connections without a token are allowed (as anonymous).
+    pub anonymous: AnonymousPush,
 }
 
 /// Builds what `search` needs.
@@ -232,13 +279,17 @@ pub async fn push_deps() -> anyhow::Result<PushDeps> {
         workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
         registry: S3PushRegistry::new(sde_aws::s3_client(&sdk), &s3),
         channel: ApiGatewayPushChannel::new(&sdk, &PushConfig::from_env()?),
+        anonymous: anonymous_push(env)?,
     })
 }
 
 /// Builds the `$connect` authorizer's token verifier. The user pool's keys are fetched on the
 /// first token.
-pub fn authorizer_deps() -> anyhow::Result<IdTokenVerifier> {
-    Ok(IdTokenVerifier::new(verifier_config(env)?))
+pub fn authorizer_deps() -> anyhow::Result<AuthorizerDeps> {
+    Ok(AuthorizerDeps {
+        verifier: IdTokenVerifier::new(verifier_config(env)?),
+        anonymous: anonymous_push(env)?,
+    })
 }
 
 /// The posts index. Its password is the SSM SecureString named by `SDE_ES_PASSWORD_PARAMETER`
@@ -278,11 +329,11 @@ mod tests {
     fn the_cors_origin_is_required_and_must_be_an_origin() {
         assert_eq!(
             cors_origin(lookup(&[("SDE_CORS_ORIGIN", " https://app.example.com ")])).unwrap(),
-            "https://app.example.com"
+            CorsOrigin::Exact(HeaderValue::from_static("https://app.example.com"))
         );
         assert_eq!(
             cors_origin(lookup(&[("SDE_CORS_ORIGIN", "*")])).unwrap(),
-            "*"
+            CorsOrigin::Any
         );
         assert_eq!(
             cors_origin(lookup(&[])).unwrap_err().variable,
@@ -299,6 +350,17 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn anonymous_push_is_off_unless_set_to_true() {
+        assert_eq!(anonymous_push(lookup(&[])).unwrap(), AnonymousPush(false));
+        assert_eq!(
+            anonymous_push(lookup(&[("SDE_PUSH_ALLOW_ANONYMOUS", "true")])).unwrap(),
+            AnonymousPush(true)
+        );
+        let bad = anonymous_push(lookup(&[("SDE_PUSH_ALLOW_ANONYMOUS", "yes")])).unwrap_err();
+        assert_eq!(bad.variable, "SDE_PUSH_ALLOW_ANONYMOUS");
     }
 
     #[test]

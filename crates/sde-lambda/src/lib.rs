@@ -1,10 +1,9 @@
-//! The Lambda side of sde: API Gateway REST and WebSocket events and Step Functions task
-//! payloads, turned into calls of the shared handlers in `sde-handlers`. Each binary under
-//! `src/bin/` is a dozen lines: build its [`deps`] once from the environment, then hand its
-//! [`functions`] glue to `lambda_runtime::run`.
+//! The Lambda host of sde: API Gateway REST and WebSocket events and Step Functions task
+//! payloads, adapted to the edge of `sde-edge` that the local stack serves too. Each binary
+//! under `src/bin/` is a dozen lines: build its [`deps`] once from the environment, then hand
+//! its events to [`rest`], [`websocket`] or [`task`] through `lambda_runtime::run`.
 
 pub mod deps;
-pub mod functions;
 pub mod rest;
 pub mod task;
 pub mod telemetry;

@@ -1,223 +1,179 @@
-//! API Gateway REST proxy events (with a Cognito user-pool authorizer) in, proxy responses out.
+//! API Gateway REST proxy events in, through the REST API of `sde-edge`, proxy responses out.
+//! The caller is named by the claims API Gateway's Cognito authorizer verified, which this host
+//! hands on to the edge as [`GatewayClaims`].
 
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use axum::Router;
+use axum::http::{HeaderMap, Request, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use sde_core::Owner;
-use sde_handlers::{ApiError, ApiErrorKind};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use lambda_runtime::{LambdaEvent, service_fn};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sde_edge::rest::CorsOrigin;
+use sde_edge::{EdgeError, GatewayAuthenticator, GatewayClaims};
+use sde_handlers::ApiError;
 use serde_json::Value;
 use std::collections::HashMap;
-use tracing::{debug, error};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tower::ServiceExt as _;
 
-/// The parts of a REST proxy event the handlers use.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestEvent {
-    /// The request headers (last value of each; names as the client sent them).
-    #[serde(default)]
-    pub headers: Option<HashMap<String, String>>,
-    /// The raw body.
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Whether `body` is base64 (binary media types).
-    #[serde(default)]
-    pub is_base64_encoded: bool,
-    /// Who is calling, as API Gateway saw them.
-    #[serde(default)]
-    pub request_context: RestContext,
+/// Characters kept as they are in a path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Finishes `routes` into the API a function serves: callers named by the Cognito authorizer's
+/// claims, CORS for `origin`.
+pub fn api(routes: Router, origin: &CorsOrigin) -> Router {
+    sde_edge::rest::api(routes, Arc::new(GatewayAuthenticator), origin)
 }
 
-/// The `requestContext` of a REST proxy event.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestContext {
-    /// API Gateway's id of the request.
-    #[serde(default)]
-    pub request_id: Option<String>,
-    /// Present when the route has the Cognito authorizer.
-    #[serde(default)]
-    pub authorizer: Option<Authorizer>,
+/// Serves `api` to API Gateway until the sandbox is recycled.
+pub async fn run(api: Router) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayProxyRequest>| {
+            let api = api.clone();
+            async move { Ok::<_, Infallible>(serve(api, event.payload).await) }
+        },
+    ))
+    .await
 }
 
-/// What the Cognito user-pool authorizer verified: the ID token's claims.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Authorizer {
-    /// The claims, every value a string (`"email_verified": "true"`).
-    #[serde(default)]
-    pub claims: Option<HashMap<String, Value>>,
-}
-
-/// A REST proxy response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestResponse {
-    /// The HTTP status.
-    pub status_code: u16,
-    /// Content type, CORS and, on 401, `WWW-Authenticate`.
-    pub headers: HashMap<String, String>,
-    /// The JSON body.
-    pub body: String,
-    /// Always false: bodies are JSON text.
-    pub is_base64_encoded: bool,
-}
-
-impl RestEvent {
-    /// The caller named by the authorizer's claims. API Gateway has already verified the token;
-    /// without claims the function was deployed without its authorizer, which is refused.
-    pub fn caller(&self) -> Result<Owner, ApiError> {
-        let claims = self
-            .request_context
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.claims.as_ref())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ApiErrorKind::Unauthorized,
-                    "missing Authorization: Bearer <ID token>",
-                )
-            })?;
-        let claim = |name: &str| {
-            claims
-                .get(name)
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        match (claim("sub"), claim("email"), claim("token_use").as_deref()) {
-            (Some(sub), Some(email), Some("id") | None) => Ok(Owner { sub, email }),
-            _ => Err(ApiError::new(
-                ApiErrorKind::Unauthorized,
-                "an ID token with sub and email is required",
-            )),
-        }
-    }
-
-    /// The JSON body: 415 unless declared `application/json`, 400 saying where it is malformed.
-    pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let content_type = self
-            .headers
-            .iter()
-            .flatten()
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .map(|(_, value)| value.as_str());
-        let is_json = content_type
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return Err(ApiError::new(
-                ApiErrorKind::UnsupportedMediaType,
-                "send the body as Content-Type: application/json",
-            ));
-        }
-        let raw = self.body.as_deref().unwrap_or("");
-        let bytes = if self.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD
-                .decode(raw)
-                .map_err(|e| ApiError::bad_request(format!("invalid base64 body: {e}")))?
-        } else {
-            raw.as_bytes().to_vec()
-        };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
-    }
-}
-
-/// Turns a handler's result into a proxy response with CORS for `cors_origin`. Server errors
-/// are logged with their cause and answered with an opaque body.
-pub fn respond<T: Serialize>(result: Result<T, ApiError>, cors_origin: &str) -> RestResponse {
-    let (status, body) = match result
-        .and_then(|value| serde_json::to_value(value).map_err(ApiError::internal))
-    {
-        Ok(value) => (200, value),
-        Err(error) => {
-            if error.is_server_error() {
-                error!(error = %sde_handlers::task_failure::describe_chain(&error), "request failed");
-            } else {
-                debug!(status = error.status(), message = %error, "request refused");
-            }
-            (error.status(), error.body())
-        }
+/// Answers one REST proxy event with `api`.
+pub async fn serve(api: Router, event: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+    let response = match request(event) {
+        Ok(request) => match api.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        Err(refusal) => EdgeError(refusal).into_response(),
     };
-    let mut headers = HashMap::from([
-        ("Content-Type".to_owned(), "application/json".to_owned()),
-        (
-            "Access-Control-Allow-Origin".to_owned(),
-            cors_origin.to_owned(),
-        ),
-        ("Vary".to_owned(), "Origin".to_owned()),
-    ]);
-    if status == 401 {
-        headers.insert("WWW-Authenticate".to_owned(), "Bearer".to_owned());
+    proxy_response(response).await
+}
+
+/// The HTTP request an event describes. The path is the API resource with its path parameters
+/// filled in, so neither the stage nor a custom domain's base path reaches the routes.
+fn request(event: ApiGatewayProxyRequest) -> Result<Request<axum::body::Body>, ApiError> {
+    let path = match event.resource.as_deref() {
+        Some(resource) if resource.starts_with('/') => fill(resource, &event.path_parameters),
+        _ => event.path.clone().unwrap_or_else(|| "/".to_owned()),
+    };
+    let query = event.multi_value_query_string_parameters.to_query_string();
+    let uri = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    let body = match event.body {
+        Some(body) if event.is_base64_encoded => base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid base64 body: {e}")))?,
+        Some(body) => body.into_bytes(),
+        None => Vec::new(),
+    };
+    let headers = if event.multi_value_headers.is_empty() {
+        event.headers
+    } else {
+        event.multi_value_headers
+    };
+    let mut request = Request::builder()
+        .method(event.http_method)
+        .uri(&uri)
+        .body(axum::body::Body::from(body))
+        .map_err(|e| ApiError::bad_request(format!("invalid request {uri:?}: {e}")))?;
+    *request.headers_mut() = headers;
+    if let Some(Value::Object(claims)) = event.request_context.authorizer.fields.get("claims") {
+        request
+            .extensions_mut()
+            .insert(GatewayClaims(claims.clone()));
     }
-    RestResponse {
-        status_code: status,
-        headers,
-        body: body.to_string(),
-        is_base64_encoded: false,
-    }
+    Ok(request)
+}
+
+/// `/exports/{id}` with `id = "a b"` is `/exports/a%20b`; a greedy `{proxy+}` keeps its slashes.
+fn fill(resource: &str, parameters: &HashMap<String, String>) -> String {
+    resource
+        .split('/')
+        .map(|segment| {
+            let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+                return segment.to_owned();
+            };
+            let (name, greedy) = match name.strip_suffix('+') {
+                Some(name) => (name, true),
+                None => (name, false),
+            };
+            let value = parameters.get(name).map(String::as_str).unwrap_or("");
+            if greedy {
+                value
+                    .split('/')
+                    .map(|part| utf8_percent_encode(part, SEGMENT).to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            } else {
+                utf8_percent_encode(value, SEGMENT).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The proxy response of `response`: text bodies as they are, anything else base64.
+async fn proxy_response(response: Response) -> ApiGatewayProxyResponse {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let is_text = is_text(&parts.headers);
+    let mut proxy = ApiGatewayProxyResponse::default();
+    proxy.status_code = i64::from(parts.status.as_u16());
+    proxy.is_base64_encoded = false;
+    proxy.body = if bytes.is_empty() {
+        None
+    } else if is_text {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Some(Body::Text(text)),
+            Err(error) => {
+                proxy.is_base64_encoded = true;
+                Some(Body::Binary(error.into_bytes()))
+            }
+        }
+    } else {
+        proxy.is_base64_encoded = true;
+        Some(Body::Binary(bytes.to_vec()))
+    };
+    proxy.multi_value_headers = parts.headers.clone();
+    proxy.headers = parts.headers;
+    proxy
+}
+
+fn is_text(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|mime| {
+            mime.starts_with("text/")
+                || mime.starts_with("application/json")
+                || mime.contains("+xml")
+                || mime.contains("+json")
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn event(body: Value) -> RestEvent {
-        serde_json::from_value(body).unwrap()
-    }
 
     #[test]
-    fn the_caller_comes_from_the_cognito_authorizer_claims() {
-        let e = event(json!({"requestContext": {"authorizer": {"claims": {
-            "sub": "u-1", "email": "a@example.com", "token_use": "id"}}}}));
-        assert_eq!(
-            e.caller().unwrap(),
-            Owner {
-                sub: "u-1".into(),
-                email: "a@example.com".into()
-            }
-        );
-        let access_token = event(json!({"requestContext": {"authorizer": {"claims": {
-            "sub": "u-1", "email": "a@example.com", "token_use": "access"}}}}));
-        assert_eq!(access_token.caller().unwrap_err().status(), 401);
-        assert_eq!(RestEvent::default().caller().unwrap_err().status(), 401);
-    }
-
-    #[test]
-    fn bodies_must_be_declared_json_and_parse() {
-        let ok = event(
-            json!({"headers": {"content-type": "application/json; charset=utf-8"}, "body": "{\"a\":1}"}),
-        );
-        assert_eq!(ok.json_body::<Value>().unwrap(), json!({"a": 1}));
-        let encoded = event(
-            json!({"headers": {"Content-Type": "application/json"}, "body": "eyJhIjoxfQ==", "isBase64Encoded": true}),
-        );
-        assert_eq!(encoded.json_body::<Value>().unwrap(), json!({"a": 1}));
-        let text = event(json!({"headers": {"Content-Type": "text/plain"}, "body": "{}"}));
-        assert_eq!(text.json_body::<Value>().unwrap_err().status(), 415);
-        let broken = event(json!({"headers": {"Content-Type": "application/json"}, "body": "{"}));
-        assert!(
-            broken
-                .json_body::<Value>()
-                .unwrap_err()
-                .to_string()
-                .starts_with("invalid JSON body")
-        );
-    }
-
-    #[test]
-    fn server_errors_answer_without_internals_and_with_cors() {
-        let response = respond::<Value>(
-            Err(ApiError::internal(std::io::Error::other(
-                "db at 10.0.0.3 down",
-            ))),
-            "https://app.example.com",
-        );
-        assert_eq!(response.status_code, 500);
-        assert_eq!(response.body, "{\"message\":\"internal error\"}");
-        assert_eq!(
-            response.headers["Access-Control-Allow-Origin"],
-            "https://app.example.com"
-        );
+    fn a_resource_is_filled_with_its_path_parameters() {
+        let parameters = HashMap::from([
+            ("id".to_owned(), "a b/c".to_owned()),
+            ("proxy".to_owned(), "x y/z".to_owned()),
+        ]);
+        assert_eq!(fill("/search", &parameters), "/search");
+        assert_eq!(fill("/exports/{id}", &parameters), "/exports/a%20b%2Fc");
+        assert_eq!(fill("/files/{proxy+}", &parameters), "/files/x%20y/z");
     }
 }

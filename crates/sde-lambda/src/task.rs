@@ -1,14 +1,25 @@
-//! Step Functions task payloads: handler failures become Lambda errors whose `errorType` is the
-//! stable name the state machine's `Retry` and `Catch` match on.
+//! The functions Step Functions calls: the task payload through the task edge of `sde-edge`, a
+//! handler's failure reported as the function's error, whose `errorType` is the stable name the
+//! state machine's `Retry` and `Catch` match on.
 
 use lambda_runtime::Diagnostic;
+use sde_core::{
+    Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow,
+};
 use sde_handlers::TaskFailure;
-use serde::Serialize;
+use sde_handlers::generate_csv::ExportSettings;
 use serde_json::Value;
+use std::future::Future;
 
 /// A task failure as the Lambda runtime reports it.
 #[derive(Debug)]
 pub struct TaskDiagnostic(pub TaskFailure);
+
+impl From<TaskFailure> for TaskDiagnostic {
+    fn from(failure: TaskFailure) -> Self {
+        TaskDiagnostic(failure)
+    }
+}
 
 impl From<TaskDiagnostic> for Diagnostic {
     fn from(failure: TaskDiagnostic) -> Self {
@@ -19,24 +30,46 @@ impl From<TaskDiagnostic> for Diagnostic {
     }
 }
 
-/// Parses a task payload; a malformed one is `Export.InvalidRequest` (never retried).
-pub fn payload<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, TaskDiagnostic> {
-    serde_json::from_value(payload).map_err(|e| {
-        TaskDiagnostic(TaskFailure::invalid_request(format!(
-            "the task input is invalid: {e}"
-        )))
-    })
+/// A progress board that buffers, and can write what it holds before the function returns: a
+/// frozen Lambda sandbox runs no background task.
+pub trait FlushProgress: ProgressBoard {
+    /// Writes every recorded value not yet written.
+    fn flush(&self) -> impl Future<Output = ()> + Send;
 }
 
-/// Turns a handler's result into the task's output.
-pub fn output<T: Serialize>(result: Result<T, TaskFailure>) -> Result<Value, TaskDiagnostic> {
-    let value = result.map_err(TaskDiagnostic)?;
-    serde_json::to_value(value).map_err(|e| {
-        TaskDiagnostic(TaskFailure::new(
-            sde_handlers::task_failure::names::FAILED,
-            e.to_string(),
-        ))
-    })
+impl FlushProgress for sde_aws::S3ProgressBoard {
+    fn flush(&self) -> impl Future<Output = ()> + Send {
+        sde_aws::S3ProgressBoard::flush(self)
+    }
+}
+
+/// `generate-csv`: the execution input in, the export report out. The last progress is written
+/// before returning, whether the export succeeded or not.
+pub async fn generate_csv(
+    index: &dyn SearchIndex,
+    store: &dyn ObjectStore,
+    progress: &impl FlushProgress,
+    settings: ExportSettings,
+    payload: Value,
+) -> Result<Value, TaskDiagnostic> {
+    let result = sde_edge::task::generate_csv(index, store, progress, settings, payload).await;
+    progress.flush().await;
+    Ok(result?)
+}
+
+/// `email-link`: the ready email, or the failure email.
+pub async fn email_link(mailer: &dyn Mailer, payload: Value) -> Result<Value, TaskDiagnostic> {
+    Ok(sde_edge::task::email_link(mailer, payload).await?)
+}
+
+/// `push-result`: the ready frame, or the error frame, for the execution's client.
+pub async fn push_result(
+    registry: &dyn PushRegistry,
+    channel: &dyn PushChannel,
+    workflow: &dyn Workflow,
+    payload: Value,
+) -> Result<Value, TaskDiagnostic> {
+    Ok(sde_edge::task::push_result(registry, channel, workflow, payload).await?)
 }
 
 #[cfg(test)]
@@ -51,12 +84,5 @@ mod tests {
         )));
         assert_eq!(diagnostic.error_type, "Export.Transient");
         assert_eq!(diagnostic.error_message, "index unavailable");
-    }
-
-    #[test]
-    fn a_malformed_payload_is_an_invalid_request() {
-        let error = payload::<sde_handlers::ExecutionInput>(serde_json::json!({"type": "fax"}))
-            .unwrap_err();
-        assert_eq!(error.0.error, "Export.InvalidRequest");
     }
 }

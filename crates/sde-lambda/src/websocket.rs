@@ -1,130 +1,69 @@
 //! API Gateway WebSocket events: the `$connect` authorizer (the ID token travels in the query
 //! string, as browsers cannot set headers on a WebSocket), and the routes `$connect`,
-//! `$disconnect` and `OpenConnection`, whose caller is the authorizer's context.
+//! `$disconnect`, `OpenConnection` and `$default`, whose messages go to the WebSocket edge of
+//! `sde-edge` — the same dispatcher the local stack runs.
 
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayCustomAuthorizerResponse, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest,
+};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use sde_auth::{AuthError, IdTokenVerifier, bearer_token};
 use sde_core::Owner;
-use sde_handlers::{ApiError, ApiErrorKind};
-use serde::{Deserialize, Serialize};
+use sde_edge::caller::unauthorized;
+use sde_edge::ws::{PushParts, on_message};
+use sde_handlers::ApiError;
+use sde_handlers::push::Subscriber;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use tracing::{debug, error, info};
 
-/// A WebSocket route event.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WsEvent {
-    /// The route, the connection and the authorizer's context.
-    #[serde(default)]
-    pub request_context: WsContext,
-    /// The client's message (`MESSAGE` events only).
-    #[serde(default)]
-    pub body: Option<String>,
-}
+/// Whether connections without a token may follow a push export by its ARN (off by default;
+/// see SECURITY.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnonymousPush(pub bool);
 
-/// The `requestContext` of a WebSocket route event.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WsContext {
-    /// `$connect`, `$disconnect`, or the message's `action` (`OpenConnection`).
-    #[serde(default)]
-    pub route_key: String,
-    /// The connection to post frames to.
-    #[serde(default)]
-    pub connection_id: String,
-    /// The context the `$connect` authorizer returned; API Gateway attaches it to every later
-    /// message of the connection.
-    #[serde(default)]
-    pub authorizer: Option<HashMap<String, Value>>,
-}
-
-impl WsEvent {
-    /// The caller the `$connect` authorizer verified.
-    pub fn caller(&self) -> Result<Owner, ApiError> {
-        let context = self.request_context.authorizer.as_ref();
-        let field = |name: &str| {
-            context
-                .and_then(|c| c.get(name))
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        match (field("sub"), field("email")) {
-            (Some(sub), Some(email)) => Ok(Owner { sub, email }),
-            _ => Err(ApiError::new(
-                ApiErrorKind::Unauthorized,
-                "the connection was not authorized",
-            )),
+/// Answers one WebSocket route event.
+pub async fn route(
+    parts: PushParts<'_>,
+    anonymous: AnonymousPush,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let context = &event.request_context;
+    let route = context.route_key.as_deref().unwrap_or_default();
+    let connection_id = context.connection_id.as_deref().unwrap_or_default();
+    let status = match route {
+        "$connect" | "$disconnect" => {
+            debug!(route, connection_id, "websocket route");
+            200
         }
-    }
-
-    /// The message body as JSON.
-    pub fn json_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_str(self.body.as_deref().unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON message: {e}")))
-    }
-}
-
-/// A WebSocket route's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WsResponse {
-    /// The status API Gateway logs (and, on `$connect`, answers the handshake with).
-    pub status_code: u16,
-    /// `{"message": …}` on errors.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub body: String,
-}
-
-impl WsResponse {
-    /// Accepted.
-    pub fn ok() -> Self {
-        WsResponse {
-            status_code: 200,
-            body: String::new(),
+        _ => {
+            let text = event.body.as_deref().unwrap_or_default();
+            on_message(parts, subscriber(&event, anonymous), connection_id, text).await
         }
-    }
-
-    /// Refused with the error's status and public message.
-    pub fn from_error(error: &ApiError) -> Self {
-        WsResponse {
-            status_code: error.status(),
-            body: error.body().to_string(),
-        }
-    }
+    };
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = i64::from(status);
+    response
 }
 
-/// The `$connect` authorizer's request (a REQUEST authorizer with `route.request.querystring.token`
-/// as its identity source).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizerEvent {
-    /// The `$connect` route the policy must allow.
-    #[serde(default)]
-    pub method_arn: String,
-    /// The connect URL's query string; `token` holds the ID token.
-    #[serde(default)]
-    pub query_string_parameters: Option<HashMap<String, String>>,
-}
-
-impl AuthorizerEvent {
-    /// The ID token of the `token` query parameter.
-    pub fn token(&self) -> Option<&str> {
-        self.query_string_parameters
-            .as_ref()?
-            .get("token")
-            .map(String::as_str)
+/// Who opened the connection, as the `$connect` authorizer's context says.
+pub fn subscriber(
+    event: &ApiGatewayWebsocketProxyRequest,
+    anonymous: AnonymousPush,
+) -> Result<Subscriber, ApiError> {
+    let context = &event.request_context.authorizer.fields;
+    let field = |name: &str| {
+        context
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    match (field("sub"), field("email"), field("anonymous").as_deref()) {
+        (Some(sub), Some(email), _) => Ok(Subscriber::Owner(Owner { sub, email })),
+        (None, None, Some("true")) if anonymous.0 => Ok(Subscriber::Anonymous),
+        _ => Err(unauthorized("the connection was not authorized")),
     }
-}
-
-/// Allows the connection and hands `owner` to every later route of it.
-pub fn allow(owner: &Owner, method_arn: &str) -> Value {
-    json!({
-        "principalId": owner.sub,
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": method_arn}]
-        },
-        "context": {"sub": owner.sub, "email": owner.email}
-    })
 }
 
 /// Why the `$connect` authorizer refused a connection.
@@ -136,7 +75,7 @@ pub enum AuthorizerError {
     /// The user pool's keys could not be fetched: API Gateway answers 500, and the client may
     /// try again.
     #[error("the user pool's signing keys could not be fetched")]
-    KeysUnavailable(#[source] sde_auth::AuthError),
+    KeysUnavailable(#[source] AuthError),
 }
 
 impl From<AuthorizerError> for lambda_runtime::Diagnostic {
@@ -153,36 +92,123 @@ impl From<AuthorizerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The `$connect` REQUEST authorizer: the ID token of the `token` query parameter (bare or
+/// `Bearer <token>`), verified against the user pool, allows the connection and names its owner
+/// to every later route. Without a token, the connection is allowed as anonymous only when the
+/// deployment opts in; a token that does not verify is always refused.
+pub async fn authorize(
+    verifier: &IdTokenVerifier,
+    anonymous: AnonymousPush,
+    event: ApiGatewayCustomAuthorizerRequestTypeRequest,
+) -> Result<ApiGatewayCustomAuthorizerResponse, AuthorizerError> {
+    let method_arn = event.method_arn.clone().unwrap_or_default();
+    let credential = event
+        .query_string_parameters
+        .first("token")
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let Some(credential) = credential else {
+        if anonymous.0 {
+            info!("connection allowed without a token");
+            return Ok(allow(
+                "anonymous",
+                json!({"anonymous": "true"}),
+                &method_arn,
+            ));
+        }
+        info!("connection refused: no token");
+        return Err(AuthorizerError::Unauthorized);
+    };
+    let verified = match bearer_token(credential) {
+        Ok(token) => verifier.verify(token).await,
+        Err(error) => Err(error),
+    };
+    match verified {
+        Ok(owner) => Ok(allow(
+            &owner.sub,
+            json!({"sub": owner.sub, "email": owner.email}),
+            &method_arn,
+        )),
+        Err(error @ AuthError::JwksUnavailable { .. }) => {
+            error!(error = %sde_core::describe_chain(&error), "connection not checked");
+            Err(AuthorizerError::KeysUnavailable(error))
+        }
+        Err(error) => {
+            info!(reason = %error, "connection refused");
+            Err(AuthorizerError::Unauthorized)
+        }
+    }
+}
+
+/// Allows the `$connect` route `method_arn` and hands `context` to every later route of the
+/// connection.
+fn allow(principal: &str, context: Value, method_arn: &str) -> ApiGatewayCustomAuthorizerResponse {
+    let mut statement = IamPolicyStatement::default();
+    statement.action = vec!["execute-api:Invoke".to_owned()];
+    statement.effect = IamPolicyEffect::Allow;
+    statement.resource = vec![method_arn.to_owned()];
+    let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+    policy.version = Some("2012-10-17".to_owned());
+    policy.statement = vec![statement];
+    let mut response = ApiGatewayCustomAuthorizerResponse::default();
+    response.principal_id = Some(principal.to_owned());
+    response.policy_document = policy;
+    response.context = context;
+    response
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
     use super::*;
 
-    #[test]
-    fn the_caller_of_a_message_is_the_authorizers_context() {
-        let event: WsEvent = serde_json::from_value(json!({"requestContext": {
-            "routeKey": "OpenConnection", "connectionId": "abc=",
-            "authorizer": {"sub": "u-1", "email": "a@example.com", "principalId": "u-1"}},
-            "body": "{\"action\":\"OpenConnection\",\"executionArn\":\"arn\"}"}))
-        .unwrap();
-        assert_eq!(event.caller().unwrap().sub, "u-1");
-        assert_eq!(event.json_body::<Value>().unwrap()["executionArn"], "arn");
-        assert_eq!(WsEvent::default().caller().unwrap_err().status(), 401);
+    fn event(authorizer: Value) -> ApiGatewayWebsocketProxyRequest {
+        serde_json::from_value(json!({"requestContext": {
+            "routeKey": "OpenConnection", "connectionId": "abc=", "connectedAt": 1, "requestTimeEpoch": 1,
+            "authorizer": authorizer}}))
+        .expect("a WebSocket event")
     }
 
     #[test]
-    fn an_allow_policy_covers_only_the_method_and_carries_the_owner() {
-        let owner = Owner {
-            sub: "u-1".into(),
-            email: "a@example.com".into(),
-        };
-        let policy = allow(&owner, "arn:aws:execute-api:eu-west-1:1:api/dev/$connect");
+    fn the_subscriber_is_the_authorizers_context() {
+        let owner = event(json!({"sub": "u-1", "email": "a@example.com", "principalId": "u-1"}));
+        assert_eq!(
+            subscriber(&owner, AnonymousPush(false)).ok(),
+            Some(Subscriber::Owner(Owner {
+                sub: "u-1".into(),
+                email: "a@example.com".into()
+            }))
+        );
+        let anonymous = event(json!({"anonymous": "true", "principalId": "anonymous"}));
+        assert_eq!(
+            subscriber(&anonymous, AnonymousPush(true)).ok(),
+            Some(Subscriber::Anonymous)
+        );
+        assert_eq!(
+            subscriber(&anonymous, AnonymousPush(false)).map_err(|e| e.status()),
+            Err(401),
+            "an anonymous context is refused where the deployment does not opt in"
+        );
+        assert_eq!(
+            subscriber(&event(json!({})), AnonymousPush(true)).map_err(|e| e.status()),
+            Err(401)
+        );
+    }
+
+    #[test]
+    fn an_allow_policy_covers_only_the_method_and_carries_the_context() {
+        let policy = allow(
+            "u-1",
+            json!({"sub": "u-1"}),
+            "arn:aws:execute-api:eu-west-1:1:api/dev/$connect",
+        );
+        let policy = serde_json::to_value(policy).unwrap_or_default();
         assert_eq!(
             policy["policyDocument"]["Statement"][0]["Resource"],
-            "arn:aws:execute-api:eu-west-1:1:api/dev/$connect"
+            json!(["arn:aws:execute-api:eu-west-1:1:api/dev/$connect"])
         );
-        assert_eq!(
-            policy["context"],
-            json!({"sub": "u-1", "email": "a@example.com"})
-        );
+        assert_eq!(policy["policyDocument"]["Statement"][0]["Effect"], "Allow");
+        assert_eq!(policy["context"], json!({"sub": "u-1"}));
+        assert_eq!(policy["principalId"], "u-1");
     }
 }

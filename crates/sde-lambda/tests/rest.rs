@@ -1,22 +1,66 @@
-//! The REST functions driven with the API Gateway proxy events recorded under
-//! `tests/fixtures/apigw/`: what the frontend gets back, CORS included.
+//! The REST functions driven with the API Gateway proxy events under `tests/fixtures/apigw/`
+//! (hand-written in the shape API Gateway documents): what the frontend gets back, CORS included.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use axum::Router;
+use axum::http::HeaderValue;
 use common::*;
-use sde_core::{ExecutionStatus, ExportProgress, ProgressBoard};
+use sde_core::{ExecutionStatus, ExportProgress, ProgressBoard, SearchIndex, Workflow};
+use sde_edge::rest::{
+    CorsOrigin, ExportStarter, StatusReader, download_request_routes, report_status_routes,
+    search_routes,
+};
 use sde_handlers::download_request::ExportLimits;
-use sde_lambda::functions;
-use sde_lambda::rest::{RestEvent, RestResponse};
+use sde_lambda::rest;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
-fn body(response: &RestResponse) -> Value {
-    serde_json::from_str(&response.body).unwrap()
+fn cors() -> CorsOrigin {
+    CorsOrigin::Exact(HeaderValue::from_static(CORS))
 }
 
-fn without_claims(name: &str) -> RestEvent {
+fn search_api(index: impl SearchIndex + 'static) -> Router {
+    rest::api(search_routes(Arc::new(index)), &cors())
+}
+
+fn download_api(workflow: &Arc<FakeWorkflow>) -> Router {
+    let workflow: Arc<dyn Workflow> = workflow.clone();
+    rest::api(
+        download_request_routes(ExportStarter {
+            workflow,
+            limits: ExportLimits::default(),
+        }),
+        &cors(),
+    )
+}
+
+fn status_api(workflow: FakeWorkflow, progress: RecordingProgress) -> Router {
+    rest::api(
+        report_status_routes(StatusReader {
+            workflow: Arc::new(workflow),
+            progress: Arc::new(progress),
+        }),
+        &cors(),
+    )
+}
+
+fn body(response: &ApiGatewayProxyResponse) -> Value {
+    match &response.body {
+        Some(Body::Text(text)) => serde_json::from_str(text).unwrap(),
+        other => panic!("not a text body: {other:?}"),
+    }
+}
+
+fn header<'a>(response: &'a ApiGatewayProxyResponse, name: &str) -> &'a str {
+    response.headers[name].to_str().unwrap()
+}
+
+fn without_claims(name: &str) -> ApiGatewayProxyRequest {
     let mut event = fixture_json(name);
     event["requestContext"]
         .as_object_mut()
@@ -25,19 +69,20 @@ fn without_claims(name: &str) -> RestEvent {
     serde_json::from_value(event).unwrap()
 }
 
-fn with_content_type(name: &str, content_type: &str) -> RestEvent {
+fn with_content_type(name: &str, content_type: &str) -> ApiGatewayProxyRequest {
     let mut event = fixture_json(name);
     event["headers"]["content-type"] = json!(content_type);
+    event["multiValueHeaders"]["content-type"] = json!([content_type]);
     serde_json::from_value(event).unwrap()
 }
 
 #[tokio::test]
 async fn search_answers_the_page_the_frontend_reads_with_cors() {
     let index = sample_index();
-    let response = functions::search(&index, fixture("rest-search.json"), CORS).await;
-    assert_eq!(response.status_code, 200, "{}", response.body);
-    assert_eq!(response.headers["Access-Control-Allow-Origin"], CORS);
-    assert_eq!(response.headers["Content-Type"], "application/json");
+    let response = rest::serve(search_api(index), fixture("rest-search.json")).await;
+    assert_eq!(response.status_code, 200, "{:?}", response.body);
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
+    assert_eq!(header(&response, "Content-Type"), "application/json");
     let page = body(&response);
     assert_eq!(page["Status"], "ok");
     assert_eq!(page["TotalResults"], 2);
@@ -56,29 +101,24 @@ async fn search_answers_the_page_the_frontend_reads_with_cors() {
 #[tokio::test]
 async fn an_event_without_authorizer_claims_is_a_401() {
     let index = sample_index();
-    let response = functions::search(&index, without_claims("rest-search.json"), CORS).await;
+    let response = rest::serve(search_api(index), without_claims("rest-search.json")).await;
     assert_eq!(response.status_code, 401);
-    assert_eq!(response.headers["WWW-Authenticate"], "Bearer");
-    assert_eq!(response.headers["Access-Control-Allow-Origin"], CORS);
+    assert_eq!(header(&response, "WWW-Authenticate"), "Bearer");
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
     assert!(body(&response)["message"].is_string());
 
-    let workflow = FakeWorkflow::default();
-    let response = functions::download_request(
-        &workflow,
-        ExportLimits::default(),
+    let workflow = Arc::new(FakeWorkflow::default());
+    let response = rest::serve(
+        download_api(&workflow),
         without_claims("rest-download-request.json"),
-        CORS,
     )
     .await;
     assert_eq!(response.status_code, 401);
     assert!(workflow.started.lock().unwrap().is_empty());
 
-    let progress = RecordingProgress::default();
-    let response = functions::report_status(
-        &workflow,
-        &progress,
+    let response = rest::serve(
+        status_api(FakeWorkflow::default(), RecordingProgress::default()),
         without_claims("rest-report-status.json"),
-        CORS,
     )
     .await;
     assert_eq!(response.status_code, 401);
@@ -87,10 +127,9 @@ async fn an_event_without_authorizer_claims_is_a_401() {
 #[tokio::test]
 async fn a_body_not_declared_json_is_a_415() {
     let index = sample_index();
-    let response = functions::search(
-        &index,
+    let response = rest::serve(
+        search_api(index),
         with_content_type("rest-search.json", "text/plain;charset=UTF-8"),
-        CORS,
     )
     .await;
     assert_eq!(response.status_code, 415);
@@ -98,17 +137,15 @@ async fn a_body_not_declared_json_is_a_415() {
         body(&response)["message"],
         "send the body as Content-Type: application/json"
     );
-    assert_eq!(response.headers["Access-Control-Allow-Origin"], CORS);
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
 
-    let workflow = FakeWorkflow::default();
-    let response = functions::download_request(
-        &workflow,
-        ExportLimits::default(),
+    let workflow = Arc::new(FakeWorkflow::default());
+    let response = rest::serve(
+        download_api(&workflow),
         with_content_type(
             "rest-download-request.json",
             "application/x-www-form-urlencoded",
         ),
-        CORS,
     )
     .await;
     assert_eq!(response.status_code, 415);
@@ -116,23 +153,21 @@ async fn a_body_not_declared_json_is_a_415() {
 
 #[tokio::test]
 async fn an_unreachable_index_is_a_503_that_leaks_nothing() {
-    let response = functions::search(&UnreachableIndex, fixture("rest-search.json"), CORS).await;
+    let response = rest::serve(search_api(UnreachableIndex), fixture("rest-search.json")).await;
     assert_eq!(response.status_code, 503);
-    assert!(!response.body.contains("10.0.0.3"), "{}", response.body);
+    assert!(!body(&response).to_string().contains("10.0.0.3"));
 }
 
 #[tokio::test]
 async fn download_request_starts_an_execution_owned_by_the_caller() {
-    let workflow = FakeWorkflow::default();
-    let response = functions::download_request(
-        &workflow,
-        ExportLimits::default(),
+    let workflow = Arc::new(FakeWorkflow::default());
+    let response = rest::serve(
+        download_api(&workflow),
         fixture("rest-download-request.json"),
-        CORS,
     )
     .await;
-    assert_eq!(response.status_code, 200, "{}", response.body);
-    assert_eq!(response.headers["Access-Control-Allow-Origin"], CORS);
+    assert_eq!(response.status_code, 200, "{:?}", response.body);
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
     let started = workflow.started.lock().unwrap().clone();
     assert_eq!(started.len(), 1);
     let (name, input) = &started[0];
@@ -148,12 +183,10 @@ async fn download_request_starts_an_execution_owned_by_the_caller() {
 
 #[tokio::test]
 async fn the_execution_input_has_the_shape_of_the_generate_csv_fixture() {
-    let workflow = FakeWorkflow::default();
-    functions::download_request(
-        &workflow,
-        ExportLimits::default(),
+    let workflow = Arc::new(FakeWorkflow::default());
+    rest::serve(
+        download_api(&workflow),
         fixture("rest-download-request.json"),
-        CORS,
     )
     .await;
     let (_, input) = workflow.started.lock().unwrap()[0].clone();
@@ -171,15 +204,13 @@ async fn the_execution_input_has_the_shape_of_the_generate_csv_fixture() {
 
 #[tokio::test]
 async fn too_many_running_exports_is_a_429() {
-    let workflow = FakeWorkflow {
+    let workflow = Arc::new(FakeWorkflow {
         running: 5,
         ..FakeWorkflow::default()
-    };
-    let response = functions::download_request(
-        &workflow,
-        ExportLimits::default(),
+    });
+    let response = rest::serve(
+        download_api(&workflow),
         fixture("rest-download-request.json"),
-        CORS,
     )
     .await;
     assert_eq!(response.status_code, 429);
@@ -197,15 +228,13 @@ async fn report_status_shows_the_owner_their_running_export_with_progress() {
             total_rows: 1234,
         },
     );
-    let response = functions::report_status(
-        &workflow,
-        &progress,
+    let response = rest::serve(
+        status_api(workflow, progress),
         fixture("rest-report-status.json"),
-        CORS,
     )
     .await;
-    assert_eq!(response.status_code, 200, "{}", response.body);
-    assert_eq!(response.headers["Access-Control-Allow-Origin"], CORS);
+    assert_eq!(response.status_code, 200, "{:?}", response.body);
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
     assert_eq!(
         body(&response),
         json!({"status": "RUNNING", "reportURL": "", "rowsWritten": 400, "totalRows": 1234})
@@ -217,14 +246,12 @@ async fn report_status_gives_the_url_of_a_finished_export() {
     let report = fixture_json("task-email-link.json")["report"].clone();
     let output = json!({"type": "direct", "report": report});
     let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Succeeded, Some(output));
-    let response = functions::report_status(
-        &workflow,
-        &RecordingProgress::default(),
+    let response = rest::serve(
+        status_api(workflow, RecordingProgress::default()),
         fixture("rest-report-status.json"),
-        CORS,
     )
     .await;
-    assert_eq!(response.status_code, 200, "{}", response.body);
+    assert_eq!(response.status_code, 200, "{:?}", response.body);
     let status = body(&response);
     assert_eq!(status["status"], "SUCCEEDED");
     assert_eq!(status["reportURL"], report["reportURL"]);
@@ -236,11 +263,9 @@ async fn another_users_execution_is_a_404() {
     let workflow = FakeWorkflow::with_fixture_execution(ExecutionStatus::Running, None);
     let mut event = fixture_json("rest-report-status.json");
     event["requestContext"]["authorizer"]["claims"]["sub"] = json!("someone-else");
-    let response = functions::report_status(
-        &workflow,
-        &RecordingProgress::default(),
+    let response = rest::serve(
+        status_api(workflow, RecordingProgress::default()),
         serde_json::from_value(event).unwrap(),
-        CORS,
     )
     .await;
     assert_eq!(response.status_code, 404);

@@ -10,7 +10,7 @@ use common::*;
 use lambda_runtime::Diagnostic;
 use sde_core::PushRegistry;
 use sde_handlers::generate_csv::ExportSettings;
-use sde_lambda::functions;
+use sde_lambda::task;
 use sde_local::MemoryPushRegistry;
 use sde_localfs::LocalFsStore;
 use serde_json::json;
@@ -24,7 +24,7 @@ async fn generate_csv_exports_every_match_and_flushes_its_progress() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir);
     let progress = RecordingProgress::default();
-    let output = functions::generate_csv(
+    let output = task::generate_csv(
         &sample_index(),
         &store,
         &progress,
@@ -56,7 +56,7 @@ async fn generate_csv_exports_every_match_and_flushes_its_progress() {
 async fn a_generate_csv_failure_reports_its_stable_error_type() {
     let dir = tempfile::tempdir().unwrap();
     let progress = RecordingProgress::default();
-    let failure = functions::generate_csv(
+    let failure = task::generate_csv(
         &UnreachableIndex,
         &store(&dir),
         &progress,
@@ -80,7 +80,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
     let dir = tempfile::tempdir().unwrap();
     let mut payload = fixture_json("task-generate-csv.json");
     payload["type"] = json!("fax");
-    let failure = functions::generate_csv(
+    let failure = task::generate_csv(
         &sample_index(),
         &store(&dir),
         &RecordingProgress::default(),
@@ -96,7 +96,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
 
     let mut payload = fixture_json("task-generate-csv.json");
     payload["searchCriteria"]["search"] = json!([{"value": ""}]);
-    let failure = functions::generate_csv(
+    let failure = task::generate_csv(
         &sample_index(),
         &store(&dir),
         &RecordingProgress::default(),
@@ -114,7 +114,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
 #[tokio::test]
 async fn email_link_sends_the_owner_their_link() {
     let mailer = RecordingMailer::default();
-    let output = functions::email_link(&mailer, fixture_json("task-email-link.json"))
+    let output = task::email_link(&mailer, fixture_json("task-email-link.json"))
         .await
         .unwrap();
     assert_eq!(output, json!({"messageId": "message-1"}));
@@ -128,7 +128,7 @@ async fn email_link_sends_the_owner_their_link() {
 #[tokio::test]
 async fn email_failure_tells_the_owner_why_in_words() {
     let mailer = RecordingMailer::default();
-    functions::email_link(&mailer, fixture_json("task-email-failure.json"))
+    task::email_link(&mailer, fixture_json("task-email-failure.json"))
         .await
         .unwrap();
     let sent = mailer.sent.lock().unwrap();
@@ -148,7 +148,7 @@ async fn push_result_waits_for_a_client_that_has_not_connected() {
     let registry = MemoryPushRegistry::default();
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
-    let output = functions::push_result(
+    let output = task::push_result(
         &registry,
         &channel,
         &workflow,
@@ -160,11 +160,14 @@ async fn push_result_waits_for_a_client_that_has_not_connected() {
     assert!(channel.posted.lock().unwrap().is_empty());
     let pending = registry.delivery(EXECUTION_ARN).await.unwrap().unwrap();
     let payload = fixture_json("task-push-result.json");
-    assert_eq!(
-        pending.frame,
-        json!({"reportURL": payload["report"]["reportURL"]})
-    );
+    assert_eq!(pending.frame, ready_frame(&payload));
     assert_eq!(pending.task_token.as_deref(), payload["taskToken"].as_str());
+}
+
+/// The frame a client receives: the URL where each release of the original frontend reads it.
+fn ready_frame(payload: &serde_json::Value) -> serde_json::Value {
+    let url = &payload["report"]["reportURL"];
+    json!({"reportURL": url, "data": {"reportURL": url}})
 }
 
 /// A push registry where the fixture execution's owner is connected and waiting for the file.
@@ -188,16 +191,13 @@ async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
     let payload = fixture_json("task-push-result.json");
-    let output = functions::push_result(&registry, &channel, &workflow, payload.clone())
+    let output = task::push_result(&registry, &channel, &workflow, payload.clone())
         .await
         .unwrap();
     assert_eq!(output, json!({"delivered": true}));
     assert_eq!(
         *channel.posted.lock().unwrap(),
-        [(
-            CONNECTION_ID.to_owned(),
-            json!({"reportURL": payload["report"]["reportURL"]})
-        )]
+        [(CONNECTION_ID.to_owned(), ready_frame(&payload))]
     );
     let completed = workflow.completed_tasks.lock().unwrap();
     assert_eq!(completed[0].0, payload["taskToken"].as_str().unwrap());
@@ -208,7 +208,7 @@ async fn push_error_sends_the_cause_to_a_waiting_client() {
     let registry = registry_with_a_waiting_client().await;
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
-    functions::push_result(
+    task::push_result(
         &registry,
         &channel,
         &workflow,
@@ -231,7 +231,7 @@ async fn push_error_sends_the_cause_to_a_waiting_client() {
 async fn a_push_payload_without_report_or_error_is_an_invalid_request() {
     let mut payload = fixture_json("task-push-result.json");
     payload.as_object_mut().unwrap().remove("report");
-    let failure = functions::push_result(
+    let failure = task::push_result(
         &MemoryPushRegistry::default(),
         &RecordingChannel::default(),
         &FakeWorkflow::default(),

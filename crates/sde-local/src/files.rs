@@ -1,7 +1,6 @@
 //! `GET /files/<key>?…`: serves export files to holders of a valid signed URL, the local
 //! stand-in for S3 presigned GETs.
 
-use crate::http::ErrorResponse;
 use crate::stack::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -9,6 +8,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CON
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sde_core::content_disposition;
+use sde_edge::EdgeError as ErrorResponse;
 use sde_handlers::{ApiError, ApiErrorKind};
 use tokio_util::io::ReaderStream;
 

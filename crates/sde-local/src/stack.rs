@@ -2,10 +2,7 @@
 //! with the shared handlers bound to its tasks, and the HTTP/WebSocket server.
 
 use crate::files::download_route;
-use crate::http::{
-    download_request_route, jwks_route, not_found_route, report_status_route, search_route,
-    token_route,
-};
+use crate::http::{jwks_route, token_route};
 use crate::hub::WsHub;
 use crate::outbox::OutboxMailer;
 use crate::progress::LocalProgressBoard;
@@ -15,10 +12,15 @@ use crate::workflow::LocalWorkflow;
 use crate::ws::ws_route;
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{ObjectStore, SearchIndex};
+use sde_edge::TokenAuthenticator;
+use sde_edge::rest::{
+    CorsOrigin, ExportStarter, StatusReader, download_request_routes, report_status_routes,
+    search_routes,
+};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
 use sde_localfs::LocalFsStore;
@@ -32,7 +34,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::info;
 
 /// The one state-machine definition, shared with AWS.
@@ -88,6 +89,9 @@ pub struct StackConfig {
     pub index_layer: Option<IndexLayer>,
     /// Part size of local uploads (tests use tiny parts to get many of them).
     pub part_size: Option<usize>,
+    /// Whether a WebSocket without a token may follow a push export by its ARN (see
+    /// SECURITY.md); off unless asked for.
+    pub allow_anonymous_push: bool,
 }
 
 impl fmt::Debug for StackConfig {
@@ -120,6 +124,7 @@ impl StackConfig {
             store_layer: None,
             index_layer: None,
             part_size: None,
+            allow_anonymous_push: false,
         }
     }
 }
@@ -133,10 +138,11 @@ pub struct AppState {
     pub push_registry: Arc<MemoryPushRegistry>,
     pub hub: Arc<WsHub>,
     pub store: Arc<LocalFsStore>,
-    pub verifier: Arc<IdTokenVerifier>,
+    pub authenticator: Arc<TokenAuthenticator>,
     pub issuer: Option<Arc<DevIssuer>>,
     pub outbox: PathBuf,
     pub limits: ExportLimits,
+    pub allow_anonymous_push: bool,
     pub shutdown: CancellationToken,
 }
 
@@ -271,10 +277,11 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         push_registry,
         hub,
         store: store.clone(),
-        verifier: Arc::new(verifier),
+        authenticator: Arc::new(TokenAuthenticator::new(Arc::new(verifier))),
         issuer,
         outbox,
         limits: config.limits,
+        allow_anonymous_push: config.allow_anonymous_push,
         shutdown: CancellationToken::new(),
     };
     spawn_retention_sweeper(store, config.retention, state.shutdown.clone());
@@ -295,22 +302,25 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
     })
 }
 
+/// The shared REST API of `sde-edge` (callers verified by their ID token) beside the local
+/// stack's own routes: sign-in, signed files, the WebSocket and the page.
 fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> {
     let origin = match cors_origin {
         Some(origin) => {
-            AllowOrigin::exact(HeaderValue::from_str(origin).context("reading the CORS origin")?)
+            CorsOrigin::Exact(HeaderValue::from_str(origin).context("reading the CORS origin")?)
         }
-        None => AllowOrigin::any(),
+        None => CorsOrigin::Any,
     };
-    let cors = CorsLayer::new()
-        .allow_origin(origin)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(600));
-    Ok(Router::new()
-        .route("/search", post(search_route))
-        .route("/download-request", post(download_request_route))
-        .route("/report-status", post(report_status_route))
+    let api = search_routes(state.index.clone())
+        .merge(download_request_routes(ExportStarter {
+            workflow: state.workflow.clone(),
+            limits: state.limits,
+        }))
+        .merge(report_status_routes(StatusReader {
+            workflow: state.workflow.clone(),
+            progress: state.progress.clone(),
+        }));
+    let local = Router::new()
         .route("/auth/token", post(token_route))
         .route("/.well-known/jwks.json", get(jwks_route))
         .route("/files/{*key}", get(download_route))
@@ -318,9 +328,12 @@ fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> 
         .route("/", get(crate::page::index_route))
         .route("/app.js", get(crate::page::app_js_route))
         .route("/style.css", get(crate::page::style_css_route))
-        .fallback(not_found_route)
-        .layer(cors)
-        .with_state(state))
+        .with_state(state.clone());
+    Ok(sde_edge::rest::api(
+        api.merge(local),
+        state.authenticator.clone(),
+        &origin,
+    ))
 }
 
 async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<()> {

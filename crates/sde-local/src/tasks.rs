@@ -1,17 +1,13 @@
-//! The state machine's Lambda tasks, bound to the same handler functions the Lambda binaries run.
+//! The state machine's Lambda tasks, bound to the task edge of `sde-edge` — the functions the
+//! Lambda binaries run.
 
 use sde_core::{
     Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow,
 };
-use sde_handlers::email_link::{NotifyInput, email_link};
-use sde_handlers::generate_csv::{ExportSettings, generate_csv};
-use sde_handlers::push::{PushResultInput, push_result};
-use sde_handlers::task_failure::names;
-use sde_handlers::{ExecutionInput, TaskFailure};
+use sde_edge::task::{email_link, generate_csv, push_result};
+use sde_handlers::TaskFailure;
+use sde_handlers::generate_csv::ExportSettings;
 use sde_states::{TaskError, TaskRegistry};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use std::sync::Arc;
 
 /// What the tasks run against.
@@ -34,59 +30,42 @@ pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
     registry.register_fn("generateCsv", move |_ctx, payload| {
         let d = d.clone();
         async move {
-            let input: ExecutionInput = parse(payload)?;
-            reply(
-                generate_csv(
-                    d.index.as_ref(),
-                    d.store.as_ref(),
-                    d.progress.as_ref(),
-                    d.export,
-                    &input,
-                )
-                .await,
+            generate_csv(
+                d.index.as_ref(),
+                d.store.as_ref(),
+                d.progress.as_ref(),
+                d.export,
+                payload,
             )
+            .await
+            .map_err(task_error)
         }
     });
     let d = deps.clone();
     registry.register_fn("emailLink", move |_ctx, payload| {
         let d = d.clone();
         async move {
-            let input: NotifyInput = parse(payload)?;
-            reply(email_link(d.mailer.as_ref(), &input).await)
+            email_link(d.mailer.as_ref(), payload)
+                .await
+                .map_err(task_error)
         }
     });
     let d = deps;
     registry.register_fn("pushResult", move |_ctx, payload| {
         let d = d.clone();
         async move {
-            let input: PushResultInput = parse(payload)?;
-            reply(
-                push_result(
-                    d.push_registry.as_ref(),
-                    d.push_channel.as_ref(),
-                    d.workflow.as_ref(),
-                    &input,
-                )
-                .await,
+            push_result(
+                d.push_registry.as_ref(),
+                d.push_channel.as_ref(),
+                d.workflow.as_ref(),
+                payload,
             )
+            .await
+            .map_err(task_error)
         }
     });
 }
 
-fn parse<T: DeserializeOwned>(payload: Value) -> Result<T, TaskError> {
-    serde_json::from_value(payload).map_err(|e| {
-        TaskError::new(
-            names::INVALID_REQUEST,
-            format!("the task input is invalid: {e}"),
-        )
-    })
-}
-
-fn reply<T: Serialize>(result: Result<T, TaskFailure>) -> Result<Value, TaskError> {
-    match result {
-        Ok(output) => {
-            serde_json::to_value(output).map_err(|e| TaskError::new(names::FAILED, e.to_string()))
-        }
-        Err(failure) => Err(TaskError::new(failure.error, failure.cause)),
-    }
+fn task_error(failure: TaskFailure) -> TaskError {
+    TaskError::new(failure.error, failure.cause)
 }

@@ -1,44 +1,46 @@
 //! `GET /ws?token=<ID token>`: the push WebSocket. Browsers cannot set headers on a WebSocket,
-//! so the token travels in the query string (and is never logged). The client sends
-//! `{"action": "OpenConnection", "executionArn": …}` and receives `{"reportURL"}` once.
+//! so the token travels in the query string (and is never logged). Each message goes to the
+//! WebSocket edge of `sde-edge`, the dispatcher the Lambda host runs too; this module only
+//! carries frames between the socket and the hub.
 
-use crate::http::{ErrorResponse, verify};
 use crate::stack::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
-use sde_core::Owner;
-use sde_handlers::push::{OpenConnection, error_frame, push_open_connection};
-use sde_handlers::{ApiError, ApiErrorKind};
+use sde_edge::EdgeError;
+use sde_edge::caller::unauthorized;
+use sde_edge::ws::{MAX_MESSAGE_BYTES, PushParts, on_message};
+use sde_handlers::push::Subscriber;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tracing::debug;
-
-/// Largest message a client may send.
-const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct ConnectQuery {
     token: Option<String>,
 }
 
-/// The `$connect` route: checks the token, then upgrades.
+/// The `$connect` route: checks the token (bare or `Bearer <token>`), then upgrades. Without a
+/// token the socket is anonymous if the stack allows it (`--allow-anonymous-push`), else 401.
 pub async fn ws_route(
     State(state): State<AppState>,
     Query(query): Query<ConnectQuery>,
     upgrade: WebSocketUpgrade,
-) -> Result<Response, ErrorResponse> {
-    let token = query.token.ok_or_else(|| {
-        ApiError::new(ApiErrorKind::Unauthorized, "connect with ?token=<ID token>")
-    })?;
-    let owner = verify(&state, &token).await?;
+) -> Result<Response, EdgeError> {
+    let subscriber = match query.token.as_deref().map(str::trim) {
+        Some(token) if !token.is_empty() => {
+            Subscriber::Owner(state.authenticator.verify(token).await?)
+        }
+        _ if state.allow_anonymous_push => Subscriber::Anonymous,
+        _ => return Err(unauthorized("connect with ?token=<ID token>").into()),
+    };
+    // One byte over the edge's limit still arrives, so the edge answers it with its own refusal.
     Ok(upgrade
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve_socket(state, owner, socket)))
+        .max_message_size(MAX_MESSAGE_BYTES + 1)
+        .on_upgrade(move |socket| serve_socket(state, subscriber, socket)))
 }
 
-async fn serve_socket(state: AppState, owner: Owner, socket: WebSocket) {
+async fn serve_socket(state: AppState, subscriber: Subscriber, socket: WebSocket) {
     let (connection_id, mut outgoing) = state.hub.connect();
     let (mut sink, mut incoming) = socket.split();
     debug!(connection_id, "websocket connected");
@@ -49,7 +51,18 @@ async fn serve_socket(state: AppState, owner: Owner, socket: WebSocket) {
                 None => break,
             },
             message = incoming.next() => match message {
-                Some(Ok(Message::Text(text))) => on_message(&state, &owner, &connection_id, text.as_str()).await,
+                // Answered off the loop: the answer may wait on this socket's own frame queue.
+                Some(Ok(Message::Text(text))) => {
+                    let (state, subscriber, connection_id) = (state.clone(), subscriber.clone(), connection_id.clone());
+                    tokio::spawn(async move {
+                        let parts = PushParts {
+                            workflow: state.workflow.as_ref(),
+                            registry: state.push_registry.as_ref(),
+                            channel: state.hub.as_ref(),
+                        };
+                        on_message(parts, Ok(subscriber), &connection_id, text.as_str()).await;
+                    });
+                }
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
@@ -60,41 +73,4 @@ async fn serve_socket(state: AppState, owner: Owner, socket: WebSocket) {
     state.hub.disconnect(&connection_id);
     let _ = sink.close().await;
     debug!(connection_id, "websocket closed");
-}
-
-async fn on_message(state: &AppState, owner: &Owner, connection_id: &str, text: &str) {
-    let reply = match serde_json::from_str::<Value>(text) {
-        Ok(message) if message.get("action").and_then(Value::as_str) == Some("OpenConnection") => {
-            match serde_json::from_value::<OpenConnection>(message) {
-                Ok(open) => {
-                    let opened = push_open_connection(
-                        state.workflow.as_ref(),
-                        state.push_registry.as_ref(),
-                        state.hub.as_ref(),
-                        owner,
-                        connection_id,
-                        &open,
-                    )
-                    .await;
-                    match opened {
-                        Ok(()) => None,
-                        Err(error) => Some(error_frame(
-                            &open.execution_arn,
-                            ErrorResponse::from(error).log_and_message(),
-                        )),
-                    }
-                }
-                Err(error) => Some(
-                    json!({ "error": format!("OpenConnection needs \"executionArn\": {error}") }),
-                ),
-            }
-        }
-        Ok(_) => Some(
-            json!({ "error": "unknown action: send {\"action\": \"OpenConnection\", \"executionArn\": …}" }),
-        ),
-        Err(error) => Some(json!({ "error": format!("invalid JSON message: {error}") })),
-    };
-    if let Some(frame) = reply {
-        let _ = state.hub.try_post(connection_id, &frame);
-    }
 }

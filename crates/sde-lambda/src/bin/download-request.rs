@@ -1,24 +1,16 @@
 //! `download-request`: `POST /download-request`, starts an export's execution.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, functions, rest::RestEvent, telemetry};
-use std::convert::Infallible;
+use sde_edge::rest::{ExportStarter, download_request_routes};
+use sde_lambda::{deps, rest, telemetry};
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let deps = &deps::download_request_deps().await?;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<RestEvent>| async move {
-            let response = functions::download_request(
-                &deps.workflow,
-                deps.limits,
-                event.payload,
-                &deps.cors_origin,
-            )
-            .await;
-            Ok::<_, Infallible>(response)
-        },
-    ))
-    .await
+    let deps = deps::download_request_deps().await?;
+    let routes = download_request_routes(ExportStarter {
+        workflow: Arc::new(deps.workflow),
+        limits: deps.limits,
+    });
+    rest::run(rest::api(routes, &deps.cors_origin)).await
 }

@@ -1,7 +1,7 @@
 //! `email-link`: the `emailLink` task, emails the owner their link (or the failure).
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, functions, telemetry};
+use sde_lambda::{deps, task, telemetry};
 use serde_json::Value;
 
 #[tokio::main]
@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let mailer = &deps::email_link_deps().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        functions::email_link(mailer, event.payload)
+        task::email_link(mailer, event.payload)
     }))
     .await
 }

@@ -1,7 +1,7 @@
 //! `generate-csv`: the `generateCsv` task, streams the whole result set to S3.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, functions, telemetry};
+use sde_lambda::{deps, task, telemetry};
 use serde_json::Value;
 
 #[tokio::main]
@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let deps = &deps::generate_csv_deps().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        functions::generate_csv(
+        task::generate_csv(
             &deps.index,
             &deps.store,
             &deps.progress,

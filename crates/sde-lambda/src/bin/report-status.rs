@@ -1,24 +1,16 @@
 //! `report-status`: `POST /report-status`, where an export is, for its owner.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, functions, rest::RestEvent, telemetry};
-use std::convert::Infallible;
+use sde_edge::rest::{StatusReader, report_status_routes};
+use sde_lambda::{deps, rest, telemetry};
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let deps = &deps::report_status_deps().await?;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<RestEvent>| async move {
-            let response = functions::report_status(
-                &deps.workflow,
-                &deps.progress,
-                event.payload,
-                &deps.cors_origin,
-            )
-            .await;
-            Ok::<_, Infallible>(response)
-        },
-    ))
-    .await
+    let deps = deps::report_status_deps().await?;
+    let routes = report_status_routes(StatusReader {
+        workflow: Arc::new(deps.workflow),
+        progress: Arc::new(deps.progress),
+    });
+    rest::run(rest::api(routes, &deps.cors_origin)).await
 }

@@ -1,18 +1,16 @@
 //! `search`: `POST /search`, one page of ranked posts.
 
-use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, functions, rest::RestEvent, telemetry};
-use std::convert::Infallible;
+use sde_edge::rest::search_routes;
+use sde_lambda::{deps, rest, telemetry};
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let deps = &deps::search_deps().await?;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<RestEvent>| async move {
-            let response = functions::search(&deps.index, event.payload, &deps.cors_origin).await;
-            Ok::<_, Infallible>(response)
-        },
+    let deps = deps::search_deps().await?;
+    rest::run(rest::api(
+        search_routes(Arc::new(deps.index)),
+        &deps.cors_origin,
     ))
     .await
 }

@@ -1,14 +1,17 @@
 //! `ws-authorizer`: the WebSocket `$connect` REQUEST authorizer (ID token in `?token=`).
 
+use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, functions, telemetry, websocket::AuthorizerEvent};
+use sde_lambda::{deps, telemetry, websocket};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let verifier = &deps::authorizer_deps()?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerEvent>| {
-        functions::ws_authorizer(verifier, event.payload)
-    }))
+    let deps = &deps::authorizer_deps()?;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| {
+            websocket::authorize(&deps.verifier, deps.anonymous, event.payload)
+        },
+    ))
     .await
 }

@@ -11,7 +11,7 @@ use sde_core::{
     IndexErrorKind, Mailer, PageRequest, Post, PostOutcome, PostQuery, PostScan, ProgressBoard,
     PushChannel, SearchIndex, SearchPage, UserId, Workflow, WorkflowError, WorkflowErrorKind,
 };
-use sde_lambda::functions::FlushProgress;
+use sde_lambda::task::FlushProgress;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
