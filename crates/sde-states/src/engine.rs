@@ -807,8 +807,9 @@ impl Runner {
             )));
         };
         // AWS: MaxConcurrency 0 (the default) means no limit; results keep the item order.
+        let count = items.len();
         let limit = if spec.max_concurrency == 0 {
-            items.len().max(1)
+            count.max(1)
         } else {
             spec.max_concurrency
         };
@@ -822,13 +823,20 @@ impl Runner {
                     }
                     None => item,
                 };
-                self.run_machine(&spec.processor, input).await
+                let output = self.run_machine(&spec.processor, input).await?;
+                Ok::<_, TaskError>((index, output))
             }
         });
-        let results: Vec<Value> = futures::stream::iter(runs)
-            .buffered(limit)
-            .try_collect()
-            .await?;
+        // Unordered, so that a slow item holds a slot of its own and not the ones behind it, and
+        // the first failing item fails the state at once (AWS: "If any iteration fails, the
+        // entire Map state fails, and all iterations are stopped"); dropping the stream stops them.
+        let mut finished = futures::stream::iter(runs).buffer_unordered(limit);
+        let mut results = vec![Value::Null; count];
+        while let Some((index, output)) = finished.try_next().await? {
+            if let Some(slot) = results.get_mut(index) {
+                *slot = output;
+            }
+        }
         Ok(Value::Array(results))
     }
 
