@@ -17,14 +17,16 @@ mod choice;
 mod definition;
 mod engine;
 mod error;
+mod execution;
 mod intrinsic;
+mod io_processing;
 mod path;
+mod runner;
 mod task;
 mod template;
 
 pub use definition::StateMachine;
-pub use engine::{
-    Engine, EngineOptions, ExecutionDescription, ExecutionStatus, HistoryEvent, HistoryEventType,
-};
+pub use engine::{Engine, EngineOptions};
 pub use error::{DefinitionError, EngineError, TaskError, names};
+pub use execution::{ExecutionDescription, ExecutionStatus, HistoryEvent, HistoryEventType};
 pub use task::{FnHandler, TaskContext, TaskHandler, TaskRegistry};
