@@ -43,6 +43,8 @@ impl Workflow for FakeWorkflow {
         }
         Ok(ExecutionDescription {
             execution_arn: ARN.into(),
+            state_machine_arn:
+                "arn:aws:states:us-east-1:123456789012:stateMachine:download-request".into(),
             name: "e1".into(),
             status: ExecutionStatus::Running,
             input: json!({"owner": {"sub": "alice", "email": "alice@example.com"}}),

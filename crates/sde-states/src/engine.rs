@@ -7,15 +7,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
+use sde_core::{ExecutionDescription, ExecutionStatus};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tracing::info;
 
 use crate::definition::StateMachine;
 use crate::error::{EngineError, TaskError};
-use crate::execution::{
-    ExecutionDescription, ExecutionStatus, HistoryEvent, HistoryEventType, Slot,
-};
+use crate::execution::{HistoryEvent, HistoryEventType, Slot};
 use crate::runner::Runner;
 use crate::task::TaskRegistry;
 

@@ -21,7 +21,9 @@ use tracing::{debug, info};
 use crate::definition::{Catcher, Kind, Machine, State};
 use crate::engine::{Inner, lock};
 use crate::error::{TaskError, error_matches, names};
-use crate::execution::{ExecutionStatus, HistoryEventType, Slot};
+use sde_core::ExecutionStatus;
+
+use crate::execution::{HistoryEventType, Slot};
 use crate::io_processing::{apply_parameters, place_result, select_input, state_output};
 
 /// Longest single timer the engine arms; longer waits (such as the default task timeout of
