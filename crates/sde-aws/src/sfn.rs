@@ -164,6 +164,7 @@ impl Workflow for SfnWorkflow {
         };
         Ok(ExecutionDescription {
             execution_arn: arn,
+            state_machine_arn: output.state_machine_arn().to_owned(),
             name,
             status,
             input: output.input().map(json_text).unwrap_or(Value::Null),

@@ -29,7 +29,8 @@
 mod common;
 
 use aws_sdk_sfn::types::{ExecutionStatus as SfnStatus, HistoryEventType};
-use sde_states::{Engine, EngineOptions, ExecutionStatus, StateMachine, TaskError, TaskRegistry};
+use sde_core::ExecutionStatus;
+use sde_states::{Engine, EngineOptions, StateMachine, TaskError, TaskRegistry};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -51,6 +51,8 @@ impl Workflow for FakeWorkflow {
         };
         Ok(ExecutionDescription {
             execution_arn: arn.into(),
+            state_machine_arn:
+                "arn:aws:states:us-east-1:123456789012:stateMachine:download-request".into(),
             name: "e1".into(),
             status: ExecutionStatus::Running,
             input: json!({"type": delivery, "owner": {"sub": "alice", "email": "alice@example.com"}}),

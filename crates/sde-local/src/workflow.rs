@@ -92,26 +92,6 @@ fn write_record(path: &Path, record: &ExecutionDescription) -> anyhow::Result<()
     Ok(())
 }
 
-fn convert(d: sde_states::ExecutionDescription) -> ExecutionDescription {
-    ExecutionDescription {
-        execution_arn: d.execution_arn,
-        name: d.name,
-        status: match d.status {
-            sde_states::ExecutionStatus::Running => ExecutionStatus::Running,
-            sde_states::ExecutionStatus::Succeeded => ExecutionStatus::Succeeded,
-            sde_states::ExecutionStatus::Failed => ExecutionStatus::Failed,
-            sde_states::ExecutionStatus::TimedOut => ExecutionStatus::TimedOut,
-            sde_states::ExecutionStatus::Aborted => ExecutionStatus::Aborted,
-        },
-        input: d.input,
-        output: d.output,
-        error: d.error,
-        cause: d.cause,
-        start_date: d.start_date,
-        stop_date: d.stop_date,
-    }
-}
-
 fn workflow_error(error: EngineError, context: &str) -> WorkflowError {
     let kind = match &error {
         EngineError::ExecutionAlreadyExists(_) => WorkflowErrorKind::AlreadyExists,
@@ -137,13 +117,13 @@ impl Workflow for LocalWorkflow {
             .start_execution(name, input)
             .map_err(|e| workflow_error(e, "starting an execution"))?;
         if let Ok(description) = self.engine.describe_execution(&arn) {
-            self.persist(&convert(description));
+            self.persist(&description);
         }
         let this = self.clone();
         let watched = arn.clone();
         tokio::spawn(async move {
             if let Ok(done) = this.engine.wait(&watched).await {
-                this.persist(&convert(done));
+                this.persist(&done);
             }
         });
         Ok(arn)
@@ -154,16 +134,14 @@ impl Workflow for LocalWorkflow {
             .engine
             .list_executions()
             .into_iter()
-            .filter(|e| {
-                e.status == sde_states::ExecutionStatus::Running && e.name.starts_with(name_prefix)
-            })
+            .filter(|e| e.status == ExecutionStatus::Running && e.name.starts_with(name_prefix))
             .count();
         Ok(running as u64)
     }
 
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError> {
         match self.engine.describe_execution(execution_arn) {
-            Ok(description) => Ok(convert(description)),
+            Ok(description) => Ok(description),
             Err(EngineError::ExecutionDoesNotExist(_)) => self
                 .earlier
                 .lock()
@@ -196,5 +174,80 @@ impl Workflow for LocalWorkflow {
         self.engine
             .send_task_failure(task_token, error, cause)
             .map_err(|e| workflow_error(e, "failing a task"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sde_states::{EngineOptions, StateMachine, TaskRegistry};
+    use serde_json::json;
+
+    fn engine() -> Engine {
+        let machine =
+            StateMachine::load(r#"{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}"#)
+                .unwrap();
+        Engine::new(machine, TaskRegistry::new(), EngineOptions::default())
+    }
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:states:us-east-1:123456789012:execution:download-request:{name}")
+    }
+
+    #[tokio::test]
+    async fn records_of_the_earlier_shape_are_read_and_rewritten_in_the_describe_execution_shape() {
+        // Hand-written in the shape this module wrote before descriptions carried
+        // stateMachineArn: input and output as JSON values.
+        let dir = tempfile::tempdir().unwrap();
+        let done = json!({"executionArn": arn("done"), "name": "done", "status": "SUCCEEDED",
+            "input": {"type": "direct"}, "output": {"reportURL": "https://example.com/f.csv"},
+            "startDate": "2026-11-23T10:00:00Z", "stopDate": "2026-11-23T10:00:05Z"});
+        let cut = json!({"executionArn": arn("cut"), "name": "cut", "status": "RUNNING",
+            "input": {"type": "push"}, "startDate": "2026-11-23T10:00:00Z"});
+        std::fs::write(dir.path().join("done.json"), done.to_string()).unwrap();
+        std::fs::write(dir.path().join("cut.json"), cut.to_string()).unwrap();
+
+        let workflow = LocalWorkflow::open(engine(), dir.path()).unwrap();
+
+        let done = workflow.describe(&arn("done")).await.unwrap();
+        assert_eq!(done.status, ExecutionStatus::Succeeded);
+        assert_eq!(done.input, json!({"type": "direct"}));
+        assert_eq!(
+            done.output,
+            Some(json!({"reportURL": "https://example.com/f.csv"}))
+        );
+        assert_eq!(
+            done.state_machine_arn,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:download-request"
+        );
+        let cut = workflow.describe(&arn("cut")).await.unwrap();
+        assert_eq!(
+            (cut.status, cut.error.as_deref()),
+            (ExecutionStatus::Failed, Some(INTERRUPTED))
+        );
+        assert_eq!(cut.input, json!({"type": "push"}));
+        let rewritten: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("cut.json")).unwrap()).unwrap();
+        assert_eq!(rewritten["input"], json!("{\"type\":\"push\"}"));
+    }
+
+    #[tokio::test]
+    async fn an_execution_started_here_is_described_by_the_interpreter_and_recorded_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let workflow = LocalWorkflow::open(engine(), dir.path()).unwrap();
+        let arn = workflow.start("fresh", json!({"a": 1})).await.unwrap();
+        let done = workflow.engine().wait(&arn).await.unwrap();
+        assert_eq!(workflow.describe(&arn).await.unwrap(), done);
+        // The record is written by a task watching the execution; give it a moment.
+        for _ in 0..100 {
+            let record: Option<ExecutionDescription> = std::fs::read(dir.path().join("fresh.json"))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            if record.as_ref() == Some(&done) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the finished execution was not recorded on disk");
     }
 }

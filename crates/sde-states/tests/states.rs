@@ -820,3 +820,140 @@ async fn map_over_a_non_array_fails_with_states_runtime() {
         Some("States.Runtime")
     );
 }
+
+/// A Map of `items` over one Task calling `function`, with `extra` fields on the Map state.
+fn map_over(function: &str, extra: Value) -> Value {
+    let mut state = json!({"Type": "Map", "End": true, "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "P",
+            "States": {"P": {"Type": "Task", "Resource": format!("{FN_ARN}{function}"), "End": true}}}});
+    for (k, v) in extra.as_object().unwrap() {
+        state[k] = v.clone();
+    }
+    json!({"StartAt": "M", "States": {"M": state, "Caught": {"Type": "Pass", "End": true}}})
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_keeps_max_concurrency_items_running_while_an_early_item_is_slow() {
+    // MaxConcurrency is "the upper bound on the number of iterations that may run in parallel"; a
+    // slow first item must not hold back the items after it. Item 0 finishes only once every
+    // other item has finished, which an in-order window of two would never let happen.
+    let r = TaskRegistry::new();
+    let counts = Arc::new(Mutex::new((0usize, 0usize, 0usize))); // (running, most at once, finished)
+    let others_done = Arc::new(tokio::sync::Notify::new());
+    let (seen, notify) = (counts.clone(), others_done.clone());
+    r.register_fn("slowFirst", move |_, input| {
+        let (seen, notify) = (seen.clone(), notify.clone());
+        async move {
+            {
+                let mut s = seen.lock().unwrap();
+                s.0 += 1;
+                s.1 = s.1.max(s.0);
+            }
+            if input == json!(0) {
+                let waiting = notify.notified();
+                if seen.lock().unwrap().2 < 5 {
+                    waiting.await;
+                }
+            } else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let mut s = seen.lock().unwrap();
+            s.0 -= 1;
+            s.2 += 1;
+            if s.2 == 5 && input != json!(0) {
+                notify.notify_one();
+            }
+            Ok(input)
+        }
+    });
+    let def = map_over("slowFirst", json!({"MaxConcurrency": 2}));
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(def, &r, json!({"items": [0, 1, 2, 3, 4, 5]})),
+    )
+    .await
+    .expect("the Map finishes while its first item waits for the others");
+    assert_eq!(out.output, Some(json!([0, 1, 2, 3, 4, 5])));
+    assert_eq!(counts.lock().unwrap().1, 2);
+}
+
+/// A handler that fails item 1 with `Item.Broke` on its first `failures` calls and never answers
+/// for item 0, so only a Map that fails at the first failing item ends. Counts item 1's calls.
+fn item_one_breaks(registry: &TaskRegistry, failures: usize) -> Arc<Mutex<usize>> {
+    let calls = Arc::new(Mutex::new(0usize));
+    let seen = calls.clone();
+    registry.register_fn("itemOneBreaks", move |_, input| {
+        let seen = seen.clone();
+        async move {
+            if input == json!(0) {
+                std::future::pending::<()>().await;
+            }
+            if input == json!(1) {
+                let mut calls = seen.lock().unwrap();
+                *calls += 1;
+                if *calls <= failures {
+                    return Err(TaskError::new("Item.Broke", format!("call {calls}")));
+                }
+            }
+            Ok(input)
+        }
+    });
+    calls
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_item_fails_the_map_at_once_with_its_error_which_catch_handles() {
+    // "If any iteration fails, the entire Map state fails, and all iterations are stopped"; Map
+    // supports Catch like a Task.
+    let r = TaskRegistry::new();
+    item_one_breaks(&r, usize::MAX);
+    let def = map_over(
+        "itemOneBreaks",
+        json!({"Catch": [{"ErrorEquals": ["Item.Broke"], "ResultPath": "$.err", "Next": "Caught"}]}),
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(def, &r, json!({"items": [0, 1, 2]})),
+    )
+    .await
+    .expect("the Map fails without waiting for item 0");
+    assert_eq!(out.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        out.output,
+        Some(json!({"items": [0, 1, 2], "err": {"Error": "Item.Broke", "Cause": "call 1"}}))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_uncaught_map_item_error_fails_the_execution_with_that_error() {
+    let r = TaskRegistry::new();
+    item_one_breaks(&r, usize::MAX);
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(
+            map_over("itemOneBreaks", json!({})),
+            &r,
+            json!({"items": [0, 1]}),
+        ),
+    )
+    .await
+    .expect("the Map fails without waiting for item 0");
+    assert_eq!(
+        (out.status, out.error.as_deref(), out.cause.as_deref()),
+        (ExecutionStatus::Failed, Some("Item.Broke"), Some("call 1"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_on_a_map_state_runs_the_map_again_after_an_item_fails() {
+    // A Map state's Retry applies to the error of a failed iteration: the whole state runs again.
+    let r = TaskRegistry::new();
+    let calls = item_one_breaks(&r, 1);
+    let def = map_over(
+        "itemOneBreaks",
+        json!({"Retry": [{"ErrorEquals": ["Item.Broke"], "MaxAttempts": 1}]}),
+    );
+    let out = run(def, &r, json!({"items": [1, 2, 3]})).await;
+    assert_eq!(out.output, Some(json!([1, 2, 3])));
+    assert_eq!(*calls.lock().unwrap(), 2);
+}

@@ -112,6 +112,9 @@ impl FakeWorkflow {
             EXECUTION_ARN.to_owned(),
             ExecutionDescription {
                 execution_arn: EXECUTION_ARN.to_owned(),
+                state_machine_arn:
+                    "arn:aws:states:eu-west-1:123456789012:stateMachine:sde-dev-download-request"
+                        .to_owned(),
                 name: EXPORT_ID.to_owned(),
                 status,
                 input: fixture_json("task-generate-csv.json"),
