@@ -535,7 +535,9 @@ mod tests {
     #[test]
     fn backoff_doubles_and_is_capped() {
         let retry = RetryPolicy::default();
-        let waits: Vec<u128> = (1..=7).map(|a| retry.backoff(a, None).as_millis()).collect();
+        let waits: Vec<u128> = (1..=7)
+            .map(|a| retry.backoff(a, None).as_millis())
+            .collect();
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 8000]);
         assert_eq!(
             retry.backoff(1, Some(Duration::from_secs(3))),

@@ -17,17 +17,19 @@ use std::time::Duration;
 
 /// A cluster whose `posts` index exists and whose `_bulk` answers come from `bulk`.
 async fn with_index(bulk: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> FakeCluster {
-    FakeCluster::start(move |request, n| {
-        match (request.method.as_str(), request.path()) {
+    FakeCluster::start(
+        move |request, n| match (request.method.as_str(), request.path()) {
             ("HEAD", "/posts") => Reply::json(200, ""),
             ("POST" | "PUT", "/posts/_bulk") => bulk(request, n),
-            ("GET" | "POST", "/posts/_refresh") => Reply::json(
-                200,
-                r#"{"_shards":{"total":2,"successful":1,"failed":0}}"#,
+            ("GET" | "POST", "/posts/_refresh") => {
+                Reply::json(200, r#"{"_shards":{"total":2,"successful":1,"failed":0}}"#)
+            }
+            _ => Reply::json(
+                404,
+                r#"{"error":"the fake cluster has no answer for this"}"#,
             ),
-            _ => Reply::json(404, r#"{"error":"the fake cluster has no answer for this"}"#),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -119,8 +121,8 @@ async fn every_bulk_line_pair_is_an_index_action_and_the_post_source() {
 
 #[tokio::test]
 async fn an_item_level_error_surfaces_with_its_reason() {
-    let cluster = with_index(|request, _| bulk_reply(request, |i| if i == 1 { 400 } else { 201 }))
-        .await;
+    let cluster =
+        with_index(|request, _| bulk_reply(request, |i| if i == 1 { 400 } else { 201 })).await;
     let err = load_with(cluster.url(), "posts", posts(5), &fast(10), &|_| {})
         .await
         .unwrap_err();
@@ -155,10 +157,9 @@ async fn an_item_level_error_surfaces_with_its_reason() {
 
 #[tokio::test]
 async fn only_throttled_items_are_resent() {
-    let cluster = with_index(|request, n| {
-        bulk_reply(request, |i| if n == 0 && i == 2 { 429 } else { 201 })
-    })
-    .await;
+    let cluster =
+        with_index(|request, n| bulk_reply(request, |i| if n == 0 && i == 2 { 429 } else { 201 }))
+            .await;
     let loaded = load_with(cluster.url(), "posts", posts(4), &fast(10), &|_| {})
         .await
         .unwrap();

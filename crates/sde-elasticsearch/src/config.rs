@@ -364,10 +364,13 @@ mod tests {
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 
+    /// Variables set, the variable the error must name, and how its message must start.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
     #[test]
     fn bad_values_name_their_variable() {
         let https = ("SDE_ES_URL", "https://es.example.com");
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        let cases: &[Case] = &[
             (&[], "SDE_ES_URL", "SDE_ES_URL: must be set, e.g. https://"),
             (
                 &[("SDE_ES_URL", "not a url")],
@@ -456,8 +459,14 @@ mod tests {
     #[test]
     fn a_url_that_does_not_parse_is_not_repeated_in_the_error() {
         let error = from(&[("SDE_ES_URL", "https://user:hunter2@exa mple.com")]).unwrap_err();
-        assert!(!format!("{error} {error:?}").contains("hunter2"), "{error:?}");
-        assert!(std::error::Error::source(&error).is_some(), "the parse error is kept");
+        assert!(
+            !format!("{error} {error:?}").contains("hunter2"),
+            "{error:?}"
+        );
+        assert!(
+            std::error::Error::source(&error).is_some(),
+            "the parse error is kept"
+        );
     }
 
     #[test]
@@ -475,8 +484,8 @@ mod tests {
 
         let bare = EsConfig::from_url_with_credentials("https://es.example.com").unwrap();
         assert_eq!((bare.username, bare.password), (None, None));
-        let no_password = EsConfig::from_url_with_credentials("https://reader@es.example.com")
-            .unwrap();
+        let no_password =
+            EsConfig::from_url_with_credentials("https://reader@es.example.com").unwrap();
         assert_eq!(no_password.password.as_ref().map(Secret::expose), Some(""));
         // A stray `%` is no escape and stays as written.
         let stray = EsConfig::from_url_with_credentials("https://u:100%@es.example.com").unwrap();
@@ -485,10 +494,12 @@ mod tests {
 
     #[test]
     fn credentials_in_a_url_still_go_only_over_https_or_to_this_machine() {
-        let error =
-            EsConfig::from_url_with_credentials("http://elastic:changeme@es.internal:9200")
-                .unwrap_err();
-        assert!(error.to_string().starts_with("url: must use https"), "{error}");
+        let error = EsConfig::from_url_with_credentials("http://elastic:changeme@es.internal:9200")
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("url: must use https"),
+            "{error}"
+        );
         assert!(!format!("{error:?}").contains("changeme"));
     }
 

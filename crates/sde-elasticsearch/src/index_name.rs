@@ -118,7 +118,10 @@ mod tests {
             match (check_index_name(name), refused_for) {
                 (Ok(()), None) => {}
                 (Err(error), Some(rule)) => {
-                    assert!(error.rule.contains(rule), "{name:?}: {error}, expected {rule}");
+                    assert!(
+                        error.rule.contains(rule),
+                        "{name:?}: {error}, expected {rule}"
+                    );
                     assert!(error.to_string().starts_with(&format!("{name:?} is not")));
                 }
                 (outcome, expected) => {

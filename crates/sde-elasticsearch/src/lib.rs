@@ -64,9 +64,9 @@ pub mod mapping;
 pub mod query;
 pub mod response;
 pub mod scan;
-pub mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transport;
 
 pub use config::{ConfigError, EsConfig, Secret};
 pub use error::EsError;

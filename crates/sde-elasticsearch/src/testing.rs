@@ -77,8 +77,9 @@ impl Seen {
 
     /// The body as JSON; panics if it is not.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{} {}: the body is not JSON: {e}", self.method, self.target))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("{} {}: the body is not JSON: {e}", self.method, self.target)
+        })
     }
 
     /// The body as text.

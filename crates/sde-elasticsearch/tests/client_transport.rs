@@ -74,7 +74,10 @@ async fn clearing_a_scroll_is_a_delete_with_a_body() {
     let [seen] = &cluster.seen()[..] else {
         panic!("one request expected");
     };
-    assert_eq!((seen.method.as_str(), seen.target.as_str()), ("DELETE", "/_search/scroll"));
+    assert_eq!(
+        (seen.method.as_str(), seen.target.as_str()),
+        ("DELETE", "/_search/scroll")
+    );
     assert_eq!(seen.json(), json!({"scroll_id": ["abc"]}));
     assert_eq!(seen.header("authorization"), None);
 }

@@ -191,7 +191,8 @@ async fn a_ranked_page_parses_from_every_engine() {
 
 #[tokio::test]
 async fn every_page_of_one_search_uses_the_same_preference() {
-    let cluster = ScriptedTransport::new([ok("es8", "search_ok.json"), ok("es8", "search_ok.json")]);
+    let cluster =
+        ScriptedTransport::new([ok("es8", "search_ok.json"), ok("es8", "search_ok.json")]);
     let index = index_over(&cluster);
     index.search(&cats(), first_page(3)).await.unwrap();
     index
@@ -594,7 +595,11 @@ fn every_fixture_reads_as_its_documented_shape() {
                 name.ends_with("shard_failures.json"),
                 "{what}"
             );
-            assert_eq!(response.timed_out, name == "search_timed_out.json", "{what}");
+            assert_eq!(
+                response.timed_out,
+                name == "search_timed_out.json",
+                "{what}"
+            );
             let posts = response
                 .into_posts()
                 .unwrap_or_else(|e| panic!("{what}: {}", chain(&e)));

@@ -16,14 +16,14 @@ use chrono::{DateTime, Duration, Utc};
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkOperation, BulkOperations, BulkParts};
-use sde_core::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
 use sde_core::testing::search_index::{semantics, served, served_posts};
+use sde_core::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
 use sde_elasticsearch::{ClientTransport, EsConfig, EsIndex};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const POSTS: usize = 45;
@@ -255,7 +255,11 @@ struct Live {
 
 impl Live {
     async fn load(&self, posts: Vec<Post>) -> Arc<dyn SearchIndex> {
-        let name = format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        );
         self.created.lock().unwrap().push(name.clone());
         create_and_fill(&self.transport, &name, posts).await;
         Arc::new(EsIndex::new(&config_from(&self.url, name)).unwrap())

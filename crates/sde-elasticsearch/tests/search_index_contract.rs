@@ -144,21 +144,19 @@ fn failing(engine: &'static str, fault: Fault) -> impl Fn(&Seen, usize) -> Reply
             (_, Request::Clear) => Reply::fixture(200, engine, "clear_scroll.json"),
             (Fault::Overloaded, _) => Reply::fixture(429, engine, "error_429.json"),
             (Fault::Unavailable, _) => Reply::fixture(503, engine, "error_503.json"),
-            (Fault::Unreadable, _) => Reply::json(
-                200,
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-            .with_header("content-type", "text/html"),
+            (Fault::Unreadable, _) => {
+                Reply::json(200, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+                    .with_header("content-type", "text/html")
+            }
             (Fault::PartialResults, Request::Page(_)) => {
                 Reply::fixture(200, engine, "search_shard_failures.json")
             }
-            (Fault::PartialResults, _) => {
-                Reply::fixture(200, engine, "scroll_shard_failures.json")
-            }
+            (Fault::PartialResults, _) => Reply::fixture(200, engine, "scroll_shard_failures.json"),
             (Fault::TimedOutInside, Request::OpenScroll) => {
                 // A scroll that opens timed out still carries its id.
                 let mut body = fixture_json(engine, "search_timed_out.json");
-                body["_scroll_id"] = fixture_json(engine, "scroll_first.json")["_scroll_id"].clone();
+                body["_scroll_id"] =
+                    fixture_json(engine, "scroll_first.json")["_scroll_id"].clone();
                 Reply::value(200, &body)
             }
             (Fault::TimedOutInside, _) => Reply::fixture(200, engine, "search_timed_out.json"),

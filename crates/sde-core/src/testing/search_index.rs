@@ -49,7 +49,8 @@ pub fn served_posts() -> Vec<Post> {
             id: "c0ffee00-0003-4a5b-9c1d-000000000003".into(),
             user_id: UserId::Int(42),
             date_created: at("2019-07-22T19:45:12Z"),
-            content: "Adopted a rescue today, the shelter had so many cats, dogs and rabbits".into(),
+            content: "Adopted a rescue today, the shelter had so many cats, dogs and rabbits"
+                .into(),
             tags: vec!["#adopt".into(), "#cats".into(), "#dogs".into()],
         },
         Post {
@@ -112,8 +113,8 @@ macro_rules! search_index_tests {
 /// builds an index holding exactly the given posts (later posts replace earlier ones with the
 /// same id) and returns it once they are visible.
 pub mod semantics {
-    use chrono::{DateTime, Duration, Utc};
     use crate::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
+    use chrono::{DateTime, Duration, Utc};
     use std::collections::HashSet;
     use std::future::Future;
     use std::num::NonZeroUsize;
@@ -737,7 +738,10 @@ pub mod served {
             !scan.next_batch(&mut batch).await.unwrap(),
             "a finished scan stays finished"
         );
-        assert!(batch.is_empty(), "a finished scan hands back an empty batch");
+        assert!(
+            batch.is_empty(),
+            "a finished scan hands back an empty batch"
+        );
         scan.close().await.unwrap();
         (posts, total)
     }
@@ -790,7 +794,11 @@ pub mod served {
         let index = open().await;
         let (posts, total) = scan_all(&*index).await;
         assert_eq!(total, served_posts().len() as u64, "the scan's exact total");
-        assert_eq!(posts.len() as u64, total, "a scan yields as many as its total");
+        assert_eq!(
+            posts.len() as u64,
+            total,
+            "a scan yields as many as its total"
+        );
         assert_eq!(distinct_ids(&posts, "the scan"), served_ids());
     }
 
@@ -892,7 +900,11 @@ pub mod faults {
         for fault in [Fault::Unavailable, Fault::Unreachable] {
             let index = make(fault).await;
             for error in [search_error(&*index).await, scan_error(&*index).await] {
-                assert_eq!(error.kind, IndexErrorKind::Unavailable, "{fault:?}: {error}");
+                assert_eq!(
+                    error.kind,
+                    IndexErrorKind::Unavailable,
+                    "{fault:?}: {error}"
+                );
                 assert!(error.kind.is_transient());
             }
         }
@@ -917,7 +929,10 @@ pub mod faults {
         let index = make(Fault::Unreadable).await;
         for error in [search_error(&*index).await, scan_error(&*index).await] {
             assert_eq!(error.kind, IndexErrorKind::Corrupt, "{error}");
-            assert!(!error.kind.is_transient(), "the same answer would come again");
+            assert!(
+                !error.kind.is_transient(),
+                "the same answer would come again"
+            );
         }
     }
 
