@@ -2,21 +2,29 @@
 //! retrying what a busy cluster throws back (429, 5xx, dropped connections) and failing clearly
 //! on what retrying cannot fix (rejected documents, bad requests, auth).
 //!
-//! The index is created, if absent, with an explicit mapping ([`index_mapping`]). `UserID` is a
-//! `keyword`: old posts carry integers and new ones Cognito `sub` strings, and a `long` mapping
-//! (what dynamic mapping picks from the first old post) would reject every `sub`. A keyword field
-//! accepts both (numbers are indexed as their decimal text) while `_source` keeps each value's
-//! JSON type, so exports still round-trip `7` as a number and a `sub` as a string; user ids are
-//! only ever matched exactly, never ranged, so nothing is lost.
+//! The cluster is reached the way the search functions reach it: `sde-elasticsearch` turns the
+//! URL into an [`EsConfig`] (credentials out of the URL into basic auth, `https` required for
+//! them unless the cluster is on this machine, index name checked) and builds the official
+//! `elasticsearch` client from it; batches are the client's [`BulkOperation`]s sent with
+//! [`BulkParts`]. The index is created, if absent, with the posts index's explicit mapping
+//! ([`index_mapping`]; see `sde_elasticsearch::mapping` for why `UserID` is a keyword).
 
-use crate::bulk;
-use reqwest::{Method, StatusCode, Url};
+use bytes::{Bytes, BytesMut};
+use elasticsearch::http::headers::{CONTENT_TYPE, HeaderValue};
+use elasticsearch::http::request::Body as _;
+use elasticsearch::http::response::Response;
+use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesRefreshParts};
+use elasticsearch::{BulkOperation, BulkParts, Elasticsearch};
 use sde_core::Post;
+use sde_core::post::PostSource;
+use sde_elasticsearch::{ClientTransport, ConfigError, EsConfig, IndexNameError, check_index_name};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::str::FromStr;
+use std::future::Future;
 use std::time::Duration;
 use tracing::{debug, info, warn};
+
+pub use sde_elasticsearch::index_mapping;
 
 /// Posts per `_bulk` request when the caller has no better idea.
 pub const DEFAULT_BATCH_SIZE: usize = 1_000;
@@ -25,9 +33,6 @@ pub const DEFAULT_BATCH_SIZE: usize = 1_000;
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Longest response body quoted in an error.
 const MAX_QUOTED_BODY: usize = 500;
-
-/// The error `reqwest::Url` parsing reports (the `url` crate's `ParseError`).
-pub type UrlParseError = <Url as FromStr>::Err;
 
 /// How failed requests are retried: exponential backoff from `initial_backoff`, doubling up to
 /// `max_backoff`, at most `max_attempts` tries in all (a `Retry-After` header lengthens a wait,
@@ -50,6 +55,23 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after failed try number `attempt` (1-based), at least `retry_after` when the
+    /// cluster asked for it, never more than `max_backoff`.
+    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exponential = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        exponential
+            .max(retry_after.unwrap_or_default())
+            .min(self.max_backoff)
+    }
+
+    fn attempts(&self) -> u32 {
+        self.max_attempts.max(1)
     }
 }
 
@@ -80,27 +102,20 @@ impl Default for LoadOptions {
 /// Why loading stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The cluster URL does not parse.
-    #[error("invalid Elasticsearch URL")]
-    InvalidUrl(#[source] UrlParseError),
-    /// The cluster URL parses but cannot be used (wrong scheme, not a base URL).
-    #[error("unsupported Elasticsearch URL: {0}")]
-    UnsupportedUrl(&'static str),
+    /// The cluster URL cannot be used (does not parse, wrong scheme, credentials over plain
+    /// `http` to another machine, …); the cause says which.
+    #[error("the Elasticsearch URL cannot be used")]
+    Config(#[source] ConfigError),
     /// The index name is not one Elasticsearch accepts.
-    #[error(
-        "invalid index name {0:?}: use lowercase, no spaces or any of \\/*?\"<>|,#:, not starting with - _ +"
-    )]
-    InvalidIndexName(String),
-    /// The HTTP client could not be set up.
-    #[error("could not set up the HTTP client")]
-    Client(#[source] reqwest::Error),
+    #[error(transparent)]
+    InvalidIndexName(#[from] IndexNameError),
     /// A request failed without an HTTP answer (connection refused or reset, timeout) on every try.
     #[error("{what} failed after {attempts} attempt(s)")]
     Http {
         what: &'static str,
         attempts: u32,
         #[source]
-        source: reqwest::Error,
+        source: elasticsearch::Error,
     },
     /// The cluster answered with an error status (after retries if it was retryable).
     #[error("{what} failed with HTTP {status} after {attempts} attempt(s): {body}")]
@@ -118,9 +133,9 @@ pub enum LoadError {
         #[source]
         source: serde_json::Error,
     },
-    /// A post could not be encoded as JSON.
+    /// A post could not be encoded as a bulk operation.
     #[error("could not encode a post")]
-    Encode(#[source] std::io::Error),
+    Encode(#[source] elasticsearch::Error),
     /// The cluster rejected documents of a batch (mapping errors, rejected executions after
     /// retries, …). Posts of earlier batches stay loaded.
     #[error(
@@ -170,35 +185,27 @@ pub async fn load_with(
     options: &LoadOptions,
     progress: &dyn Fn(u64),
 ) -> Result<u64, LoadError> {
-    validate_index_name(index_name)?;
-    let cluster = Cluster::connect(url, options)?;
-    cluster.ensure_index(index_name).await?;
+    check_index_name(index_name)?;
+    let cluster = Cluster::connect(url, index_name, options)?;
+    cluster.ensure_index().await?;
 
-    let bulk_path = format!("{index_name}/_bulk");
     let batch_size = options.batch_size.max(1);
     let mut posts = posts.peekable();
     let mut loaded = 0u64;
     let mut batch = Batch::default();
     while posts.peek().is_some() {
         batch.clear();
-        while batch.len() < batch_size && batch.body.len() < MAX_BATCH_BYTES {
+        while batch.len() < batch_size && batch.bytes < MAX_BATCH_BYTES {
             let Some(post) = posts.next() else { break };
-            batch.push(index_name, post)?;
+            batch.push(post)?;
         }
-        cluster.send_batch(&bulk_path, &batch, loaded).await?;
+        cluster.send_batch(&batch, loaded).await?;
         loaded += batch.len() as u64;
         progress(loaded);
         debug!(loaded, "bulk batch loaded");
     }
     if options.refresh {
-        cluster
-            .request(
-                Method::POST,
-                &format!("{index_name}/_refresh"),
-                None,
-                "refresh",
-            )
-            .await?;
+        cluster.refresh().await?;
     }
     info!(
         loaded,
@@ -208,77 +215,40 @@ pub async fn load_with(
     Ok(loaded)
 }
 
-/// The mapping a new index gets; see the module docs for why `UserID` is a keyword.
-pub fn index_mapping() -> serde_json::Value {
-    serde_json::json!({
-        "mappings": {
-            "properties": {
-                "UserID": {"type": "keyword"},
-                "DateCreated": {"type": "date"},
-                "Content": {"type": "text"},
-                "Tags": {"type": "text"}
-            }
-        }
-    })
-}
-
-fn validate_index_name(name: &str) -> Result<(), LoadError> {
-    let valid = !name.is_empty()
-        && name.len() <= 255
-        && name != "."
-        && name != ".."
-        && !name.starts_with(['-', '_', '+'])
-        && name.chars().all(|c| {
-            !c.is_uppercase()
-                && !c.is_whitespace()
-                && !c.is_control()
-                && !matches!(
-                    c,
-                    '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ',' | '#' | ':'
-                )
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(LoadError::InvalidIndexName(name.to_owned()))
-    }
-}
-
-/// One `_bulk` body and where each post's two lines start, so rejected posts can be resent alone.
+/// One `_bulk` body as its operations (an action line and a `_source` line each), so rejected
+/// posts can be resent alone.
 #[derive(Default)]
 struct Batch {
-    body: Vec<u8>,
-    starts: Vec<usize>,
+    operations: Vec<Bytes>,
+    bytes: usize,
 }
 
 impl Batch {
     fn clear(&mut self) {
-        self.body.clear();
-        self.starts.clear();
+        self.operations.clear();
+        self.bytes = 0;
     }
 
     fn len(&self) -> usize {
-        self.starts.len()
+        self.operations.len()
     }
 
-    fn push(&mut self, index_name: &str, post: Post) -> Result<(), LoadError> {
-        self.starts.push(self.body.len());
-        bulk::append_entry(&mut self.body, index_name, post).map_err(LoadError::Encode)
+    fn push(&mut self, post: Post) -> Result<(), LoadError> {
+        let (id, source) = post.into_source();
+        let operation: BulkOperation<PostSource> = BulkOperation::index(source).id(id).into();
+        let mut encoded = BytesMut::new();
+        operation.write(&mut encoded).map_err(LoadError::Encode)?;
+        self.bytes += encoded.len();
+        self.operations.push(encoded.freeze());
+        Ok(())
     }
 
-    fn entry(&self, i: usize) -> &[u8] {
-        let end = self.starts.get(i + 1).copied().unwrap_or(self.body.len());
-        &self.body[self.starts[i]..end]
-    }
-
-    /// A batch of just the given entries, in order.
-    fn subset(&self, entries: &[usize]) -> Batch {
-        let mut sub = Batch::default();
-        for &i in entries {
-            sub.starts.push(sub.body.len());
-            sub.body.extend_from_slice(self.entry(i));
-        }
-        sub
+    /// The operations at `positions`, in order.
+    fn subset(&self, positions: &[usize]) -> Vec<Bytes> {
+        positions
+            .iter()
+            .filter_map(|&i| self.operations.get(i).cloned())
+            .collect()
     }
 }
 
@@ -311,111 +281,88 @@ enum ItemError {
     Text(String),
 }
 
-/// A cluster endpoint with its client, credentials and retry policy. Not `Debug`: it holds the
-/// password.
+/// The client for one index, with the retry policy. Its `Debug` would show the credentials, so
+/// it has none.
 struct Cluster {
-    client: reqwest::Client,
-    base: Url,
-    auth: Option<(String, String)>,
+    client: Elasticsearch,
+    index: String,
     retry: RetryPolicy,
 }
 
 impl Cluster {
-    fn connect(url: &str, options: &LoadOptions) -> Result<Self, LoadError> {
-        let mut base = Url::parse(url).map_err(LoadError::InvalidUrl)?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(LoadError::UnsupportedUrl(
-                "the scheme must be http or https",
-            ));
-        }
-        if base.cannot_be_a_base() {
-            return Err(LoadError::UnsupportedUrl("not a base URL"));
-        }
-        let auth = (!base.username().is_empty()).then(|| {
-            (
-                percent_decode(base.username()),
-                percent_decode(base.password().unwrap_or("")),
-            )
-        });
-        // Credentials travel in the Authorization header, never in the request line or logs.
-        base.set_username("")
-            .and_then(|()| base.set_password(None))
-            .map_err(|()| LoadError::UnsupportedUrl("cannot strip credentials from the URL"))?;
-        base.set_query(None);
-        base.set_fragment(None);
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let client = reqwest::Client::builder()
-            .timeout(options.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(LoadError::Client)?;
+    fn connect(url: &str, index_name: &str, options: &LoadOptions) -> Result<Self, LoadError> {
+        let mut config = EsConfig::from_url_with_credentials(url).map_err(LoadError::Config)?;
+        config.index = index_name.to_owned();
+        config.request_timeout = options.request_timeout;
+        let transport = ClientTransport::new(&config).map_err(LoadError::Config)?;
         Ok(Cluster {
-            client,
-            base,
-            auth,
+            client: transport.client().clone(),
+            index: config.index,
             retry: options.retry.clone(),
         })
     }
 
     /// Creates the index with the explicit mapping unless it exists.
-    async fn ensure_index(&self, index_name: &str) -> Result<(), LoadError> {
+    async fn ensure_index(&self) -> Result<(), LoadError> {
+        let indices = [self.index.as_str()];
         let what = "checking the index";
         match self
-            .request_raw(Method::HEAD, index_name, None, what)
+            .send(what, || async {
+                self.client
+                    .indices()
+                    .exists(IndicesExistsParts::Index(&indices))
+                    .send()
+                    .await
+            })
             .await?
         {
-            (status, _) if status.is_success() => return Ok(()),
-            (StatusCode::NOT_FOUND, _) => {}
+            (200..=299, _) => return Ok(()),
+            (404, _) => {}
             (status, body) => return Err(status_error(what, status, 1, &body)),
         }
-        let mapping = serde_json::to_vec(&index_mapping())
-            .map_err(|e| LoadError::Encode(std::io::Error::from(e)))?;
         let what = "creating the index";
         match self
-            .request_raw(
-                Method::PUT,
-                index_name,
-                Some((mapping, "application/json")),
-                what,
-            )
+            .send(what, || async {
+                self.client
+                    .indices()
+                    .create(IndicesCreateParts::Index(&self.index))
+                    .body(index_mapping())
+                    .send()
+                    .await
+            })
             .await?
         {
-            (status, _) if status.is_success() => {
-                info!(index = index_name, "created elasticsearch index");
+            (200..=299, _) => {
+                info!(index = %self.index, "created elasticsearch index");
                 Ok(())
             }
             // Someone else created it between our check and our create: fine.
-            (StatusCode::BAD_REQUEST, body)
-                if body.contains("resource_already_exists_exception") =>
-            {
-                Ok(())
-            }
+            (400, body) if body.contains("resource_already_exists_exception") => Ok(()),
             (status, body) => Err(status_error(what, status, 1, &body)),
         }
     }
 
     /// Sends one batch; posts rejected with 429 alone are resent (they were only throttled),
     /// any other rejection fails the load.
-    async fn send_batch(&self, path: &str, batch: &Batch, loaded: u64) -> Result<(), LoadError> {
+    async fn send_batch(&self, batch: &Batch, loaded: u64) -> Result<(), LoadError> {
         let what = "bulk request";
+        let ndjson = HeaderValue::from_static("application/x-ndjson");
         let mut pending: Vec<usize> = (0..batch.len()).collect();
         let mut attempt = 1;
         loop {
-            let body = if pending.len() == batch.len() {
-                batch.body.clone()
+            let operations = if pending.len() == batch.len() {
+                batch.operations.clone()
             } else {
-                batch.subset(&pending).body
+                batch.subset(&pending)
             };
             let text = self
-                .request(
-                    Method::POST,
-                    path,
-                    Some((body, "application/x-ndjson")),
-                    what,
-                )
+                .succeed(what, || {
+                    self.client
+                        .bulk(BulkParts::Index(&self.index))
+                        .header(CONTENT_TYPE, ndjson.clone())
+                        .body(operations.clone())
+                        .send()
+                })
                 .await?;
             let response: BulkResponse = serde_json::from_str(&text)
                 .map_err(|source| LoadError::Response { what, source })?;
@@ -461,7 +408,7 @@ impl Cluster {
                 // `errors: true` without a failed item: nothing to resend.
                 return Ok(());
             }
-            if attempt >= self.retry.max_attempts.max(1) {
+            if attempt >= self.retry.attempts() {
                 return Err(LoadError::Item {
                     loaded,
                     failed: throttled.len(),
@@ -477,74 +424,70 @@ impl Cluster {
                 throttled = throttled.len(),
                 "resending throttled bulk items"
             );
-            tokio::time::sleep(self.backoff(attempt, None)).await;
+            tokio::time::sleep(self.retry.backoff(attempt, None)).await;
             attempt += 1;
             pending = throttled;
         }
     }
 
+    /// Makes the loaded posts searchable.
+    async fn refresh(&self) -> Result<(), LoadError> {
+        let indices = [self.index.as_str()];
+        self.succeed("refresh", || async {
+            self.client
+                .indices()
+                .refresh(IndicesRefreshParts::Index(&indices))
+                .send()
+                .await
+        })
+        .await
+        .map(drop)
+    }
+
     /// A request that must succeed: 2xx gives the body, anything else an error.
-    async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<(Vec<u8>, &'static str)>,
-        what: &'static str,
-    ) -> Result<String, LoadError> {
-        match self.request_raw(method, path, body, what).await? {
-            (status, body) if status.is_success() => Ok(body),
+    async fn succeed<F, Fut>(&self, what: &'static str, request: F) -> Result<String, LoadError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Response, elasticsearch::Error>>,
+    {
+        match self.send(what, request).await? {
+            (200..=299, body) => Ok(body),
             (status, body) => Err(status_error(what, status, 1, &body)),
         }
     }
 
-    /// Sends a request, retrying 429, 5xx and transport errors with backoff; returns the final
-    /// status and body (retryable statuses only once the attempts are used up, as an error).
-    async fn request_raw(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<(Vec<u8>, &'static str)>,
-        what: &'static str,
-    ) -> Result<(StatusCode, String), LoadError> {
-        let url = self.base.join(path).map_err(LoadError::InvalidUrl)?;
-        let max_attempts = self.retry.max_attempts.max(1);
+    /// Sends `request`, retrying 429, 5xx and failures without an answer with backoff; returns
+    /// the final status and body (a retryable status only once the attempts are used up, as an
+    /// error).
+    async fn send<F, Fut>(&self, what: &'static str, request: F) -> Result<(u16, String), LoadError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Response, elasticsearch::Error>>,
+    {
+        let max_attempts = self.retry.attempts();
         let mut attempt = 1;
         loop {
-            let mut request = self.client.request(method.clone(), url.clone());
-            if let Some((user, password)) = &self.auth {
-                request = request.basic_auth(user, Some(password));
-            }
-            if let Some((bytes, content_type)) = &body {
-                request = request
-                    .header(reqwest::header::CONTENT_TYPE, *content_type)
-                    .body(bytes.clone());
-            }
-            let outcome = match request.send().await {
+            let outcome = match request().await {
                 Ok(response) => {
-                    let status = response.status();
+                    let status = response.status_code().as_u16();
                     let retry_after = retry_after(&response);
-                    match response.text().await {
-                        Ok(text) => Ok((status, text, retry_after)),
-                        Err(e) => Err(e),
-                    }
+                    response
+                        .text()
+                        .await
+                        .map(|text| (status, text, retry_after))
                 }
-                Err(e) => Err(e),
+                Err(error) => Err(error),
             };
             match outcome {
                 Ok((status, text, retry_after)) if is_retryable(status) => {
                     if attempt >= max_attempts {
                         return Err(status_error(what, status, attempt, &text));
                     }
-                    warn!(
-                        what,
-                        attempt,
-                        status = status.as_u16(),
-                        "retrying elasticsearch request"
-                    );
-                    tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+                    warn!(what, attempt, status, "retrying elasticsearch request");
+                    tokio::time::sleep(self.retry.backoff(attempt, retry_after)).await;
                 }
                 Ok((status, text, _)) => return Ok((status, text)),
-                Err(source) if source.is_builder() || attempt >= max_attempts => {
+                Err(source) if attempt >= max_attempts => {
                     return Err(LoadError::Http {
                         what,
                         attempts: attempt,
@@ -553,36 +496,25 @@ impl Cluster {
                 }
                 Err(source) => {
                     warn!(what, attempt, error = %source, "retrying elasticsearch request");
-                    tokio::time::sleep(self.backoff(attempt, None)).await;
+                    tokio::time::sleep(self.retry.backoff(attempt, None)).await;
                 }
             }
             attempt += 1;
         }
     }
-
-    /// The wait after failed try number `attempt` (1-based).
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exponential = self
-            .retry
-            .initial_backoff
-            .saturating_mul(1u32 << (attempt - 1).min(16));
-        exponential
-            .max(retry_after.unwrap_or_default())
-            .min(self.retry.max_backoff)
-    }
 }
 
-fn is_retryable(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+fn is_retryable(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status)
 }
 
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get("retry-after")?;
     let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
     Some(Duration::from_secs(seconds))
 }
 
-fn status_error(what: &'static str, status: StatusCode, attempts: u32, body: &str) -> LoadError {
+fn status_error(what: &'static str, status: u16, attempts: u32, body: &str) -> LoadError {
     let mut end = body.len().min(MAX_QUOTED_BODY);
     while !body.is_char_boundary(end) {
         end -= 1;
@@ -590,475 +522,50 @@ fn status_error(what: &'static str, status: StatusCode, attempts: u32, body: &st
     let ellipsis = if end < body.len() { "…" } else { "" };
     LoadError::Status {
         what,
-        status: status.as_u16(),
+        status,
         attempts,
         body: format!("{}{ellipsis}", &body[..end]),
     }
 }
 
-/// Decodes `%XX` escapes of URL userinfo (a password may hold `@`, `:` or `%`).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{GeneratorConfig, PostGenerator};
-    use std::sync::{Arc, Mutex};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-
-    /// One request as the fake cluster saw it.
-    #[derive(Debug, Clone)]
-    struct Seen {
-        method: String,
-        path: String,
-        headers: Vec<(String, String)>,
-        body: String,
-    }
-
-    impl Seen {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        }
-
-        /// The `_id`s of a bulk body, in order.
-        fn bulk_ids(&self) -> Vec<String> {
-            self.body
-                .lines()
-                .step_by(2)
-                .map(|line| {
-                    let action: serde_json::Value = serde_json::from_str(line).unwrap();
-                    action["index"]["_id"].as_str().unwrap().to_owned()
-                })
-                .collect()
-        }
-    }
-
-    /// A canned-response HTTP server: `respond(request, n)` answers the `n`th (0-based) request
-    /// with that method and path.
-    struct FakeCluster {
-        url: String,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl FakeCluster {
-        async fn start(respond: impl Fn(&Seen, usize) -> (u16, String) + Send + 'static) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let log = Arc::clone(&seen);
-            tokio::spawn(async move {
-                while let Ok((mut socket, _)) = listener.accept().await {
-                    let Some(request) = read_request(&mut socket).await else {
-                        continue;
-                    };
-                    let (status, body) = {
-                        let mut log = log.lock().unwrap();
-                        let n = log
-                            .iter()
-                            .filter(|r: &&Seen| {
-                                r.method == request.method && r.path == request.path
-                            })
-                            .count();
-                        log.push(request.clone());
-                        respond(&request, n)
-                    };
-                    let body = if request.method == "HEAD" {
-                        String::new()
-                    } else {
-                        body
-                    };
-                    let response = format!(
-                        "HTTP/1.1 {status} Canned\r\ncontent-type: application/json\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                    let _ = socket.shutdown().await;
-                }
-            });
-            FakeCluster { url, seen }
-        }
-
-        /// A cluster whose index exists and whose `_bulk` answers come from `bulk`.
-        async fn with_index(bulk: impl Fn(&Seen, usize) -> (u16, String) + Send + 'static) -> Self {
-            Self::start(
-                move |request, n| match (request.method.as_str(), request.path.as_str()) {
-                    ("HEAD", "/posts") => (200, String::new()),
-                    ("POST", "/posts/_bulk") => bulk(request, n),
-                    ("POST", "/posts/_refresh") => (200, "{}".into()),
-                    _ => (404, "{\"error\":\"unexpected\"}".into()),
-                },
-            )
-            .await
-        }
-
-        fn seen(&self) -> Vec<Seen> {
-            self.seen.lock().unwrap().clone()
-        }
-
-        fn bulk_requests(&self) -> Vec<Seen> {
-            self.seen()
-                .into_iter()
-                .filter(|r| r.path.ends_with("/_bulk"))
-                .collect()
-        }
-    }
-
-    async fn read_request(socket: &mut TcpStream) -> Option<Seen> {
-        let mut data = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let n = socket.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            data.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next()?.split(' ');
-        let method = request_line.next()?.to_owned();
-        let path = request_line.next()?.to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(": "))
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect();
-        let length: usize = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        while data.len() < head_end + length {
-            let n = socket.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            data.extend_from_slice(&chunk[..n]);
-        }
-        let body = String::from_utf8_lossy(&data[head_end..]).into_owned();
-        Some(Seen {
-            method,
-            path,
-            headers,
-            body,
-        })
-    }
-
-    /// A `_bulk` answer with one item per post; `status_of(position)` picks each item's fate.
-    fn bulk_answer(request: &Seen, status_of: impl Fn(usize) -> u16) -> (u16, String) {
-        let items: Vec<serde_json::Value> = request
-            .bulk_ids()
-            .iter()
-            .enumerate()
-            .map(|(i, id)| match status_of(i) {
-                status @ 200..=299 => serde_json::json!({"index": {"_id": id, "status": status}}),
-                429 => serde_json::json!({"index": {"_id": id, "status": 429, "error": {
-                    "type": "es_rejected_execution_exception", "reason": "queue full"}}}),
-                status => serde_json::json!({"index": {"_id": id, "status": status, "error": {
-                    "type": "mapper_parsing_exception",
-                    "reason": "failed to parse field [DateCreated] of type [date]"}}}),
-            })
-            .collect();
-        let errors = items.iter().any(|i| i["index"]["error"].is_object());
-        (
-            200,
-            serde_json::json!({"took": 1, "errors": errors, "items": items}).to_string(),
-        )
-    }
-
-    fn all_created(request: &Seen) -> (u16, String) {
-        bulk_answer(request, |_| 201)
-    }
-
-    fn posts(n: usize) -> impl Iterator<Item = Post> {
-        PostGenerator::new(GeneratorConfig::default()).take(n)
-    }
-
-    fn fast(batch_size: usize) -> LoadOptions {
-        LoadOptions {
-            batch_size,
-            retry: RetryPolicy {
-                max_attempts: 4,
-                initial_backoff: Duration::from_millis(5),
-                max_backoff: Duration::from_millis(20),
-            },
-            request_timeout: Duration::from_secs(5),
-            refresh: true,
-        }
-    }
-
-    #[tokio::test]
-    async fn a_throttled_bulk_request_is_retried_and_then_succeeds() {
-        let cluster = FakeCluster::with_index(|request, n| {
-            if n == 0 {
-                (429, "{\"error\":\"too many requests\"}".into())
-            } else {
-                all_created(request)
-            }
-        })
-        .await;
-        let reported = Mutex::new(Vec::new());
-        let loaded = load(&cluster.url, "posts", posts(25), 10, &|n| {
-            reported.lock().unwrap().push(n)
-        })
-        .await
-        .unwrap();
-        assert_eq!(loaded, 25);
-        assert_eq!(*reported.lock().unwrap(), [10, 20, 25]);
-        let bulks = cluster.bulk_requests();
-        assert_eq!(bulks.len(), 4, "three batches, the first sent twice");
-        assert_eq!(
-            bulks[0].body, bulks[1].body,
-            "the retry resends the same batch"
-        );
-        assert_eq!(
-            bulks[0].header("content-type"),
-            Some("application/x-ndjson")
-        );
-        let ids: Vec<String> = bulks[1..].iter().flat_map(Seen::bulk_ids).collect();
-        let expected: Vec<String> = posts(25).map(|p| p.id).collect();
-        assert_eq!(ids, expected);
-        assert_eq!(cluster.seen().last().unwrap().path, "/posts/_refresh");
-    }
-
-    #[tokio::test]
-    async fn an_item_level_error_surfaces_with_its_reason() {
-        let cluster = FakeCluster::with_index(|request, _| {
-            bulk_answer(request, |i| if i == 1 { 400 } else { 201 })
-        })
-        .await;
-        let err = load_with(&cluster.url, "posts", posts(5), &fast(10), &|_| {})
-            .await
-            .unwrap_err();
-        match &err {
-            LoadError::Item {
-                loaded,
-                failed,
-                batch,
-                id,
-                status,
-                kind,
-                reason,
-            } => {
-                assert_eq!((*loaded, *failed, *batch, *status), (0, 1, 5, 400));
-                assert_eq!(id, "2a-00000001");
-                assert_eq!(kind, "mapper_parsing_exception");
-                assert!(reason.contains("DateCreated"), "{reason}");
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        assert!(
-            err.to_string()
-                .contains("failed to parse field [DateCreated]"),
-            "{err}"
-        );
-        assert_eq!(
-            cluster.bulk_requests().len(),
-            1,
-            "rejected documents are not retried"
-        );
-    }
-
-    #[tokio::test]
-    async fn only_throttled_items_are_resent() {
-        let cluster = FakeCluster::with_index(|request, n| {
-            bulk_answer(request, |i| if n == 0 && i == 2 { 429 } else { 201 })
-        })
-        .await;
-        let loaded = load_with(&cluster.url, "posts", posts(4), &fast(10), &|_| {})
-            .await
-            .unwrap();
-        assert_eq!(loaded, 4);
-        let bulks = cluster.bulk_requests();
-        assert_eq!(bulks.len(), 2);
-        assert_eq!(bulks[1].bulk_ids(), ["2a-00000002"]);
-    }
-
-    #[tokio::test]
-    async fn a_missing_index_is_created_with_the_explicit_mapping() {
-        let cluster = FakeCluster::start(|request, _| match request.method.as_str() {
-            "HEAD" => (404, String::new()),
-            "PUT" => (200, "{\"acknowledged\":true}".into()),
-            _ if request.path.ends_with("/_bulk") => all_created(request),
-            _ => (200, "{}".into()),
-        })
-        .await;
-        load_with(&cluster.url, "posts", posts(3), &fast(10), &|_| {})
-            .await
-            .unwrap();
-        let put = cluster
-            .seen()
-            .into_iter()
-            .find(|r| r.method == "PUT")
-            .unwrap();
-        assert_eq!(put.path, "/posts");
-        assert_eq!(put.header("content-type"), Some("application/json"));
-        let mapping: serde_json::Value = serde_json::from_str(&put.body).unwrap();
-        assert_eq!(mapping, index_mapping());
-        assert_eq!(
-            mapping["mappings"]["properties"]["UserID"]["type"],
-            "keyword"
-        );
-    }
-
-    #[tokio::test]
-    async fn credentials_in_the_url_become_basic_auth_and_a_path_prefix_is_kept() {
-        let cluster = FakeCluster::start(|request, _| match request.path.as_str() {
-            "/es/posts" => (200, String::new()),
-            "/es/posts/_bulk" => all_created(request),
-            "/es/posts/_refresh" => (200, "{}".into()),
-            _ => (404, "{}".into()),
-        })
-        .await;
-        let url = cluster
-            .url
-            .replace("http://", "http://elastic:p%40ss:w%25rd@")
-            + "/es";
-        load_with(&url, "posts", posts(2), &fast(10), &|_| {})
-            .await
-            .unwrap();
-        let seen = cluster.seen();
-        assert_eq!(seen.len(), 3, "{seen:?}");
-        for request in seen {
-            assert_eq!(
-                request.header("authorization"),
-                Some("Basic ZWxhc3RpYzpwQHNzOnclcmQ="),
-                "{request:?}"
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn persistent_server_errors_give_up_after_the_attempt_budget() {
-        let cluster =
-            FakeCluster::with_index(|_, _| (503, "{\"error\":\"unavailable\"}".into())).await;
-        let err = load_with(&cluster.url, "posts", posts(3), &fast(10), &|_| {})
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                LoadError::Status {
-                    status: 503,
-                    attempts: 4,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("unavailable"), "{err}");
-        assert_eq!(cluster.bulk_requests().len(), 4);
-    }
-
-    #[tokio::test]
-    async fn client_errors_are_not_retried() {
-        let cluster = FakeCluster::with_index(|_, _| {
-            (400, "{\"error\":\"illegal_argument_exception\"}".into())
-        })
-        .await;
-        let err = load_with(&cluster.url, "posts", posts(3), &fast(10), &|_| {})
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                LoadError::Status {
-                    status: 400,
-                    attempts: 1,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert_eq!(cluster.bulk_requests().len(), 1);
-    }
-
-    #[tokio::test]
-    async fn a_refused_connection_is_retried_then_reported() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        drop(listener);
-        let err = load_with(&url, "posts", posts(3), &fast(10), &|_| {})
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, LoadError::Http { attempts: 4, .. }),
-            "{err:?}"
-        );
-        assert!(
-            std::error::Error::source(&err).is_some(),
-            "the cause is kept"
-        );
-    }
-
-    #[tokio::test]
-    async fn bad_urls_and_index_names_fail_before_any_request() {
-        for name in ["", "Posts", "a/b", "_posts", "a b", "..", "x#y"] {
-            let err = load("http://127.0.0.1:1", name, posts(1), 10, &|_| {})
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, LoadError::InvalidIndexName(_)),
-                "{name:?}: {err:?}"
-            );
-        }
-        let err = load("not a url", "posts", posts(1), 10, &|_| {})
-            .await
-            .unwrap_err();
-        assert!(matches!(err, LoadError::InvalidUrl(_)), "{err:?}");
-        let err = load("ftp://host", "posts", posts(1), 10, &|_| {})
-            .await
-            .unwrap_err();
-        assert!(matches!(err, LoadError::UnsupportedUrl(_)), "{err:?}");
-    }
-
-    #[test]
-    fn userinfo_escapes_are_decoded_and_stray_percent_signs_kept() {
-        assert_eq!(percent_decode("p%40ss%3Aw%25rd"), "p@ss:w%rd");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%4"), "%4");
-        assert_eq!(percent_decode("%zz%C3%A9"), "%zzé");
-    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let cluster = Cluster::connect("http://127.0.0.1:9200", &LoadOptions::default()).unwrap();
+        let retry = RetryPolicy::default();
         let waits: Vec<u128> = (1..=7)
-            .map(|a| cluster.backoff(a, None).as_millis())
+            .map(|a| retry.backoff(a, None).as_millis())
             .collect();
         assert_eq!(waits, [250, 500, 1000, 2000, 4000, 8000, 8000]);
         assert_eq!(
-            cluster.backoff(1, Some(Duration::from_secs(3))),
+            retry.backoff(1, Some(Duration::from_secs(3))),
             Duration::from_secs(3)
         );
         assert_eq!(
-            cluster.backoff(1, Some(Duration::from_secs(60))),
+            retry.backoff(1, Some(Duration::from_secs(60))),
             Duration::from_secs(8)
         );
+    }
+
+    #[test]
+    fn only_throttling_and_server_errors_are_retried() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(is_retryable(status), "{status}");
+        }
+        for status in [200, 201, 400, 401, 403, 404, 409, 413] {
+            assert!(!is_retryable(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn long_error_bodies_are_cut_at_a_character_boundary() {
+        let body = "é".repeat(MAX_QUOTED_BODY);
+        let LoadError::Status { body: quoted, .. } = status_error("x", 500, 1, &body) else {
+            panic!("a status error");
+        };
+        assert!(quoted.ends_with('…'));
+        assert!(quoted.len() <= MAX_QUOTED_BODY + '…'.len_utf8());
     }
 }

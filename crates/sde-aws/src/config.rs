@@ -1,7 +1,10 @@
 //! Typed settings of the AWS adapters, read once from the environment at cold start and
 //! validated there, so a misconfigured function fails at once with the variable's name.
 //!
-//! Each function reads only the settings of the adapters it uses.
+//! Each function reads only the settings of the adapters it uses. The reader and its error are
+//! `sde_core`'s ([`Settings`], [`ConfigError`] = [`sde_core::SettingsError`]), shared with the
+//! Elasticsearch configuration; they are re-exported here under the names the function
+//! builders use.
 
 /// Smallest part S3 accepts for every part but the last (5 MiB).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -12,81 +15,10 @@ const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 /// Default number of parts uploaded at once.
 const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
 
-/// A missing or malformed setting.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct ConfigError {
-    /// The environment variable at fault.
-    pub variable: &'static str,
-    problem: String,
-}
-
-impl ConfigError {
-    /// `variable` is set wrong; `problem` says how, in words a deployer can act on.
-    pub fn new(variable: &'static str, problem: impl Into<String>) -> Self {
-        ConfigError {
-            variable,
-            problem: problem.into(),
-        }
-    }
-}
-
-/// Reads settings through a lookup (the process environment, or a map in tests). Shared by
-/// every function's cold-start configuration, so each setting is read and checked one way.
-pub struct Settings<F>(pub F);
-
-impl<F> std::fmt::Debug for Settings<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Settings")
-    }
-}
-
-impl<F: Fn(&str) -> Option<String>> Settings<F> {
-    /// A set, non-blank value (trimmed).
-    pub fn optional(&self, variable: &'static str) -> Option<String> {
-        (self.0)(variable)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-    }
-
-    /// A value that must be set; the error shows `example`.
-    pub fn required(&self, variable: &'static str, example: &str) -> Result<String, ConfigError> {
-        self.optional(variable)
-            .ok_or_else(|| ConfigError::new(variable, format!("must be set, e.g. {example}")))
-    }
-
-    /// A whole number in `range`, or `default` when unset.
-    pub fn number<N>(
-        &self,
-        variable: &'static str,
-        default: N,
-        range: std::ops::RangeInclusive<N>,
-    ) -> Result<N, ConfigError>
-    where
-        N: std::str::FromStr + PartialOrd + std::fmt::Display,
-    {
-        let Some(text) = self.optional(variable) else {
-            return Ok(default);
-        };
-        let value: N = text.parse().map_err(|_| {
-            ConfigError::new(variable, format!("must be a whole number, got {text:?}"))
-        })?;
-        if !range.contains(&value) {
-            return Err(ConfigError::new(
-                variable,
-                format!(
-                    "must be between {} and {}, got {value}",
-                    range.start(),
-                    range.end()
-                ),
-            ));
-        }
-        Ok(value)
-    }
-}
+pub use sde_core::settings::{Settings, SettingsError as ConfigError};
 
 fn env(variable: &str) -> Option<String> {
-    std::env::var(variable).ok()
+    sde_core::settings::env(variable)
 }
 
 /// Server-side encryption of the objects we write.

@@ -30,4 +30,4 @@ pub use s3_store::S3Store;
 pub use sdk::{load_sdk_config, s3_client, sdk_config_for_endpoint};
 pub use ses::SesMailer;
 pub use sfn::SfnWorkflow;
-pub use ssm::{SecretError, SecretString, SsmSecret};
+pub use ssm::{SecretError, SsmSecret};

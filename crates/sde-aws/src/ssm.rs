@@ -1,38 +1,9 @@
 //! Secrets read from SSM Parameter Store at cold start (the Elasticsearch password), held in
-//! a type that never prints them.
+//! [`Secret`], which never prints them.
 
 use crate::errors::fault;
 use aws_config::SdkConfig;
-use std::fmt;
-
-/// A secret value. `Debug` and `Display` show `<redacted>`; only [`expose`](Self::expose)
-/// gives the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps `value`.
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretString(value.into())
-    }
-
-    /// The secret itself: pass it on, never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretString(<redacted>)")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+use sde_core::Secret;
 
 /// Reading a secret failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +32,7 @@ impl SsmSecret {
     }
 
     /// The decrypted value of the parameter `name`.
-    pub async fn read(&self, name: &str) -> Result<SecretString, SecretError> {
+    pub async fn read(&self, name: &str) -> Result<Secret, SecretError> {
         let output = self
             .client
             .get_parameter()
@@ -77,23 +48,11 @@ impl SsmSecret {
         output
             .parameter()
             .and_then(|parameter| parameter.value())
-            .map(SecretString::new)
+            .map(Secret::new)
             .ok_or_else(|| SecretError {
                 parameter: name.to_owned(),
                 transient: false,
                 source: None,
             })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_never_print() {
-        let secret = SecretString::new("hunter2");
-        assert!(!format!("{secret:?} {secret}").contains("hunter2"));
-        assert_eq!(secret.expose(), "hunter2");
     }
 }

@@ -1,5 +1,6 @@
 //! The sde domain: posts, search criteria, export options, the traits every backend implements
-//! (search index, object store) and the streaming export pipeline. No cloud SDK type lives here.
+//! (search index, object store) and the streaming export pipeline, plus what every crate's
+//! start-up shares (the [`Secret`] type, the [`Settings`] reader). No cloud SDK type lives here.
 
 pub mod criteria;
 pub mod delivery;
@@ -10,6 +11,8 @@ pub mod index;
 pub mod options;
 pub mod owner;
 pub mod post;
+pub mod secret;
+pub mod settings;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,6 +31,8 @@ pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
 pub use owner::Owner;
 pub use post::{Post, UserId};
+pub use secret::Secret;
+pub use settings::{Settings, SettingsError, SettingsErrorKind};
 pub use store::{
     ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
     StoredObject, content_disposition,

@@ -1,10 +1,13 @@
 //! Where the cluster is and how to talk to it: typed, validated once at start-up, with the
 //! password in a type that never prints.
 
+use crate::index_name::check_index_name;
 use elasticsearch::http::Url;
-use std::fmt;
+use sde_core::settings::{Settings, SettingsError};
 use std::num::NonZeroUsize;
 use std::time::Duration;
+
+pub use sde_core::Secret;
 
 /// Index searched when `SDE_ES_INDEX` is not set.
 pub const DEFAULT_INDEX: &str = "posts";
@@ -17,35 +20,11 @@ pub const DEFAULT_MAX_BATCH_SIZE: NonZeroUsize = match NonZeroUsize::new(5_000) 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the cluster keeps a scroll context alive between two batches.
 pub const DEFAULT_SCROLL_KEEP_ALIVE: Duration = Duration::from_secs(120);
-
-/// A password or other secret. Its `Debug` shows `***`, it has no `Display`, and it is only read
-/// through [`expose`](Self::expose) where it is handed to the HTTP client.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps `value`.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself; call only where it leaves the process (the `Authorization` header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Secret(value)
-    }
-}
+/// Longest request timeout accepted from the environment (an hour).
+const MAX_REQUEST_TIMEOUT_SECS: u64 = 3_600;
+/// Longest scroll keep-alive accepted from the environment: a day, the clusters' own default
+/// `search.max_keep_alive`.
+const MAX_SCROLL_KEEP_ALIVE_SECS: u64 = 86_400;
 
 /// How to reach the index. Build it with [`EsConfig::new`] or [`EsConfig::from_env`]; every
 /// field is checked again by [`EsConfig::validate`] when an [`EsIndex`](crate::EsIndex) is made.
@@ -71,26 +50,13 @@ pub struct EsConfig {
     pub scroll_keep_alive: Duration,
 }
 
-/// A configuration value that cannot be used; `name` is the environment variable (from
-/// [`EsConfig::from_env`]) or the field.
+/// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A required variable is missing.
-    #[error("{name} is not set: {hint}")]
-    Missing {
-        name: &'static str,
-        hint: &'static str,
-    },
-    /// A value is present but wrong.
-    #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-    /// The URL does not parse.
-    #[error("{name} is not a URL")]
-    Url {
-        name: &'static str,
-        #[source]
-        source: <Url as std::str::FromStr>::Err,
-    },
+    /// A value is missing or wrong; the error names the environment variable (from
+    /// [`EsConfig::from_env`]) or the field (from [`EsConfig::validate`]).
+    #[error(transparent)]
+    Setting(#[from] SettingsError),
     /// The HTTP client could not be set up from a valid configuration.
     #[error("could not set up the Elasticsearch client")]
     Client(#[source] elasticsearch::http::transport::BuildError),
@@ -141,7 +107,7 @@ impl EsConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             scroll_keep_alive: DEFAULT_SCROLL_KEEP_ALIVE,
         };
-        config.check(FIELD_NAMES)?;
+        config.validate()?;
         Ok(config)
     }
 
@@ -159,40 +125,67 @@ impl EsConfig {
     /// On AWS the Lambda reads the password from an SSM SecureString at cold start and passes
     /// it in with [`Secret`]; `SDE_ES_PASSWORD` is for the local stack and tests.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(sde_core::settings::env)
     }
 
     /// [`from_env`](Self::from_env) over any source of variables (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let names = ENV_NAMES;
-        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
-        let url = get(names.url).ok_or(ConfigError::Missing {
-            name: names.url,
-            hint: "set it to the cluster's base URL, e.g. https://search-posts-abc.eu-west-1.es.amazonaws.com",
-        })?;
-        let mut config = EsConfig {
-            url: parse_url(names.url, url.trim())?,
-            index: get(names.index)
-                .map_or_else(|| DEFAULT_INDEX.to_owned(), |i| i.trim().to_owned()),
-            username: get(names.username),
-            password: lookup(names.password).filter(|p| !p.is_empty()).map(Secret),
-            max_batch_size: DEFAULT_MAX_BATCH_SIZE,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            scroll_keep_alive: DEFAULT_SCROLL_KEEP_ALIVE,
+        let settings = Settings(lookup);
+        let url = settings.required(
+            names.url,
+            "https://search-posts-abc.eu-west-1.es.amazonaws.com (the cluster's base URL)",
+        )?;
+        let max_batch_size = settings.number(
+            names.max_batch_size,
+            DEFAULT_MAX_BATCH_SIZE.get(),
+            1..=crate::MAX_RESULT_WINDOW as usize,
+        )?;
+        let config = EsConfig {
+            url: parse_url(names.url, &url)?,
+            index: settings
+                .optional(names.index)
+                .unwrap_or_else(|| DEFAULT_INDEX.to_owned()),
+            username: settings.optional(names.username),
+            password: settings.secret(names.password),
+            max_batch_size: NonZeroUsize::new(max_batch_size).unwrap_or(DEFAULT_MAX_BATCH_SIZE),
+            request_timeout: settings.seconds(
+                names.request_timeout,
+                DEFAULT_REQUEST_TIMEOUT,
+                1..=MAX_REQUEST_TIMEOUT_SECS,
+            )?,
+            scroll_keep_alive: settings.seconds(
+                names.scroll_keep_alive,
+                DEFAULT_SCROLL_KEEP_ALIVE,
+                1..=MAX_SCROLL_KEEP_ALIVE_SECS,
+            )?,
         };
-        if let Some(value) = get(names.max_batch_size) {
-            config.max_batch_size = value
-                .trim()
-                .parse()
-                .map_err(|_| invalid(names.max_batch_size, "must be a whole number above 0"))?;
-        }
-        if let Some(value) = get(names.request_timeout) {
-            config.request_timeout = seconds(names.request_timeout, &value)?;
-        }
-        if let Some(value) = get(names.scroll_keep_alive) {
-            config.scroll_keep_alive = seconds(names.scroll_keep_alive, &value)?;
-        }
         config.check(names)?;
+        Ok(config)
+    }
+
+    /// A configuration for the cluster at `url`, which may carry basic-auth credentials the way
+    /// command lines and test variables write them (`https://user:pass@host:9200`, with `%XX`
+    /// escapes for `@`, `:` or `%` in them): the credentials move to
+    /// [`username`](Self::username) and [`password`](Self::password), decoded, and leave the URL,
+    /// so they never reach a request line or a log. Every other field is at its default.
+    pub fn from_url_with_credentials(url: &str) -> Result<Self, ConfigError> {
+        let name = FIELD_NAMES.url;
+        let mut url = parse_url(name, url)?;
+        let username = decode_userinfo(url.username());
+        let password = url.password().map(|p| Secret::new(decode_userinfo(p)));
+        if url.set_username("").is_err() || url.set_password(None).is_err() {
+            return Err(invalid(name, "must name a host, e.g. https://host:9200").into());
+        }
+        let mut config = EsConfig::new(url.as_str())?;
+        if !username.is_empty() {
+            config.username = Some(username);
+            // `https://user@host` is a user with an empty password.
+            config.password = Some(password.unwrap_or_else(|| Secret::new("")));
+        } else if password.as_ref().is_some_and(|p| !p.expose().is_empty()) {
+            config.password = password;
+        }
+        config.validate()?;
         Ok(config)
     }
 
@@ -200,12 +193,13 @@ impl EsConfig {
     /// index name, username and password both set or both unset (and only over `https`, unless
     /// the cluster is on this machine), sane batch size and durations.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.check(FIELD_NAMES)
+        Ok(self.check(FIELD_NAMES)?)
     }
 
-    fn check(&self, names: Names) -> Result<(), ConfigError> {
+    fn check(&self, names: Names) -> Result<(), SettingsError> {
         check_url(names.url, &self.url)?;
-        check_index_name(names.index, &self.index)?;
+        check_index_name(&self.index)
+            .map_err(|error| SettingsError::new(names.index, error.to_string()))?;
         match (&self.username, &self.password) {
             (None, None) => {}
             (Some(_), None) => {
@@ -255,22 +249,15 @@ impl EsConfig {
     }
 }
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        reason: reason.into(),
-    }
+fn invalid(name: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::new(name, reason)
 }
 
-fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    match value.trim().parse::<u64>() {
-        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
-        _ => Err(invalid(name, "must be a whole number of seconds above 0")),
-    }
-}
-
-fn parse_url(name: &'static str, text: &str) -> Result<Url, ConfigError> {
-    let mut url = Url::parse(text).map_err(|source| ConfigError::Url { name, source })?;
+fn parse_url(name: &'static str, text: &str) -> Result<Url, SettingsError> {
+    // The error does not repeat the text: it may hold a password.
+    let mut url = Url::parse(text.trim()).map_err(|source| {
+        SettingsError::new(name, "must be a URL such as https://host:9200").with_source(source)
+    })?;
     // The client joins request paths onto this URL, which keeps a path prefix (a proxy in front
     // of the cluster) only if it ends with '/'.
     if !url.path().ends_with('/') {
@@ -280,7 +267,14 @@ fn parse_url(name: &'static str, text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn check_url(name: &'static str, url: &Url) -> Result<(), ConfigError> {
+/// Decodes the `%XX` escapes of URL userinfo; an escape that is not one stays as written.
+fn decode_userinfo(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn check_url(name: &'static str, url: &Url) -> Result<(), SettingsError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(
             name,
@@ -310,35 +304,6 @@ fn is_loopback(url: &Url) -> bool {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback()),
         None => false,
-    }
-}
-
-/// The rules Elasticsearch and OpenSearch apply to index names (checked here so a typo fails at
-/// start-up rather than on the first search, and so the name is safe inside a URL path).
-fn check_index_name(name: &'static str, index: &str) -> Result<(), ConfigError> {
-    let valid = !index.is_empty()
-        && index.len() <= 255
-        && index != "."
-        && index != ".."
-        && !index.starts_with(['-', '_', '+'])
-        && index.chars().all(|c| {
-            !c.is_uppercase()
-                && !c.is_whitespace()
-                && !c.is_control()
-                && !matches!(
-                    c,
-                    '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ',' | '#' | ':' | '%'
-                )
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(invalid(
-            name,
-            format!(
-                "{index:?} is not an index name: use lowercase, no spaces or any of \\/*?\"<>|,#:%, not starting with - _ +"
-            ),
-        ))
     }
 }
 
@@ -399,46 +364,53 @@ mod tests {
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 
+    /// Variables set, the variable the error must name, and how its message must start.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
     #[test]
     fn bad_values_name_their_variable() {
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[], "SDE_ES_URL is not set"),
-            (&[("SDE_ES_URL", "not a url")], "SDE_ES_URL is not a URL"),
+        let https = ("SDE_ES_URL", "https://es.example.com");
+        let cases: &[Case] = &[
+            (&[], "SDE_ES_URL", "SDE_ES_URL: must be set, e.g. https://"),
+            (
+                &[("SDE_ES_URL", "not a url")],
+                "SDE_ES_URL",
+                "SDE_ES_URL: must be a URL such as https://host:9200",
+            ),
             (
                 &[("SDE_ES_URL", "ftp://es.example.com")],
-                "SDE_ES_URL is invalid",
+                "SDE_ES_URL",
+                "SDE_ES_URL: must start with https://",
             ),
             (
                 &[("SDE_ES_URL", "https://u:p@es.example.com")],
-                "SDE_ES_URL is invalid: must not hold credentials",
+                "SDE_ES_URL",
+                "SDE_ES_URL: must not hold credentials",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_INDEX", "Posts"),
-                ],
-                "SDE_ES_INDEX is invalid",
+                &[https, ("SDE_ES_INDEX", "Posts")],
+                "SDE_ES_INDEX",
+                "SDE_ES_INDEX: \"Posts\" is not an index name: it must be lowercase",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_INDEX", "a/b"),
-                ],
-                "SDE_ES_INDEX is invalid",
+                &[https, ("SDE_ES_INDEX", "a/b")],
+                "SDE_ES_INDEX",
+                "SDE_ES_INDEX: \"a/b\" is not an index name",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_USERNAME", "u"),
-                ],
-                "SDE_ES_PASSWORD is invalid",
+                &[https, ("SDE_ES_INDEX", "100%")],
+                "SDE_ES_INDEX",
+                "SDE_ES_INDEX: \"100%\" is not an index name: it must not contain %",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_PASSWORD", "p"),
-                ],
-                "SDE_ES_USERNAME is invalid",
+                &[https, ("SDE_ES_USERNAME", "u")],
+                "SDE_ES_PASSWORD",
+                "SDE_ES_PASSWORD: must be set when the username is",
+            ),
+            (
+                &[https, ("SDE_ES_PASSWORD", "p")],
+                "SDE_ES_USERNAME",
+                "SDE_ES_USERNAME: must be set when the password is",
             ),
             (
                 &[
@@ -446,37 +418,89 @@ mod tests {
                     ("SDE_ES_USERNAME", "u"),
                     ("SDE_ES_PASSWORD", "p"),
                 ],
-                "SDE_ES_URL is invalid: must use https",
+                "SDE_ES_URL",
+                "SDE_ES_URL: must use https",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_MAX_BATCH_SIZE", "0"),
-                ],
-                "SDE_ES_MAX_BATCH_SIZE is invalid",
+                &[https, ("SDE_ES_MAX_BATCH_SIZE", "0")],
+                "SDE_ES_MAX_BATCH_SIZE",
+                "SDE_ES_MAX_BATCH_SIZE: must be between 1 and 10000, got 0",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_MAX_BATCH_SIZE", "20000"),
-                ],
-                "SDE_ES_MAX_BATCH_SIZE is invalid: must be at most 10000",
+                &[https, ("SDE_ES_MAX_BATCH_SIZE", "20000")],
+                "SDE_ES_MAX_BATCH_SIZE",
+                "SDE_ES_MAX_BATCH_SIZE: must be between 1 and 10000, got 20000",
             ),
             (
-                &[
-                    ("SDE_ES_URL", "https://es.example.com"),
-                    ("SDE_ES_SCROLL_KEEP_ALIVE_SECS", "soon"),
-                ],
-                "SDE_ES_SCROLL_KEEP_ALIVE_SECS is invalid",
+                &[https, ("SDE_ES_REQUEST_TIMEOUT_SECS", "0")],
+                "SDE_ES_REQUEST_TIMEOUT_SECS",
+                "SDE_ES_REQUEST_TIMEOUT_SECS: must be between 1 and 3600 seconds",
+            ),
+            (
+                &[https, ("SDE_ES_SCROLL_KEEP_ALIVE_SECS", "soon")],
+                "SDE_ES_SCROLL_KEEP_ALIVE_SECS",
+                "SDE_ES_SCROLL_KEEP_ALIVE_SECS: must be a whole number of seconds",
             ),
         ];
-        for (vars, expected) in cases {
-            let error = from(vars).unwrap_err().to_string();
+        for (vars, variable, expected) in cases {
+            let error = from(vars).unwrap_err();
+            let ConfigError::Setting(setting) = &error else {
+                panic!("{vars:?} gave {error:?}");
+            };
+            assert_eq!(setting.variable, *variable, "{vars:?}");
+            let message = error.to_string();
             assert!(
-                error.starts_with(expected),
-                "{vars:?} gave {error:?}, expected {expected:?}"
+                message.starts_with(expected),
+                "{vars:?} gave {message:?}, expected {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_is_not_repeated_in_the_error() {
+        let error = from(&[("SDE_ES_URL", "https://user:hunter2@exa mple.com")]).unwrap_err();
+        assert!(
+            !format!("{error} {error:?}").contains("hunter2"),
+            "{error:?}"
+        );
+        assert!(
+            std::error::Error::source(&error).is_some(),
+            "the parse error is kept"
+        );
+    }
+
+    #[test]
+    fn credentials_in_a_url_move_to_the_credential_fields_decoded() {
+        let config =
+            EsConfig::from_url_with_credentials("http://elastic:p%40ss:w%25rd@127.0.0.1:9200/es")
+                .unwrap();
+        assert_eq!(config.url.as_str(), "http://127.0.0.1:9200/es/");
+        assert_eq!(config.username.as_deref(), Some("elastic"));
+        assert_eq!(
+            config.password.as_ref().map(Secret::expose),
+            Some("p@ss:w%rd")
+        );
+        assert!(!format!("{config:?}").contains("p@ss"));
+
+        let bare = EsConfig::from_url_with_credentials("https://es.example.com").unwrap();
+        assert_eq!((bare.username, bare.password), (None, None));
+        let no_password =
+            EsConfig::from_url_with_credentials("https://reader@es.example.com").unwrap();
+        assert_eq!(no_password.password.as_ref().map(Secret::expose), Some(""));
+        // A stray `%` is no escape and stays as written.
+        let stray = EsConfig::from_url_with_credentials("https://u:100%@es.example.com").unwrap();
+        assert_eq!(stray.password.as_ref().map(Secret::expose), Some("100%"));
+    }
+
+    #[test]
+    fn credentials_in_a_url_still_go_only_over_https_or_to_this_machine() {
+        let error = EsConfig::from_url_with_credentials("http://elastic:changeme@es.internal:9200")
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with("url: must use https"),
+            "{error}"
+        );
+        assert!(!format!("{error:?}").contains("changeme"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ impl EsIndex {
         Self::with_transport(config, Arc::new(transport))
     }
 
-    /// An index that sends its requests through `transport` (tests pass recorded answers).
+    /// An index that sends its requests through `transport` (tests pass scripted answers).
     pub fn with_transport(
         config: &EsConfig,
         transport: Arc<dyn EsTransport>,

@@ -34,8 +34,11 @@
 //! Targeted: **OpenSearch 2.x**, what Amazon OpenSearch Service provisions today (the deploy
 //! issue's domain), and **Elasticsearch 7.10+ and 8.x** for self-hosted or Elastic Cloud
 //! clusters. All three return `hits.total` as `{value, relation}`; the parser also reads the bare
-//! number of Elasticsearch 6, but 6 is not supported otherwise. Recorded responses of each engine
-//! are under `tests/fixtures/`. The client crate is 9.x: it sends plain `application/json` and
+//! number of Elasticsearch 6, but 6 is not supported otherwise. Responses of each engine, written
+//! by hand in the shapes the engines' API specifications document (no cluster was reachable to
+//! record them; `tests/fixtures/README.md` names the source of each), are under
+//! `tests/fixtures/`; `tests/live_cluster.rs` runs against a real cluster when
+//! `SDE_TEST_ES_URL` names one. The client crate is 9.x: it sends plain `application/json` and
 //! performs no `X-Elastic-Product` check, so it talks to OpenSearch too.
 //!
 //! # Authentication
@@ -56,14 +59,20 @@
 pub mod config;
 pub mod error;
 mod index;
+pub mod index_name;
+pub mod mapping;
 pub mod query;
 pub mod response;
 pub mod scan;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 pub use config::{ConfigError, EsConfig, Secret};
 pub use error::EsError;
 pub use index::EsIndex;
+pub use index_name::{IndexNameError, check_index_name};
+pub use mapping::index_mapping;
 pub use query::MAX_RESULT_WINDOW;
 pub use scan::EsScan;
 pub use transport::{ClientTransport, EsMethod, EsRequest, EsResponse, EsTransport};

@@ -1,6 +1,7 @@
 //! The HTTP seam: the few requests this crate sends, behind a small trait. Production sends them
 //! with the official `elasticsearch` client ([`ClientTransport`]); tests answer them with
-//! recorded responses, so every code path above this one runs without a cluster.
+//! hand-written responses in the engines' documented shapes, so every code path above this one
+//! runs without a cluster.
 
 use crate::config::EsConfig;
 use crate::error::EsError;

@@ -1,37 +1,36 @@
 //! `EsIndex` against a real Elasticsearch or OpenSearch cluster, when `SDE_TEST_ES_URL` names
 //! one (e.g. `http://localhost:9200` or `https://user:password@host:9200`; the cluster's
-//! certificate must be trusted). The test creates a temporary index with the import's explicit
-//! mapping and two shards, bulk-indexes posts built here, runs searches and a full scan, and
-//! deletes the index even when a check fails. Without the variable it prints that it was skipped
-//! and passes.
+//! certificate must be trusted). The tests create temporary indices with the posts index's
+//! explicit mapping and two shards, bulk-index posts, and delete them even when a check fails:
+//! one runs searches and a full scan over posts built here, the other runs the `SearchIndex`
+//! contract's semantics and served parts (`sde_core::testing::search_index`), the parts a fake
+//! cluster cannot check. Without the variable they print that they were skipped and pass.
+//!
+//! No cluster was reachable where these tests were written, so they have not been run yet; the
+//! rest of this crate's tests use hand-written responses.
 
 // Helpers shared by tests panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use elasticsearch::http::Url;
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkOperation, BulkOperations, BulkParts};
+use sde_core::testing::search_index::{semantics, served, served_posts};
 use sde_core::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
-use sde_elasticsearch::{ClientTransport, EsConfig, EsIndex, Secret};
+use sde_elasticsearch::{ClientTransport, EsConfig, EsIndex};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const POSTS: usize = 45;
 
 fn config_from(url: &str, index: String) -> EsConfig {
-    let mut url = Url::parse(url).expect("SDE_TEST_ES_URL is a URL");
-    let username = (!url.username().is_empty()).then(|| url.username().to_owned());
-    let password = url.password().map(|p| Secret::new(p.to_owned()));
-    url.set_username("").unwrap();
-    url.set_password(None).unwrap();
-    let mut config = EsConfig::new(url.as_str()).unwrap();
+    let mut config = EsConfig::from_url_with_credentials(url).expect("SDE_TEST_ES_URL is usable");
     config.index = index;
-    config.username = username;
-    config.password = password;
     config.validate().unwrap();
     config
 }
@@ -69,8 +68,8 @@ fn posts() -> Vec<Post> {
         .collect()
 }
 
-async fn create_and_fill(transport: &ClientTransport, index: &str) {
-    let mut body = sde_dataimport::elasticsearch::index_mapping();
+async fn create_and_fill(transport: &ClientTransport, index: &str, posts: Vec<Post>) {
+    let mut body = sde_elasticsearch::index_mapping();
     body["settings"] = json!({"number_of_shards": 2, "number_of_replicas": 0});
     let created = transport
         .client()
@@ -87,7 +86,7 @@ async fn create_and_fill(transport: &ClientTransport, index: &str) {
     );
 
     let mut operations = BulkOperations::new();
-    for post in posts() {
+    for post in posts {
         let (id, source) = post.into_source();
         operations
             .push(BulkOperation::index(source).id(id))
@@ -235,11 +234,96 @@ async fn live_cluster_when_sde_test_es_url_is_set() {
     let config = config_from(&url, format!("sde-test-{nanos}"));
     let transport = ClientTransport::new(&config).unwrap();
     let index_name = config.index.clone();
-    create_and_fill(&transport, &index_name).await;
+    create_and_fill(&transport, &index_name, posts()).await;
 
     // Checks run in their own task so a failing assertion still lets the index be deleted.
     let outcome = tokio::spawn(checks(EsIndex::new(&config).unwrap())).await;
     delete(&transport, &index_name).await;
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+/// Builds a fresh index per call of the contract's loaders, remembering each to delete it.
+struct Live {
+    url: String,
+    prefix: String,
+    transport: ClientTransport,
+    created: Mutex<Vec<String>>,
+    next: AtomicUsize,
+}
+
+impl Live {
+    async fn load(&self, posts: Vec<Post>) -> Arc<dyn SearchIndex> {
+        let name = format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        );
+        self.created.lock().unwrap().push(name.clone());
+        create_and_fill(&self.transport, &name, posts).await;
+        Arc::new(EsIndex::new(&config_from(&self.url, name)).unwrap())
+    }
+}
+
+async fn contract(live: Arc<Live>) {
+    let load = |posts: Vec<Post>| {
+        let live = Arc::clone(&live);
+        async move { live.load(posts).await }
+    };
+    semantics::every_term_must_match(&load).await;
+    semantics::a_term_matches_through_content_or_tags(&load).await;
+    semantics::a_multi_word_term_matches_any_of_its_words(&load).await;
+    semantics::hash_tag_and_bare_word_both_match_a_tag(&load).await;
+    semantics::matching_ignores_case(&load).await;
+    semantics::unicode_text_matches(&load).await;
+    semantics::a_punctuation_only_term_matches_nothing(&load).await;
+    semantics::query_syntax_in_user_text_is_plain_words(&load).await;
+    semantics::a_word_in_tags_outranks_the_same_word_in_content(&load).await;
+    semantics::results_are_ranked_by_relevance(&load).await;
+    semantics::no_terms_and_no_range_match_every_post(&load).await;
+    semantics::the_date_range_is_half_open_and_either_end_may_be_open(&load).await;
+    semantics::the_date_range_combines_with_terms(&load).await;
+    semantics::the_date_range_does_not_change_the_ranking(&load).await;
+    semantics::pages_concatenate_to_the_full_ranking_with_exact_totals(&load).await;
+    semantics::a_scan_yields_every_match_exactly_once(&load).await;
+    semantics::a_scan_of_nothing_has_total_zero_and_no_batches(&load).await;
+    semantics::a_later_post_with_the_same_id_replaces_the_earlier(&load).await;
+    semantics::posts_round_trip_unchanged(&load).await;
+
+    let open = || load(served_posts());
+    served::a_page_holds_at_most_its_size_with_the_exact_total(&open).await;
+    served::pages_hold_every_match_once_and_past_the_end_is_empty(&open).await;
+    served::a_scan_yields_every_match_once_in_bounded_batches(&open).await;
+    served::posts_come_back_exactly_as_stored(&open).await;
+}
+
+#[tokio::test]
+async fn the_search_index_contract_holds_on_a_live_cluster_when_sde_test_es_url_is_set() {
+    let Ok(url) = std::env::var("SDE_TEST_ES_URL") else {
+        eprintln!("skipped: set SDE_TEST_ES_URL to run the SearchIndex contract on a live cluster");
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("sde-contract-{nanos}");
+    let transport = ClientTransport::new(&config_from(&url, prefix.clone())).unwrap();
+    let live = Arc::new(Live {
+        url,
+        prefix,
+        transport: transport.clone(),
+        created: Mutex::default(),
+        next: AtomicUsize::new(0),
+    });
+
+    // The contract runs in its own task so a failing check still lets every index be deleted.
+    let outcome = tokio::spawn(contract(Arc::clone(&live))).await;
+    let created = std::mem::take(&mut *live.created.lock().unwrap());
+    for name in created {
+        delete(&transport, &name).await;
+    }
     if let Err(failure) = outcome {
         std::panic::resume_unwind(failure.into_panic());
     }

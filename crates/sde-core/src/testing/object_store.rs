@@ -1,7 +1,7 @@
-//! Contract suites: the behaviour every implementation of a core trait must show, run by each
-//! implementation's own tests (the local one in unit tests, the AWS one against moto).
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The `ObjectStore` contract: multipart uploads read back byte for byte through presigned
+//! URLs, aborted and in-progress uploads stay invisible, an empty file is one empty part, and a
+//! completed upload replaces what was there. Run by `LocalFsStore`'s tests and by `S3Store`'s
+//! against moto.
 
 use crate::store::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
 use bytes::Bytes;

@@ -1,42 +1,27 @@
-//! `EsIndex` against responses recorded from Elasticsearch 7, Elasticsearch 8 and OpenSearch 2
-//! (`tests/fixtures/<engine>/`), answered by a fake transport that also records every request,
-//! so searches, scans, their failure paths and scroll clearing are checked without a cluster.
+//! `EsIndex` against the hand-written responses of Elasticsearch 7, Elasticsearch 8 and
+//! OpenSearch 2 under `tests/fixtures/<engine>/`, answered by a scripted transport that also
+//! keeps every request, so searches, scans, their failure paths and scroll clearing are checked
+//! without a cluster. The fixtures were written by hand in the shapes the engines' API
+//! specifications document (`tests/fixtures/README.md` names the source of each); no cluster was
+//! reachable to record them.
 
 // Helpers shared by tests panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use sde_core::testing::search_index::served_posts;
 use sde_core::{
     DateRange, IndexError, IndexErrorKind, PageRequest, Post, PostQuery, SearchIndex, UserId,
 };
 use sde_elasticsearch::query;
 use sde_elasticsearch::response::{ErrorDetail, SearchResponse};
+use sde_elasticsearch::testing::{ENGINES, fixture, fixture_json};
 use sde_elasticsearch::{EsConfig, EsIndex, EsMethod, EsRequest, EsResponse, EsTransport};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-const ENGINES: [&str; 3] = ["es7", "es8", "opensearch2"];
-
-fn fixture(engine: &str, name: &str) -> Vec<u8> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        engine,
-        name,
-    ]
-    .iter()
-    .collect();
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-fn fixture_json(engine: &str, name: &str) -> Value {
-    serde_json::from_slice(&fixture(engine, name)).unwrap()
-}
-
-/// What the fake cluster answers to the next request.
+/// What the scripted transport answers to the next request.
 enum Answer {
     Body(u16, Vec<u8>),
     NoConnection,
@@ -54,9 +39,9 @@ fn json_answer(value: Value) -> Answer {
     Answer::Body(200, serde_json::to_vec(&value).unwrap())
 }
 
-/// A cluster that answers from a script and remembers what it was asked.
+/// A transport that answers from a script and remembers what it was asked.
 #[derive(Debug, Default)]
-struct FakeCluster {
+struct ScriptedTransport {
     answers: Mutex<VecDeque<Answer>>,
     requests: Mutex<Vec<EsRequest>>,
 }
@@ -70,9 +55,9 @@ impl std::fmt::Debug for Answer {
     }
 }
 
-impl FakeCluster {
+impl ScriptedTransport {
     fn new(answers: impl IntoIterator<Item = Answer>) -> Arc<Self> {
-        Arc::new(FakeCluster {
+        Arc::new(ScriptedTransport {
             answers: Mutex::new(answers.into_iter().collect()),
             requests: Mutex::default(),
         })
@@ -95,7 +80,7 @@ impl FakeCluster {
 }
 
 #[async_trait::async_trait]
-impl EsTransport for FakeCluster {
+impl EsTransport for ScriptedTransport {
     async fn send(&self, request: EsRequest) -> Result<EsResponse, IndexError> {
         self.requests.lock().unwrap().push(request.clone());
         match self.answers.lock().unwrap().pop_front() {
@@ -109,7 +94,7 @@ impl EsTransport for FakeCluster {
     }
 }
 
-fn index_over(cluster: &Arc<FakeCluster>) -> EsIndex {
+fn index_over(cluster: &Arc<ScriptedTransport>) -> EsIndex {
     let config = EsConfig::new("https://search-posts.eu-west-1.es.amazonaws.com").unwrap();
     EsIndex::with_transport(&config, Arc::clone(cluster) as Arc<dyn EsTransport>).unwrap()
 }
@@ -155,7 +140,7 @@ fn scroll_id(engine: &str) -> String {
 #[tokio::test]
 async fn a_ranked_page_parses_from_every_engine() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([ok(engine, "search_ok.json")]);
+        let cluster = ScriptedTransport::new([ok(engine, "search_ok.json")]);
         let index: &dyn SearchIndex = &index_over(&cluster);
         let page = index.search(&cats(), first_page(3)).await.unwrap();
 
@@ -206,7 +191,8 @@ async fn a_ranked_page_parses_from_every_engine() {
 
 #[tokio::test]
 async fn every_page_of_one_search_uses_the_same_preference() {
-    let cluster = FakeCluster::new([ok("es8", "search_ok.json"), ok("es8", "search_ok.json")]);
+    let cluster =
+        ScriptedTransport::new([ok("es8", "search_ok.json"), ok("es8", "search_ok.json")]);
     let index = index_over(&cluster);
     index.search(&cats(), first_page(3)).await.unwrap();
     index
@@ -221,7 +207,7 @@ async fn every_page_of_one_search_uses_the_same_preference() {
 #[tokio::test]
 async fn shard_failures_in_a_page_become_a_warning_that_names_no_internals() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([ok(engine, "search_shard_failures.json")]);
+        let cluster = ScriptedTransport::new([ok(engine, "search_shard_failures.json")]);
         let page = index_over(&cluster)
             .search(&cats(), first_page(3))
             .await
@@ -241,7 +227,7 @@ async fn shard_failures_in_a_page_become_a_warning_that_names_no_internals() {
 #[tokio::test]
 async fn a_timed_out_page_is_a_timeout_error() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([ok(engine, "search_timed_out.json")]);
+        let cluster = ScriptedTransport::new([ok(engine, "search_timed_out.json")]);
         let error = index_over(&cluster)
             .search(&cats(), first_page(3))
             .await
@@ -258,7 +244,7 @@ async fn a_timed_out_page_is_a_timeout_error() {
 #[tokio::test]
 async fn error_statuses_become_error_kinds_keeping_the_clusters_reason() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([
+        let cluster = ScriptedTransport::new([
             status(400, engine, "error_400.json"),
             status(429, engine, "error_429.json"),
             Answer::NoConnection,
@@ -300,7 +286,7 @@ async fn a_deep_page_is_refused_unless_it_lies_past_the_end() {
             "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
             "hits": {"total": {"value": total, "relation": "eq"}, "max_score": null, "hits": []}}))
     };
-    let cluster = FakeCluster::new([count(25_000), count(4)]);
+    let cluster = ScriptedTransport::new([count(25_000), count(4)]);
     let index = index_over(&cluster);
 
     let error = index.search(&cats(), deep).await.unwrap_err();
@@ -321,7 +307,7 @@ async fn a_deep_page_is_refused_unless_it_lies_past_the_end() {
 #[tokio::test]
 async fn a_scan_yields_every_post_then_clears_its_scroll() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([
+        let cluster = ScriptedTransport::new([
             ok(engine, "scroll_first.json"),
             ok(engine, "scroll_next.json"),
             ok(engine, "scroll_empty.json"),
@@ -383,7 +369,7 @@ async fn a_scan_yields_every_post_then_clears_its_scroll() {
 #[tokio::test]
 async fn shard_failures_fail_the_scan_and_clear_its_scroll() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([
+        let cluster = ScriptedTransport::new([
             ok(engine, "scroll_first.json"),
             ok(engine, "scroll_shard_failures.json"),
             ok(engine, "clear_scroll.json"),
@@ -419,7 +405,7 @@ async fn shard_failures_fail_the_scan_and_clear_its_scroll() {
 #[tokio::test]
 async fn a_scroll_that_opens_with_shard_failures_is_refused_and_cleared() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([
+        let cluster = ScriptedTransport::new([
             ok(engine, "scroll_shard_failures.json"),
             ok(engine, "clear_scroll.json"),
         ]);
@@ -438,7 +424,7 @@ async fn a_timed_out_batch_fails_the_scan_with_a_timeout() {
     for engine in ENGINES {
         let mut timed_out = fixture_json(engine, "search_timed_out.json");
         timed_out["_scroll_id"] = scroll_id(engine).into();
-        let cluster = FakeCluster::new([
+        let cluster = ScriptedTransport::new([
             ok(engine, "scroll_first.json"),
             json_answer(timed_out),
             ok(engine, "clear_scroll.json"),
@@ -458,7 +444,7 @@ async fn a_timed_out_batch_fails_the_scan_with_a_timeout() {
 #[tokio::test]
 async fn an_expired_scroll_is_a_timeout_and_a_missing_scroll_counts_as_cleared() {
     for engine in ENGINES {
-        let cluster = FakeCluster::new([
+        let cluster = ScriptedTransport::new([
             ok(engine, "scroll_first.json"),
             status(404, engine, "scroll_expired.json"),
             // Clearing a scroll that is gone: 404, which counts as cleared.
@@ -479,7 +465,7 @@ async fn an_expired_scroll_is_a_timeout_and_a_missing_scroll_counts_as_cleared()
         scan.close().await.unwrap();
     }
 
-    let cluster = FakeCluster::new([
+    let cluster = ScriptedTransport::new([
         ok("es8", "scroll_first.json"),
         ok("es8", "scroll_next.json"),
         ok("es8", "scroll_empty.json"),
@@ -496,7 +482,7 @@ async fn an_expired_scroll_is_a_timeout_and_a_missing_scroll_counts_as_cleared()
 
 #[tokio::test]
 async fn a_lost_connection_mid_scan_still_clears_and_close_retries_a_failed_clear() {
-    let cluster = FakeCluster::new([
+    let cluster = ScriptedTransport::new([
         ok("opensearch2", "scroll_first.json"),
         Answer::NoConnection,
         Answer::NoConnection,
@@ -518,7 +504,7 @@ async fn a_lost_connection_mid_scan_still_clears_and_close_retries_a_failed_clea
 
 #[tokio::test]
 async fn a_scan_of_nothing_has_total_zero_and_clears_at_once() {
-    let cluster = FakeCluster::new([
+    let cluster = ScriptedTransport::new([
         json_answer(
             json!({"_scroll_id": "FGluY2x1ZGVfY29udGV4dF91dWlk", "took": 1, "timed_out": false,
             "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
@@ -539,7 +525,7 @@ async fn a_scan_of_nothing_has_total_zero_and_clears_at_once() {
 
 #[tokio::test]
 async fn scan_batches_are_capped_by_the_configured_maximum() {
-    let cluster = FakeCluster::new([
+    let cluster = ScriptedTransport::new([
         ok("es7", "scroll_first.json"),
         ok("es7", "clear_scroll.json"),
     ]);
@@ -556,7 +542,7 @@ async fn scan_batches_are_capped_by_the_configured_maximum() {
 async fn a_document_that_is_not_a_post_fails_naming_its_id() {
     let mut response = fixture_json("es8", "search_ok.json");
     response["hits"]["hits"][1]["_source"]["DateCreated"] = "last tuesday".into();
-    let cluster = FakeCluster::new([json_answer(response)]);
+    let cluster = ScriptedTransport::new([json_answer(response)]);
     let error = index_over(&cluster)
         .search(&cats(), first_page(3))
         .await
@@ -570,61 +556,89 @@ async fn a_document_that_is_not_a_post_fails_naming_its_id() {
     );
 }
 
+/// Every fixture parses as the response it stands for, carries the fields the documented shape
+/// requires, and holds only the served posts of the `SearchIndex` contract, unchanged.
 #[test]
-fn every_fixture_reads_as_what_its_engine_sent() {
+fn every_fixture_reads_as_its_documented_shape() {
+    let served = served_posts();
     for engine in ENGINES {
-        for name in [
-            "search_ok.json",
-            "search_shard_failures.json",
-            "search_timed_out.json",
-            "scroll_first.json",
-            "scroll_next.json",
-            "scroll_empty.json",
-            "scroll_shard_failures.json",
+        for (name, total) in [
+            ("search_ok.json", 4),
+            ("search_page_2.json", 4),
+            ("search_past_end.json", 4),
+            ("search_shard_failures.json", 3),
+            ("search_timed_out.json", 1),
+            ("scroll_first.json", 4),
+            ("scroll_next.json", 4),
+            ("scroll_empty.json", 4),
+            ("scroll_shard_failures.json", 4),
         ] {
+            let what = format!("{engine}/{name}");
+            let json = fixture_json(engine, name);
+            for field in ["took", "timed_out", "_shards", "hits"] {
+                assert!(json.get(field).is_some(), "{what}: no {field}");
+            }
+            for field in ["total", "successful", "skipped", "failed"] {
+                assert!(json["_shards"][field].is_u64(), "{what}: _shards.{field}");
+            }
+            assert!(json["hits"]["hits"].is_array(), "{what}: hits.hits");
             let response = SearchResponse::parse(&fixture(engine, name), "test")
-                .unwrap_or_else(|e| panic!("{engine}/{name}: {}", chain(&e)));
-            response
-                .exact_total("test")
-                .unwrap_or_else(|e| panic!("{engine}/{name}: {}", chain(&e)));
+                .unwrap_or_else(|e| panic!("{what}: {}", chain(&e)));
+            assert_eq!(response.exact_total("test").unwrap(), total, "{what}");
             assert_eq!(
                 response.scroll_id.is_some(),
                 name.starts_with("scroll_"),
-                "{engine}/{name}"
+                "{what}"
             );
             assert_eq!(
                 response.shard_failures().is_some(),
                 name.ends_with("shard_failures.json"),
-                "{engine}/{name}"
+                "{what}"
             );
-            assert_eq!(response.timed_out, name == "search_timed_out.json");
-            response
+            assert_eq!(
+                response.timed_out,
+                name == "search_timed_out.json",
+                "{what}"
+            );
+            let posts = response
                 .into_posts()
-                .unwrap_or_else(|e| panic!("{engine}/{name}: {}", chain(&e)));
+                .unwrap_or_else(|e| panic!("{what}: {}", chain(&e)));
+            for post in posts {
+                assert!(
+                    served.contains(&post),
+                    "{what}: {:?} is not a served post as stored",
+                    post.id
+                );
+            }
         }
         let clear = fixture_json(engine, "clear_scroll.json");
         assert_eq!(clear, json!({"succeeded": true, "num_freed": 1}));
         for (name, status, error_type) in [
             ("error_400.json", 400, "search_phase_execution_exception"),
             ("error_429.json", 429, ""),
+            ("error_503.json", 503, "search_phase_execution_exception"),
             (
                 "scroll_expired.json",
                 404,
                 "search_phase_execution_exception",
             ),
         ] {
-            let body = fixture(engine, name);
-            let detail = ErrorDetail::parse(&body);
+            let what = format!("{engine}/{name}");
+            let json = fixture_json(engine, name);
+            assert_eq!(json["status"], status, "{what}");
+            assert!(json["error"]["type"].is_string(), "{what}: error.type");
+            assert!(json["error"]["reason"].is_string(), "{what}: error.reason");
+            assert!(json["error"]["root_cause"].is_array(), "{what}: root_cause");
+            let detail = ErrorDetail::parse(&fixture(engine, name));
             if !error_type.is_empty() {
-                assert_eq!(detail.error_type, error_type, "{engine}/{name}");
+                assert_eq!(detail.error_type, error_type, "{what}");
             }
-            assert_eq!(
-                fixture_json(engine, name)["status"],
-                status,
-                "{engine}/{name}"
-            );
             assert!(!detail.reason.is_empty());
         }
+        // Each engine names a full search queue its own way: Elasticsearch's class is
+        // `EsRejectedExecutionException`, OpenSearch strips its `OpenSearch` prefix from
+        // `OpenSearchRejectedExecutionException`; the Elasticsearch 8 fixture is a tripped
+        // parent circuit breaker instead.
         let overloaded = ErrorDetail::parse(&fixture(engine, "error_429.json"));
         let expected = match engine {
             "es7" => "es_rejected_execution_exception",
