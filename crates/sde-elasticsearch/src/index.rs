@@ -10,6 +10,7 @@ use crate::transport::{ClientTransport, EsMethod, EsRequest, EsTransport};
 use async_trait::async_trait;
 use sde_core::{
     IndexError, IndexErrorKind, PageRequest, PostQuery, PostScan, SearchIndex, SearchPage,
+    describe_chain,
 };
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -62,7 +63,7 @@ impl EsIndex {
             .await?;
         if !(200..300).contains(&response.status) {
             let error = status_error(response.status, &response.body, context);
-            warn!(index = %self.index, status = response.status, error = %error_chain(&error),
+            warn!(index = %self.index, status = response.status, error = %describe_chain(&error),
                   "search request failed");
             return Err(error);
         }
@@ -161,16 +162,4 @@ impl SearchIndex for EsIndex {
         .await?;
         Ok(Box::new(scan))
     }
-}
-
-/// An error with its causes, for one log field.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -8,11 +8,11 @@
 //! counts as cleared. A context nobody clears expires after the keep-alive.
 
 use crate::error::EsError;
-use crate::index::error_chain;
 use crate::query;
 use crate::response::{SearchResponse, status_error};
 use crate::transport::{EsMethod, EsRequest, EsTransport};
 use async_trait::async_trait;
+use sde_core::describe_chain;
 use sde_core::{IndexError, IndexErrorKind, Post, PostQuery, PostScan};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ impl EsScan {
             .await?;
         if !(200..300).contains(&response.status) {
             let error = status_error(response.status, &response.body, context);
-            warn!(index, status = response.status, error = %error_chain(&error), "opening a scroll failed");
+            warn!(index, status = response.status, error = %describe_chain(&error), "opening a scroll failed");
             return Err(error);
         }
         let response = SearchResponse::parse(&response.body, context)?;
@@ -196,7 +196,7 @@ impl EsScan {
         match self.clear().await {
             Ok(()) => self.released = true,
             Err(error) => {
-                warn!(index = %self.index, error = %error_chain(&error), "clearing a scroll failed")
+                warn!(index = %self.index, error = %describe_chain(&error), "clearing a scroll failed")
             }
         }
     }
@@ -234,7 +234,7 @@ impl PostScan for EsScan {
             }
             Err(error) => {
                 self.state = State::Failed;
-                warn!(index = %self.index, batch = self.batches, error = %error_chain(&error),
+                warn!(index = %self.index, batch = self.batches, error = %describe_chain(&error),
                       "scroll batch failed");
                 self.release_quietly().await;
                 Err(error)
@@ -271,7 +271,7 @@ impl Drop for EsScan {
         };
         runtime.spawn(async move {
             if let Err(error) = transport.send(request).await {
-                debug!(error = %error_chain(&error), "clearing a dropped scroll failed");
+                debug!(error = %describe_chain(&error), "clearing a dropped scroll failed");
             }
         });
     }

@@ -197,9 +197,9 @@ async fn the_execution_input_has_the_shape_of_the_generate_csv_fixture() {
     };
     let mut started = keys(&input);
     started.retain(|k| k != "options");
-    let mut recorded = keys(&fixture_json("task-generate-csv.json"));
-    recorded.retain(|k| k != "options");
-    assert_eq!(started, recorded);
+    let mut fixture = keys(&fixture_json("task-generate-csv.json"));
+    fixture.retain(|k| k != "options");
+    assert_eq!(started, fixture);
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! What the Lambda glue tests share: the recorded events under the repository's
+//! What the Lambda glue tests share: the hand-written events under the repository's
 //! `tests/fixtures/apigw/`, and in-memory stand-ins for the AWS parts that record what they were
 //! asked to do.
 
