@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod hosts;
+
 use futures::{SinkExt, StreamExt};
 use sde_local::{RunningStack, StackConfig, StoreLayer};
 use serde_json::{Value, json};
