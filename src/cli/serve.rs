@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Exports one user may have running at once; more are answered with 429.
     #[arg(long, env = "SDE_MAX_RUNNING_EXPORTS", default_value_t = 5)]
     pub max_running_exports: u64,
+    /// Let a WebSocket without a token follow a push export by its ARN, as the unchanged
+    /// original frontend connects (see SECURITY.md for the trade-off). Off by default.
+    #[arg(long, env = "SDE_PUSH_ALLOW_ANONYMOUS")]
+    pub allow_anonymous_push: bool,
     /// Public base URL of this server when it sits behind a proxy.
     #[arg(long, env = "SDE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -48,6 +52,7 @@ impl Default for ServeArgs {
             smtp_url: std::env::var("SDE_SMTP_URL").ok(),
             public_url: std::env::var("SDE_PUBLIC_URL").ok(),
             max_running_exports: 5,
+            allow_anonymous_push: false,
             issuer: None,
             jwks_url: None,
             audience: None,
@@ -66,6 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.smtp_url = args.smtp_url;
     config.public_url = args.public_url;
     config.limits.max_running_per_owner = args.max_running_exports;
+    config.allow_anonymous_push = args.allow_anonymous_push;
     if let (Some(issuer), Some(jwks_url), Some(audience)) =
         (args.issuer, args.jwks_url, args.audience)
     {
