@@ -96,9 +96,7 @@ async fn push_url(socket: &mut PushSocket<'_>, arn: &str) -> String {
 async fn the_frontends_exact_requests_search_page_and_export_on_both_hosts() {
     let app = TestApp::spawn_with(|config| config.allow_anonymous_push = true).await;
     let token = app.token("ada@example.com").await;
-    let mut mails = app.outbox().len();
-
-    for host in Host::both(&app) {
+    for (mails, host) in (app.outbox().len()..).zip(Host::both(&app)) {
         let kind = host.kind;
         // Search, in the current and the earlier request shapes, then page 2.
         let first = host
@@ -149,7 +147,6 @@ async fn the_frontends_exact_requests_search_page_and_export_on_both_hosts() {
         assert_eq!(poll(&host, &token, &arn).await["status"], "SUCCEEDED");
         let outbox = app.outbox();
         assert_eq!(outbox.len(), mails + 1, "{kind:?}: one email");
-        mails += 1;
         assert!(outbox.iter().any(|m| m.contains("To: ada@example.com")));
 
         // Push, with the ID token in the connect URL (the README's one-line change).

@@ -214,7 +214,7 @@ impl<'a> Host<'a> {
                     None => base,
                 };
                 match tokio_tungstenite::connect_async(url).await {
-                    Ok((socket, _)) => Ok(PushSocket::Local(Socket(socket))),
+                    Ok((socket, _)) => Ok(PushSocket::Local(Box::new(Socket(socket)))),
                     Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                         Err(response.status().as_u16())
                     }
@@ -289,7 +289,7 @@ async fn cognito_authorizer(
 
 /// A push WebSocket on either host.
 pub enum PushSocket<'a> {
-    Local(Socket),
+    Local(Box<Socket>),
     Lambda {
         state: &'a AppState,
         context: Value,
