@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a Lambda binary under cargo-lambda's runtime emulator (`cargo lambda watch`) with every
-# AWS endpoint pointed at moto, invokes it with a recorded event from tests/fixtures/apigw/ and
+# Runs one function of the Lambda binary under cargo-lambda's runtime emulator (`cargo lambda
+# watch`; SDE_FUNCTION names the function) with every AWS endpoint pointed at moto, invokes it
+# with a hand-written event from tests/fixtures/apigw/ and
 # prints the function's response and what moto received.
 #
 #   bash scripts/lambda-emulator-demo.sh              # email-link: SES v2 sends the link email
@@ -73,6 +74,7 @@ AWS_ACCESS_KEY_ID=testing
 AWS_SECRET_ACCESS_KEY=testing
 AWS_REGION=$REGION
 RUST_LOG=info
+SDE_FUNCTION=$FUNCTION
 SDE_MAIL_FROM=$SENDER
 SDE_EXPORTS_BUCKET=$BUCKET
 SDE_STATE_MACHINE_ARN=arn:aws:states:$REGION:123456789012:stateMachine:sde-dev-download-request
@@ -82,7 +84,7 @@ EOF
 port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log "building and starting $FUNCTION under cargo lambda watch on port $port (log: $work/watch.log)"
 setsid cargo lambda watch --ignore-changes --timeout 600 --invoke-address 127.0.0.1 --invoke-port "$port" \
-    --env-file "$work/function.env" -p sde-lambda --bin "$FUNCTION" \
+    --env-file "$work/function.env" -p sde-lambda --bin sde-lambda \
     >"$work/watch.log" 2>&1 </dev/null &
 watch_pid=$!
 
@@ -98,7 +100,7 @@ done
 
 log "invoking $FUNCTION with $EVENT"
 set +e
-response="$(cargo lambda invoke "$FUNCTION" --invoke-address 127.0.0.1 --invoke-port "$port" \
+response="$(cargo lambda invoke sde-lambda --invoke-address 127.0.0.1 --invoke-port "$port" \
     --data-file "$EVENT" 2>"$work/invoke.err")"
 status=$?
 set -e

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds every Lambda function of crates/sde-lambda (one binary each) as a release bootstrap.zip
-# with cargo-lambda, for the architecture in deploy/lambda.yml (SDE_LAMBDA_ARCH overrides it).
+# Builds the Lambda binary of crates/sde-lambda — one binary for every function, which runs the
+# function its handler names — as a release bootstrap.zip with cargo-lambda, for the
+# architecture in deploy/lambda.yml (SDE_LAMBDA_ARCH overrides it).
 #
 #   SDE_LAMBDA_ARCH=x86_64 bash scripts/package-lambdas.sh   # what the test command builds
 #   bash scripts/package-lambdas.sh                          # deploy/lambda.yml's (arm64)
 #
-# cargo-lambda writes $CARGO_TARGET_DIR/lambda/<bin>/bootstrap.zip. Each zip is then copied to
-# $CARGO_TARGET_DIR/lambda-zips/<arch>/<bin>.zip, which serverless.yml deploys: the Serverless
-# Framework uploads a function's artifact under its file name, so eight files all called
-# bootstrap.zip would overwrite each other in the deployment bucket; the <arch> folder makes a
-# serverless.yml that names another architecture than the build fail to package.
+# cargo-lambda writes $CARGO_TARGET_DIR/lambda/sde-lambda/bootstrap.zip, which is copied to
+# $CARGO_TARGET_DIR/lambda-zips/<arch>/sde-lambda.zip, the artifact every function of
+# serverless.yml deploys; the <arch> folder makes a serverless.yml that names another
+# architecture than the build fail to package. One binary links once however many functions
+# there are: linking (thin LTO) is most of the build's time.
 #
 # The target is glibc 2.34 (cargo-lambda cross-links with zig): the provided.al2023 runtime
 # has glibc 2.34, and a binary linked against the build machine's newer glibc would not start.
@@ -50,19 +51,16 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
 fi
 
 echo "package-lambdas: building crates/sde-lambda for $arch ($triple, glibc 2.34) into $CARGO_TARGET_DIR/lambda" >&2
-cargo lambda build --release --locked --package sde-lambda \
+cargo lambda build --release --locked --package sde-lambda --bin sde-lambda \
     --target "$triple.2.34" --output-format zip >&2
 
 zips="$CARGO_TARGET_DIR/lambda-zips/$arch"
+built="$CARGO_TARGET_DIR/lambda/sde-lambda/bootstrap.zip"
+if [ ! -f "$built" ]; then
+    echo "package-lambdas: $built was not built" >&2
+    exit 1
+fi
 rm -rf "$zips"
 mkdir -p "$zips"
-for source in crates/sde-lambda/src/bin/*.rs; do
-    bin="$(basename "$source" .rs)"
-    built="$CARGO_TARGET_DIR/lambda/$bin/bootstrap.zip"
-    if [ ! -f "$built" ]; then
-        echo "package-lambdas: $built was not built" >&2
-        exit 1
-    fi
-    cp "$built" "$zips/$bin.zip"
-done
-echo "package-lambdas: $(ls "$zips" | wc -l) zips in $zips" >&2
+cp "$built" "$zips/sde-lambda.zip"
+echo "package-lambdas: $zips/sde-lambda.zip ($(du -h "$zips/sde-lambda.zip" | cut -f1))" >&2

@@ -1,5 +1,6 @@
-"""Every function serverless.yml declares is deployed from a zip that scripts/package-lambdas.sh
-built: one `bootstrap`, for the configured architecture, runnable on provided.al2023."""
+"""Every function serverless.yml declares is deployed from the zip scripts/package-lambdas.sh
+built — one `bootstrap`, for the configured architecture, runnable on provided.al2023 — and names
+in its handler a function that binary runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from pathlib import Path
 
 import checks
 
-BIN_DIR = checks.REPO / "crates" / "sde-lambda" / "src" / "bin"
+FUNCTIONS_DIR = checks.REPO / "crates" / "sde-lambda" / "src" / "functions"
+
+
+def binary_functions() -> set[str]:
+    """The functions the binary runs: one module each under src/functions/."""
+    return {p.stem.replace("_", "-") for p in FUNCTIONS_DIR.glob("*.rs") if p.stem != "mod"}
 
 
 def functions(template):
@@ -25,15 +31,18 @@ def test_the_template_uses_the_configured_architecture_and_runtime(template, con
     for name, function in functions(template).items():
         assert function["Architectures"] == [configured_architecture], name
         assert function["Runtime"] == "provided.al2023", name
-        assert function["Handler"] == "bootstrap", name
 
 
-def test_every_binary_is_a_function_and_every_function_a_binary(serverless_state):
-    binaries = {path.stem for path in BIN_DIR.glob("*.rs")}
+def test_every_function_of_the_binary_is_deployed_and_every_handler_names_one(template):
+    handlers = [f["Handler"] for f in functions(template).values()]
+    assert sorted(handlers) == sorted(binary_functions())
+
+
+def test_every_function_deploys_the_one_binary(serverless_state):
     artifacts = {
-        Path(f["package"]["artifact"]).stem for f in serverless_state["service"]["functions"].values()
+        Path(f["package"]["artifact"]).name for f in serverless_state["service"]["functions"].values()
     }
-    assert artifacts == binaries
+    assert artifacts == {"sde-lambda.zip"}
 
 
 def test_every_function_has_a_built_zip_for_its_architecture(serverless_state, configured_architecture):

@@ -1,5 +1,5 @@
-//! Every Lambda function has its binary, named after it, and every function the state machine
-//! invokes is one of them.
+//! Every Lambda function is one the binary runs by its handler name, with a module of that name,
+//! and every function the state machine invokes is one of them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,13 +19,27 @@ const FUNCTIONS: [&str; 8] = [
     "ws-authorizer",
 ];
 
-fn binaries() -> BTreeSet<String> {
-    let bin_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin");
-    std::fs::read_dir(&bin_dir)
+/// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).
+fn modules() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/functions");
+    std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|path| {
+            path.file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .replace('_', "-")
+        })
+        .filter(|name| name != "mod")
+        .collect()
+}
+
+fn binaries() -> BTreeSet<String> {
+    sde_lambda::functions::NAMES
+        .iter()
+        .map(|name| (*name).to_owned())
         .collect()
 }
 
@@ -62,9 +76,19 @@ fn asl_functions(value: &serde_json::Value, found: &mut BTreeSet<String>) {
 }
 
 #[test]
-fn each_function_has_a_binary_of_its_name_and_no_binary_is_stray() {
+fn each_function_is_run_by_its_handler_name_and_has_a_module_of_that_name() {
     let expected: BTreeSet<String> = FUNCTIONS.iter().map(|f| (*f).to_owned()).collect();
     assert_eq!(binaries(), expected);
+    assert_eq!(modules(), expected);
+}
+
+#[tokio::test]
+async fn an_unknown_handler_fails_the_cold_start_naming_the_functions() {
+    let error = sde_lambda::functions::run("fax").await.unwrap_err();
+    assert!(
+        error.to_string().starts_with("unknown function \"fax\""),
+        "{error}"
+    );
 }
 
 #[test]

@@ -1,14 +1,12 @@
-//! `push-open-connection`: the WebSocket routes `$connect`, `$disconnect`, `OpenConnection` and
-//! `$default`.
+//! `push-open-connection`: the WebSocket routes `$connect`, `$disconnect`, `OpenConnection` and//! `$default`.
 
+use crate::{deps, websocket};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use lambda_runtime::{LambdaEvent, service_fn};
-use sde_lambda::{deps, telemetry, websocket};
 use std::convert::Infallible;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    telemetry::init();
+/// Builds the function's parts from the environment, then serves its events.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = &deps::push_deps().await?;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {

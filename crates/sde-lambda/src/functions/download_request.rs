@@ -1,12 +1,11 @@
 //! `download-request`: `POST /download-request`, starts an export's execution.
 
+use crate::{deps, rest};
 use sde_edge::rest::{ExportStarter, download_request_routes};
-use sde_lambda::{deps, rest, telemetry};
 use std::sync::Arc;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    telemetry::init();
+/// Builds the function's parts from the environment, then serves its events.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = deps::download_request_deps().await?;
     let routes = download_request_routes(ExportStarter {
         workflow: Arc::new(deps.workflow),

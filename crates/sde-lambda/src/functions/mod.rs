@@ -1,0 +1,46 @@
+//! Every Lambda function of sde. They share one binary (`src/main.rs`): each function's
+//! `handler` in serverless.yml names the function the binary runs, so the whole API links once
+//! instead of once per function. Each function here is a dozen lines: build its parts once from
+//! the environment (failing the cold start with the variable's name), then serve its events.
+
+pub mod download_request;
+pub mod email_link;
+pub mod generate_csv;
+pub mod push_open_connection;
+pub mod push_result;
+pub mod report_status;
+pub mod search;
+pub mod ws_authorizer;
+
+/// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
+/// functions are named).
+pub const NAMES: [&str; 8] = [
+    "download-request",
+    "email-link",
+    "generate-csv",
+    "push-open-connection",
+    "push-result",
+    "report-status",
+    "search",
+    "ws-authorizer",
+];
+
+/// Why the binary could not pick a function.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown function {0:?}: the handler must name one of {NAMES:?}")]
+pub struct UnknownFunction(pub String);
+
+/// Runs the function `name` until the sandbox is recycled.
+pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
+    match name {
+        "download-request" => download_request::run().await,
+        "email-link" => email_link::run().await,
+        "generate-csv" => generate_csv::run().await,
+        "push-open-connection" => push_open_connection::run().await,
+        "push-result" => push_result::run().await,
+        "report-status" => report_status::run().await,
+        "search" => search::run().await,
+        "ws-authorizer" => ws_authorizer::run().await,
+        other => Err(UnknownFunction(other.to_owned()).into()),
+    }
+}
