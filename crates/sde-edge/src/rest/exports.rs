@@ -1,0 +1,90 @@
+//! Search and exports: `POST /search`, `POST /download-request`, `POST /report-status`.
+
+use crate::body::JsonBody;
+use crate::caller::Caller;
+use crate::error::EdgeResult;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use sde_core::{ProgressBoard, SearchIndex, SearchRequest, Workflow};
+use sde_handlers::download_request::{DownloadRequest, DownloadResponse, ExportLimits};
+use sde_handlers::report_status::{ReportStatusRequest, ReportStatusResponse};
+use sde_handlers::search::SearchResponse;
+use std::sync::Arc;
+
+/// `POST /search`: one page of ranked posts.
+pub fn search_routes(index: Arc<dyn SearchIndex>) -> Router {
+    Router::new()
+        .route("/search", post(search))
+        .with_state(index)
+}
+
+async fn search(
+    State(index): State<Arc<dyn SearchIndex>>,
+    _: Caller,
+    JsonBody(request): JsonBody<SearchRequest>,
+) -> EdgeResult<SearchResponse> {
+    Ok(Json(
+        sde_handlers::search::search(index.as_ref(), &request).await?,
+    ))
+}
+
+/// What `POST /download-request` starts exports with.
+#[derive(Debug, Clone)]
+pub struct ExportStarter {
+    pub workflow: Arc<dyn Workflow>,
+    pub limits: ExportLimits,
+}
+
+/// `POST /download-request`: validates an export and starts its execution.
+pub fn download_request_routes(starter: ExportStarter) -> Router {
+    Router::new()
+        .route("/download-request", post(download_request))
+        .with_state(starter)
+}
+
+async fn download_request(
+    State(starter): State<ExportStarter>,
+    Caller(caller): Caller,
+    JsonBody(request): JsonBody<DownloadRequest>,
+) -> EdgeResult<DownloadResponse> {
+    Ok(Json(
+        sde_handlers::download_request::download_request(
+            starter.workflow.as_ref(),
+            starter.limits,
+            &caller,
+            request,
+        )
+        .await?,
+    ))
+}
+
+/// What `POST /report-status` reads.
+#[derive(Debug, Clone)]
+pub struct StatusReader {
+    pub workflow: Arc<dyn Workflow>,
+    pub progress: Arc<dyn ProgressBoard>,
+}
+
+/// `POST /report-status`: where an export is, for its owner only.
+pub fn report_status_routes(reader: StatusReader) -> Router {
+    Router::new()
+        .route("/report-status", post(report_status))
+        .with_state(reader)
+}
+
+async fn report_status(
+    State(reader): State<StatusReader>,
+    Caller(caller): Caller,
+    JsonBody(request): JsonBody<ReportStatusRequest>,
+) -> EdgeResult<ReportStatusResponse> {
+    Ok(Json(
+        sde_handlers::report_status::report_status(
+            reader.workflow.as_ref(),
+            reader.progress.as_ref(),
+            &caller,
+            &request,
+        )
+        .await?,
+    ))
+}
