@@ -230,12 +230,13 @@ async fn an_id_token_from_the_user_pool_names_the_user_by_sub_and_email() {
 
     let caller = pool.verifier(&moto).verify(&user.id_token).await.unwrap();
     assert_eq!(
-        caller,
+        caller.owner,
         Owner {
             sub: user.sub.clone(),
             email: user.email.clone()
         }
     );
+    assert!(caller.email_verified, "the pool vouches for the address");
 }
 
 #[tokio::test]

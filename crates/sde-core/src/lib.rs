@@ -29,7 +29,7 @@ pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
-pub use owner::Owner;
+pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};
 pub use secret::Secret;
 pub use settings::{Settings, SettingsError, SettingsErrorKind};
