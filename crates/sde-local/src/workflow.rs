@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tracing::warn;
 
 /// Error name of executions interrupted by a stop of the local stack.
-pub const INTERRUPTED: &str = "Local.Interrupted";
+pub const INTERRUPTED: &str = sde_handlers::task_failure::names::INTERRUPTED;
 
 /// The local workflow engine.
 #[derive(Debug, Clone)]
