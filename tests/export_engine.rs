@@ -74,7 +74,10 @@ async fn export_ids(
         url_ttl: Duration::from_secs(60),
         batch_size: NonZeroUsize::new(2_000).unwrap(),
     };
-    let report = run_export(index, store, &plan, &|_| {}).await.unwrap();
+    let links = sde_core::DownloadLinks::new(sde_core::SigningKey::generate(), "http://127.0.0.1");
+    let report = run_export(index, store, &links, &plan, &|_| {})
+        .await
+        .unwrap();
     let file = std::fs::read(store.object_path(&plan.key)).unwrap();
     assert_eq!(report.bytes, file.len() as u64);
     let mut reader = csv::Reader::from_reader(file.as_slice());

@@ -123,6 +123,14 @@ impl ObjectStore for FlakyStore {
     ) -> Result<SignedUrl, StoreError> {
         self.inner.presign_get(key, content, ttl).await
     }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        self.inner.exists(key).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
 }
 
 #[async_trait]

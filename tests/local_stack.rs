@@ -229,6 +229,14 @@ impl ObjectStore for BrokenStore {
     ) -> Result<SignedUrl, StoreError> {
         self.0.presign_get(key, content, ttl).await
     }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        self.0.exists(key).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
 }
 
 #[async_trait]
