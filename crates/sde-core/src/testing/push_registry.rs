@@ -18,9 +18,27 @@ pub async fn push_registry_contract(registry: &dyn PushRegistry) {
     // An ARN that extends the first: a registry matching by prefix would mix them up.
     let longer = format!("{arn}0");
 
-    // Absent until written.
+    // Absent until written — even once an execution whose ARN extends it has records.
     assert_eq!(registry.connection(&arn).await.unwrap(), None);
     assert_eq!(registry.delivery(&arn).await.unwrap(), None);
+    let other_connection = PushConnection {
+        connection_id: "other=".into(),
+        owner_sub: "8e1d0b7a-2c3f-4d5e-8a9b-0c1d2e3f4a5b".into(),
+        wants_progress: false,
+    };
+    registry
+        .put_connection(&longer, &other_connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        registry.connection(&longer).await.unwrap(),
+        Some(other_connection.clone())
+    );
+    assert_eq!(
+        registry.connection(&arn).await.unwrap(),
+        None,
+        "another execution's connection is not this one's"
+    );
 
     // A connection reads back at once, exactly; the delivery stays absent.
     let connection = PushConnection {
@@ -38,8 +56,14 @@ pub async fn push_registry_contract(registry: &dyn PushRegistry) {
         None,
         "a connection is not a delivery"
     );
+    assert_eq!(
+        registry.connection(&longer).await.unwrap(),
+        Some(other_connection),
+        "executions keep their own connections"
+    );
 
-    // A delivery with its token reads back at once, exactly; the connection is untouched.
+    // A delivery with its token reads back at once, exactly; the connection is untouched, and
+    // the other execution still has no delivery.
     let delivery = PendingDelivery {
         frame: json!({"reportURL": "https://exports.example.com/files/ünï.csv?expires=1&sig=a%2Fb",
             "progress": {"rowsWritten": 12, "totalRows": 12}, "note": "\"quoted\" — 🧵"}),
@@ -49,27 +73,14 @@ pub async fn push_registry_contract(registry: &dyn PushRegistry) {
     assert_eq!(registry.delivery(&arn).await.unwrap(), Some(delivery));
     assert_eq!(
         registry.connection(&arn).await.unwrap(),
-        Some(connection.clone()),
+        Some(connection),
         "a delivery leaves the connection alone"
     );
-
-    // Another execution sees none of it, and its records leave the first's alone.
-    assert_eq!(registry.connection(&longer).await.unwrap(), None);
-    assert_eq!(registry.delivery(&longer).await.unwrap(), None);
-    let other_connection = PushConnection {
-        connection_id: "other=".into(),
-        owner_sub: "8e1d0b7a-2c3f-4d5e-8a9b-0c1d2e3f4a5b".into(),
-        wants_progress: false,
-    };
-    registry
-        .put_connection(&longer, &other_connection)
-        .await
-        .unwrap();
     assert_eq!(
-        registry.connection(&longer).await.unwrap(),
-        Some(other_connection)
+        registry.delivery(&longer).await.unwrap(),
+        None,
+        "another execution's delivery is not this one's"
     );
-    assert_eq!(registry.connection(&arn).await.unwrap(), Some(connection));
 
     // A second write replaces the first: a client that reconnects, an error frame without a token.
     let reconnected = PushConnection {
