@@ -10,15 +10,55 @@ use chrono_tz::Tz;
 /// UTF-8 byte order mark, written first when `excelCompatible` is set.
 pub const UTF8_BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
-const FORMULA_TRIGGERS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\n'];
+/// Characters that make a spreadsheet read a cell starting with them as a formula: the OWASP
+/// list (`=`, `+`, `-`, `@`, tab, CR, LF), NUL, which LibreOffice drops before it looks, and the
+/// full-width `＝ ＋ － ＠` that some spreadsheets fold to their ASCII forms.
+const FORMULA_TRIGGERS: [char; 12] = [
+    '=', '+', '-', '@', '\t', '\r', '\n', '\0', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+];
+
+/// Bytes after which a spreadsheet may start a new cell inside one of ours: `;` and tab are
+/// other locales' separators, and CR or LF end a row for a reader splitting on those. Quoting
+/// does not protect what follows them: LibreOffice honours a quote only where its own
+/// separator starts a field, so `a,"x;=1"` read with `;` holds the cell `=1"`.
+const CELL_BREAKS: [u8; 4] = [b';', b'\t', b'\r', b'\n'];
 
 /// The prefix that makes a spreadsheet read a formula-looking cell as text.
 pub const FORMULA_GUARD: char = '\'';
 
-/// Whether a CSV text cell with this content gets the [`FORMULA_GUARD`] prefix.
+/// Whether [`write_formula_guarded`] would add a [`FORMULA_GUARD`] to this CSV text cell.
 pub fn needs_formula_guard(cell: &str) -> bool {
     cell.starts_with(FORMULA_TRIGGERS)
+        || (contains_any(cell.as_bytes(), CELL_BREAKS, 0) && inner_guards(cell).next().is_some())
+}
+
+/// Appends `cell` to `out` with a [`FORMULA_GUARD`] before its first character if that is a
+/// formula trigger (`= + - @`, tab, CR, LF, NUL, `＝ ＋ － ＠`), and after every run of `;`, tab,
+/// CR and LF that a trigger follows, so that no cell a spreadsheet cuts out of it at those
+/// starts a formula.
+pub fn write_formula_guarded(cell: &str, out: &mut String) {
+    if cell.starts_with(FORMULA_TRIGGERS) {
+        out.push(FORMULA_GUARD);
+    }
+    let mut written = 0;
+    for at in inner_guards(cell) {
+        out.push_str(&cell[written..at]);
+        out.push(FORMULA_GUARD);
+        written = at;
+    }
+    out.push_str(&cell[written..]);
+}
+
+/// Byte offsets in `cell` that follow a run of [`CELL_BREAKS`] and start with a formula
+/// trigger other than a break.
+fn inner_guards(cell: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = cell.as_bytes();
+    // Offsets after an ASCII break are character boundaries.
+    (1..bytes.len()).filter(move |&at| {
+        CELL_BREAKS.contains(&bytes[at - 1])
+            && !CELL_BREAKS.contains(&bytes[at])
+            && cell[at..].starts_with(FORMULA_TRIGGERS)
+    })
 }
 
 /// Encodes posts as rows of one export file.
@@ -28,7 +68,10 @@ pub struct RowEncoder {
     columns: Vec<Column>,
     time_zone: Tz,
     excel_compatible: bool,
-    scratch: String,
+    /// The `Tags` cell being written.
+    tags: String,
+    /// A text cell with its formula guards.
+    guarded: String,
 }
 
 impl RowEncoder {
@@ -38,7 +81,8 @@ impl RowEncoder {
             columns: options.columns.clone(),
             time_zone: options.time_zone,
             excel_compatible: options.excel_compatible,
-            scratch: String::with_capacity(256),
+            tags: String::with_capacity(256),
+            guarded: String::with_capacity(256),
         }
     }
 
@@ -74,18 +118,18 @@ impl RowEncoder {
                 out.push(b',');
             }
             match column {
-                Column::Uuid => write_csv_text(&post.id, out),
+                Column::Uuid => write_csv_text(&post.id, &mut self.guarded, out),
                 Column::UserID => match &post.user_id {
                     UserId::Int(n) => write_int(*n, out),
-                    UserId::Text(text) => write_csv_text(text, out),
+                    UserId::Text(text) => write_csv_text(text, &mut self.guarded, out),
                 },
                 // A timestamp holds no separator, quote or line break, and starts with a digit
                 // (years 0–9999; others start with a sign and are not guarded, as ever).
                 Column::DateCreated => render_date(post.date_created, self.time_zone, out),
-                Column::Content => write_csv_text(&post.content, out),
+                Column::Content => write_csv_text(&post.content, &mut self.guarded, out),
                 Column::Tags => {
-                    join_tags(post, &mut self.scratch);
-                    write_csv_text(&self.scratch, out);
+                    join_tags(post, &mut self.tags);
+                    write_csv_text(&self.tags, &mut self.guarded, out);
                 }
             }
         }
@@ -238,18 +282,18 @@ fn join_tags(post: &Post, out: &mut String) {
     }
 }
 
-/// Writes a CSV text cell: formula-guarded, and quoted (inner quotes doubled) when it holds a
-/// comma, a quote, CR or LF.
-fn write_csv_text(cell: &str, out: &mut Vec<u8>) {
-    let guard = needs_formula_guard(cell);
-    let quote = contains_any(cell.as_bytes(), [b',', b'"', b'\r', b'\n'], 0);
-    if quote {
+/// Writes a CSV text cell: formula-guarded (through `guarded` when it needs a guard), and
+/// quoted (inner quotes doubled) when it holds a comma, a quote, CR or LF.
+fn write_csv_text(cell: &str, guarded: &mut String, out: &mut Vec<u8>) {
+    let cell = if needs_formula_guard(cell) {
+        guarded.clear();
+        write_formula_guarded(cell, guarded);
+        guarded.as_str()
+    } else {
+        cell
+    };
+    if contains_any(cell.as_bytes(), [b',', b'"', b'\r', b'\n'], 0) {
         out.push(b'"');
-    }
-    if guard {
-        out.push(FORMULA_GUARD as u8);
-    }
-    if quote {
         let mut rest = cell.as_bytes();
         while let Some(at) = rest.iter().position(|&b| b == b'"') {
             out.extend_from_slice(&rest[..=at]);
@@ -360,9 +404,20 @@ mod tests {
         );
     }
 
+    /// The `Content` cell of one row exactly as written, without the header and the CRLF.
+    fn content_cell(content: &str) -> String {
+        let options = ExportOptions {
+            columns: vec![Column::Content],
+            ..ExportOptions::default()
+        };
+        let text = encode(&options, &[post(content, &[], UserId::Int(1))]);
+        let row = text.strip_prefix("Content\r\n").unwrap();
+        row.strip_suffix("\r\n").unwrap().to_owned()
+    }
+
     #[test]
-    fn csv_neutralises_every_owasp_formula_trigger() {
-        for trigger in FORMULA_TRIGGERS {
+    fn csv_guards_a_cell_starting_with_an_owasp_formula_trigger() {
+        for trigger in ["=", "+", "-", "@", "\t", "\r", "\n"] {
             let content = format!("{trigger}SUM(A1)");
             let text = encode(
                 &ExportOptions {
@@ -374,6 +429,57 @@ mod tests {
             let mut reader = csv::Reader::from_reader(text.as_bytes());
             let row = reader.records().next().unwrap().unwrap();
             assert_eq!(&row[0], format!("'{content}"), "trigger {trigger:?}");
+        }
+    }
+
+    #[test]
+    fn csv_guards_a_leading_nul_which_libreoffice_skips_before_a_formula() {
+        assert_eq!(content_cell("\0=1+2"), "'\0=1+2");
+    }
+
+    #[test]
+    fn csv_guards_the_full_width_signs_some_spreadsheets_read_as_ascii() {
+        for sign in ["\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}"] {
+            assert_eq!(content_cell(&format!("{sign}1+2")), format!("'{sign}1+2"));
+        }
+    }
+
+    #[test]
+    fn csv_guards_a_formula_after_a_semicolon_where_semicolon_locales_start_a_cell() {
+        assert_eq!(content_cell("x;=3+4"), "x;'=3+4");
+        assert_eq!(content_cell(";@SUM(1)"), ";'@SUM(1)");
+        assert_eq!(content_cell("x;\0=1"), "x;'\0=1");
+        assert_eq!(content_cell("x;\u{FF1D}1"), "x;'\u{FF1D}1");
+    }
+
+    #[test]
+    fn csv_guards_a_formula_after_a_tab() {
+        assert_eq!(content_cell("x\t-1+2"), "x\t'-1+2");
+        // The guard for the leading tab is cut off from the formula by that tab.
+        assert_eq!(content_cell("\t=1"), "'\t'=1");
+    }
+
+    #[test]
+    fn csv_guards_a_formula_after_a_line_break_which_ends_a_row_for_other_separators() {
+        assert_eq!(content_cell("x\n+1"), "\"x\n'+1\"");
+        assert_eq!(content_cell("x\r@a"), "\"x\r'@a\"");
+    }
+
+    #[test]
+    fn csv_guards_once_after_a_run_of_breaks() {
+        assert_eq!(content_cell("x\r\n=1"), "\"x\r\n'=1\"");
+        assert_eq!(content_cell("x;;\t=1"), "x;;\t'=1");
+    }
+
+    #[test]
+    fn csv_leaves_breaks_alone_when_no_formula_trigger_follows() {
+        for content in ["a;b", "x; =1", "x;\"=1\"", "x;'=1", "line\nnext", "x;"] {
+            let cell = content_cell(content);
+            assert!(
+                !cell.contains("'") || content.contains("'"),
+                "{content:?} became {cell:?}"
+            );
+            assert!(!needs_formula_guard(content), "{content:?}");
         }
     }
 
@@ -486,6 +592,33 @@ mod tests {
         ]
     }
 
+    /// Any text, or text made mostly of formula triggers, cell breaks and quotes.
+    fn any_cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[=+@;\t\r\n\0\",' x1\u{FF1D}\u{FF0B}\u{FF0D}\u{FF20}-]{0,12}",
+        ]
+    }
+
+    /// The formula guard, written again character by character as a reference: a `'` before
+    /// a trigger that starts the cell, or that ends a run of `;`, tab, CR and LF.
+    fn guarded_by_hand(cell: &str) -> String {
+        let triggers = "=+-@\t\r\n\0\u{FF1D}\u{FF0B}\u{FF0D}\u{FF20}";
+        let mut guarded = String::new();
+        let mut first = true;
+        let mut after_break = false;
+        for c in cell.chars() {
+            let is_break = matches!(c, ';' | '\t' | '\r' | '\n');
+            if triggers.contains(c) && (first || (after_break && !is_break)) {
+                guarded.push('\'');
+            }
+            guarded.push(c);
+            first = false;
+            after_break = is_break;
+        }
+        guarded
+    }
+
     proptest! {
         #[test]
         fn dates_render_as_chrono_renders_them_in_every_time_zone(
@@ -528,10 +661,10 @@ mod tests {
         }
 
         #[test]
-        fn csv_round_trips_any_unicode_apart_from_the_formula_guard(
-            content in any::<String>(),
-            tags in proptest::collection::vec("[^ ]*", 0..4),
-            user in any::<String>(),
+        fn csv_round_trips_any_unicode_apart_from_the_formula_guards(
+            content in any_cell(),
+            tags in proptest::collection::vec("[^ ]*|[=+@;\t\r\n\0\"'x\u{FF1D}-]*", 0..4),
+            user in any_cell(),
         ) {
             let options = ExportOptions {
                 columns: vec![Column::UserID, Column::Content, Column::Tags],
@@ -542,10 +675,14 @@ mod tests {
             let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
             let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().unwrap();
             prop_assert_eq!(rows.len(), 1);
-            let guarded = |cell: &str| if needs_formula_guard(cell) { format!("'{cell}") } else { cell.to_owned() };
-            prop_assert_eq!(&rows[0][0], guarded(&user));
-            prop_assert_eq!(&rows[0][1], guarded(&content));
-            prop_assert_eq!(&rows[0][2], guarded(&tags.join(" ")));
+            prop_assert_eq!(&rows[0][0], guarded_by_hand(&user));
+            prop_assert_eq!(&rows[0][1], guarded_by_hand(&content));
+            prop_assert_eq!(&rows[0][2], guarded_by_hand(&tags.join(" ")));
+        }
+
+        #[test]
+        fn a_cell_needs_a_guard_exactly_when_guarding_changes_it(cell in any_cell()) {
+            prop_assert_eq!(needs_formula_guard(&cell), guarded_by_hand(&cell) != cell);
         }
 
         #[test]
