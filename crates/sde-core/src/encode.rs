@@ -1,4 +1,5 @@
-//! Row encoders: CSV per RFC 4180 with spreadsheet-formula neutralisation, and NDJSON.
+//! Row encoders: CSV per RFC 4180 (written by csv-core) with spreadsheet-formula
+//! neutralisation, and NDJSON.
 //!
 //! Encoders append to a caller-owned buffer so the pipeline reuses one allocation per batch.
 
@@ -6,6 +7,7 @@ use crate::options::{Column, ExportFormat, ExportOptions};
 use crate::post::{Post, UserId};
 use chrono::{DateTime, Offset as _, SecondsFormat, TimeZone as _, Utc};
 use chrono_tz::Tz;
+use csv_core::{QuoteStyle, Terminator, WriteResult};
 
 /// UTF-8 byte order mark, written first when `excelCompatible` is set.
 pub const UTF8_BOM: &[u8] = "\u{feff}".as_bytes();
@@ -68,10 +70,13 @@ pub struct RowEncoder {
     columns: Vec<Column>,
     time_zone: Tz,
     excel_compatible: bool,
+    csv: csv_core::Writer,
     /// The `Tags` cell being written.
     tags: String,
     /// A text cell with its formula guards.
     guarded: String,
+    /// A number or date being written.
+    rendered: Vec<u8>,
 }
 
 impl RowEncoder {
@@ -81,8 +86,16 @@ impl RowEncoder {
             columns: options.columns.clone(),
             time_zone: options.time_zone,
             excel_compatible: options.excel_compatible,
+            // RFC 4180: CRLF row ends; a field holding a comma, a quote, CR or LF is quoted,
+            // with inner quotes doubled.
+            csv: csv_core::WriterBuilder::new()
+                .terminator(Terminator::CRLF)
+                .quote_style(QuoteStyle::Necessary)
+                .double_quote(true)
+                .build(),
             tags: String::with_capacity(256),
             guarded: String::with_capacity(256),
+            rendered: Vec::with_capacity(64),
         }
     }
 
@@ -97,11 +110,11 @@ impl RowEncoder {
         }
         for (i, column) in self.columns.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                csv_delimiter(&mut self.csv, out);
             }
-            out.extend_from_slice(column.name().as_bytes());
+            csv_field(&mut self.csv, column.name().as_bytes(), out);
         }
-        out.extend_from_slice(b"\r\n");
+        csv_terminator(&mut self.csv, out);
     }
 
     /// Appends one row for `post`.
@@ -115,25 +128,34 @@ impl RowEncoder {
     fn write_csv_row(&mut self, post: &Post, out: &mut Vec<u8>) {
         for (i, column) in self.columns.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                csv_delimiter(&mut self.csv, out);
             }
-            match column {
-                Column::Uuid => write_csv_text(&post.id, &mut self.guarded, out),
+            let field = match column {
+                Column::Uuid => formula_safe(&post.id, &mut self.guarded).as_bytes(),
                 Column::UserID => match &post.user_id {
-                    UserId::Int(n) => write_int(*n, out),
-                    UserId::Text(text) => write_csv_text(text, &mut self.guarded, out),
+                    UserId::Int(n) => {
+                        self.rendered.clear();
+                        write_int(*n, &mut self.rendered);
+                        &self.rendered
+                    }
+                    UserId::Text(text) => formula_safe(text, &mut self.guarded).as_bytes(),
                 },
-                // A timestamp holds no separator, quote or line break, and starts with a digit
-                // (years 0–9999; others start with a sign and are not guarded, as ever).
-                Column::DateCreated => render_date(post.date_created, self.time_zone, out),
-                Column::Content => write_csv_text(&post.content, &mut self.guarded, out),
+                // A timestamp starts with a digit (years 0–9999; others start with a sign and
+                // are not guarded, as ever).
+                Column::DateCreated => {
+                    self.rendered.clear();
+                    render_date(post.date_created, self.time_zone, &mut self.rendered);
+                    &self.rendered
+                }
+                Column::Content => formula_safe(&post.content, &mut self.guarded).as_bytes(),
                 Column::Tags => {
                     join_tags(post, &mut self.tags);
-                    write_csv_text(&self.tags, &mut self.guarded, out);
+                    formula_safe(&self.tags, &mut self.guarded).as_bytes()
                 }
-            }
+            };
+            csv_field(&mut self.csv, field, out);
         }
-        out.extend_from_slice(b"\r\n");
+        csv_terminator(&mut self.csv, out);
     }
 
     fn write_ndjson_row(&mut self, post: &Post, out: &mut Vec<u8>) {
@@ -282,29 +304,55 @@ fn join_tags(post: &Post, out: &mut String) {
     }
 }
 
-/// Writes a CSV text cell: formula-guarded (through `guarded` when it needs a guard), and
-/// quoted (inner quotes doubled) when it holds a comma, a quote, CR or LF.
-fn write_csv_text(cell: &str, guarded: &mut String, out: &mut Vec<u8>) {
-    let cell = if needs_formula_guard(cell) {
-        guarded.clear();
-        write_formula_guarded(cell, guarded);
-        guarded.as_str()
-    } else {
-        cell
-    };
-    if contains_any(cell.as_bytes(), [b',', b'"', b'\r', b'\n'], 0) {
-        out.push(b'"');
-        let mut rest = cell.as_bytes();
-        while let Some(at) = rest.iter().position(|&b| b == b'"') {
-            out.extend_from_slice(&rest[..=at]);
-            out.push(b'"');
-            rest = &rest[at + 1..];
-        }
-        out.extend_from_slice(rest);
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(cell.as_bytes());
+/// `cell` as a CSV file holds it: itself, or its formula-guarded copy in `guarded`.
+fn formula_safe<'a>(cell: &'a str, guarded: &'a mut String) -> &'a str {
+    if !needs_formula_guard(cell) {
+        return cell;
     }
+    guarded.clear();
+    write_formula_guarded(cell, guarded);
+    guarded
+}
+
+/// Lends csv-core, which writes into byte slices, `room` zeroed bytes at the end of `out` (and
+/// twice as many again while it reports the output full); `out` keeps what it wrote.
+fn lend(
+    out: &mut Vec<u8>,
+    mut room: usize,
+    mut write: impl FnMut(&mut [u8]) -> (WriteResult, usize),
+) {
+    loop {
+        let start = out.len();
+        out.resize(start + room, 0);
+        let (result, written) = write(&mut out[start..]);
+        out.truncate(start + written);
+        if result == WriteResult::InputEmpty {
+            return;
+        }
+        room *= 2;
+    }
+}
+
+/// Appends one CSV field, quoted if it needs to be.
+fn csv_field(writer: &mut csv_core::Writer, field: &[u8], out: &mut Vec<u8>) {
+    let mut rest = field;
+    // Enough unless the field holds quotes, which are doubled.
+    lend(out, field.len() + 2, |room| {
+        let (result, read, written) = writer.field(rest, room);
+        rest = &rest[read..];
+        (result, written)
+    });
+}
+
+/// Ends the field being written (its closing quote) and appends the comma.
+fn csv_delimiter(writer: &mut csv_core::Writer, out: &mut Vec<u8>) {
+    lend(out, 2, |room| writer.delimiter(room));
+}
+
+/// Ends the row: the closing quote of its last field, `""` if the row is one empty field
+/// (a blank line would be skipped by readers), and CRLF.
+fn csv_terminator(writer: &mut csv_core::Writer, out: &mut Vec<u8>) {
+    lend(out, 4, |room| writer.terminator(room));
 }
 
 /// Writes `text` as a JSON string literal.
@@ -396,12 +444,31 @@ mod tests {
                 post("a,b", &[], UserId::Int(1)),
                 post("say \"hi\"", &[], UserId::Int(1)),
                 post("x\r\ny", &[], UserId::Int(1)),
+                post("\"\"\"\"", &[], UserId::Int(1)),
             ],
         );
         assert_eq!(
             text,
-            "Content\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"x\r\ny\"\r\n"
+            "Content\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"x\r\ny\"\r\n\"\"\"\"\"\"\"\"\"\"\r\n"
         );
+    }
+
+    #[test]
+    fn a_row_of_one_empty_cell_is_written_as_two_quotes_so_readers_keep_it() {
+        let options = ExportOptions {
+            columns: vec![Column::Content],
+            ..ExportOptions::default()
+        };
+        let text = encode(
+            &options,
+            &[
+                post("", &[], UserId::Int(1)),
+                post("x", &[], UserId::Int(1)),
+            ],
+        );
+        assert_eq!(text, "Content\r\n\"\"\r\nx\r\n");
+        let rows = csv::Reader::from_reader(text.as_bytes()).records().count();
+        assert_eq!(rows, 2);
     }
 
     /// The `Content` cell of one row exactly as written, without the header and the CRLF.
