@@ -31,7 +31,8 @@ pub const FORMULA_GUARD: char = '\'';
 /// Whether [`write_formula_guarded`] would add a [`FORMULA_GUARD`] to this CSV text cell.
 pub fn needs_formula_guard(cell: &str) -> bool {
     cell.starts_with(FORMULA_TRIGGERS)
-        || (contains_any(cell.as_bytes(), CELL_BREAKS, 0) && inner_guards(cell).next().is_some())
+        // Tab, LF and CR are below 0x0E: one test finds them (and rarer control characters).
+        || (contains_any(cell.as_bytes(), [b';'], 0x0E) && inner_guards(cell).next().is_some())
 }
 
 /// Appends `cell` to `out` with a [`FORMULA_GUARD`] before its first character if that is a
@@ -108,13 +109,15 @@ impl RowEncoder {
         if self.excel_compatible {
             out.extend_from_slice(UTF8_BOM);
         }
+        let mut out = Lent::new(out, 64);
         for (i, column) in self.columns.iter().enumerate() {
             if i > 0 {
-                csv_delimiter(&mut self.csv, out);
+                out.delimiter(&mut self.csv);
             }
-            csv_field(&mut self.csv, column.name().as_bytes(), out);
+            out.field(&mut self.csv, column.name().as_bytes());
         }
-        csv_terminator(&mut self.csv, out);
+        out.terminator(&mut self.csv);
+        out.finish();
     }
 
     /// Appends one row for `post`.
@@ -126,9 +129,10 @@ impl RowEncoder {
     }
 
     fn write_csv_row(&mut self, post: &Post, out: &mut Vec<u8>) {
+        let mut out = Lent::new(out, row_room(post));
         for (i, column) in self.columns.iter().enumerate() {
             if i > 0 {
-                csv_delimiter(&mut self.csv, out);
+                out.delimiter(&mut self.csv);
             }
             let field = match column {
                 Column::Uuid => formula_safe(&post.id, &mut self.guarded).as_bytes(),
@@ -153,9 +157,10 @@ impl RowEncoder {
                     formula_safe(&self.tags, &mut self.guarded).as_bytes()
                 }
             };
-            csv_field(&mut self.csv, field, out);
+            out.field(&mut self.csv, field);
         }
-        csv_terminator(&mut self.csv, out);
+        out.terminator(&mut self.csv);
+        out.finish();
     }
 
     fn write_ndjson_row(&mut self, post: &Post, out: &mut Vec<u8>) {
@@ -314,52 +319,77 @@ fn formula_safe<'a>(cell: &'a str, guarded: &'a mut String) -> &'a str {
     guarded
 }
 
-/// Lends csv-core, which writes into byte slices, `room` zeroed bytes at the end of `out` (and
-/// twice as many again while it reports the output full); `out` keeps what it wrote.
-fn lend(
-    out: &mut Vec<u8>,
-    mut room: usize,
-    mut write: impl FnMut(&mut [u8]) -> (WriteResult, usize),
-) {
-    loop {
-        let start = out.len();
-        out.resize(start + room, 0);
-        let (result, written) = write(&mut out[start..]);
-        out.truncate(start + written);
-        if result == WriteResult::InputEmpty {
-            return;
+/// The end of a caller's buffer lent to csv-core, which writes into byte slices: zeroed room is
+/// added to `out` (more whenever csv-core reports it full), and `finish` cuts off what was not
+/// written.
+struct Lent<'a> {
+    out: &'a mut Vec<u8>,
+    written: usize,
+}
+
+impl<'a> Lent<'a> {
+    fn new(out: &'a mut Vec<u8>, room: usize) -> Self {
+        let written = out.len();
+        out.resize(written + room, 0);
+        Lent { out, written }
+    }
+
+    /// Appends one field, quoted if it needs to be.
+    fn field(&mut self, csv: &mut csv_core::Writer, field: &[u8]) {
+        let mut rest = field;
+        self.write(|room| {
+            let (result, read, written) = csv.field(rest, room);
+            rest = &rest[read..];
+            (result, written)
+        });
+    }
+
+    /// Ends the field being written (its closing quote) and appends the comma.
+    fn delimiter(&mut self, csv: &mut csv_core::Writer) {
+        self.write(|room| csv.delimiter(room));
+    }
+
+    /// Ends the row: the closing quote of its last field, `""` if the row is one empty field
+    /// (readers skip a blank line), and CRLF.
+    fn terminator(&mut self, csv: &mut csv_core::Writer) {
+        self.write(|room| csv.terminator(room));
+    }
+
+    /// Runs a csv-core step, which says whether it used up its input and how many bytes it
+    /// wrote, until it has, adding room whenever it reports the output full.
+    fn write(&mut self, mut step: impl FnMut(&mut [u8]) -> (WriteResult, usize)) {
+        loop {
+            let (result, written) = step(&mut self.out[self.written..]);
+            self.written += written;
+            if result == WriteResult::InputEmpty {
+                return;
+            }
+            let room = 2 * (self.out.len() - self.written).max(64);
+            self.out.resize(self.written + room, 0);
         }
-        room *= 2;
+    }
+
+    fn finish(self) {
+        self.out.truncate(self.written);
     }
 }
 
-/// Appends one CSV field, quoted if it needs to be.
-fn csv_field(writer: &mut csv_core::Writer, field: &[u8], out: &mut Vec<u8>) {
-    let mut rest = field;
-    // Enough unless the field holds quotes, which are doubled.
-    lend(out, field.len() + 2, |room| {
-        let (result, read, written) = writer.field(rest, room);
-        rest = &rest[read..];
-        (result, written)
-    });
-}
-
-/// Ends the field being written (its closing quote) and appends the comma.
-fn csv_delimiter(writer: &mut csv_core::Writer, out: &mut Vec<u8>) {
-    lend(out, 2, |room| writer.delimiter(room));
-}
-
-/// Ends the row: the closing quote of its last field, `""` if the row is one empty field
-/// (a blank line would be skipped by readers), and CRLF.
-fn csv_terminator(writer: &mut csv_core::Writer, out: &mut Vec<u8>) {
-    lend(out, 4, |room| writer.terminator(room));
+/// Room for a CSV row of `post` unless quotes or guards lengthen it.
+fn row_room(post: &Post) -> usize {
+    let user = match &post.user_id {
+        UserId::Int(_) => 20,
+        UserId::Text(text) => text.len(),
+    };
+    let tags: usize = post.tags.iter().map(|tag| tag.len() + 1).sum();
+    // Dates take at most 35 bytes; quotes, commas and CRLF fit in the rest.
+    post.id.len() + user + post.content.len() + tags + 64
 }
 
 /// Writes `text` as a JSON string literal.
 fn write_json_str(text: &str, out: &mut Vec<u8>) {
     // Most cells need no escaping (serde_json escapes only `"`, `\` and bytes below 0x20); copy
     // those whole and leave the rest to serde_json, so the bytes are the same either way.
-    if !contains_any(text.as_bytes(), [b'"', b'\\', b'"', b'"'], 0x20) {
+    if !contains_any(text.as_bytes(), [b'"', b'\\'], 0x20) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -372,7 +402,7 @@ fn write_json_str(text: &str, out: &mut Vec<u8>) {
 
 /// Whether `bytes` holds any of `needles`, or any byte below `below` (0 for none), testing
 /// eight bytes at a time: a cell is scanned once per row, and most cells hold none of them.
-fn contains_any(bytes: &[u8], needles: [u8; 4], below: u8) -> bool {
+fn contains_any<const N: usize>(bytes: &[u8], needles: [u8; N], below: u8) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Exact test for "some byte of `word` is below `n`" (n <= 128); n = 0 never matches.
@@ -451,6 +481,13 @@ mod tests {
             text,
             "Content\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"x\r\ny\"\r\n\"\"\"\"\"\"\"\"\"\"\r\n"
         );
+    }
+
+    #[test]
+    fn a_row_longer_than_the_room_lent_for_it_is_written_whole() {
+        // Every quote is doubled, so this row outgrows the room estimated from its content.
+        let quotes = "\"".repeat(500);
+        assert_eq!(content_cell(&quotes), format!("\"{}\"", quotes.repeat(2)));
     }
 
     #[test]
