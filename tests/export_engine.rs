@@ -163,11 +163,9 @@ async fn hostile_content_reaches_the_file_intact_and_formula_safe() {
         std::fs::read(store.object_path(&ObjectKey::new("exports/test/hostile.csv").unwrap()))
             .unwrap();
     let guarded = |cell: &str| {
-        if sde_core::encode::needs_formula_guard(cell) {
-            format!("'{cell}")
-        } else {
-            cell.to_owned()
-        }
+        let mut guarded = String::new();
+        sde_core::encode::write_formula_guarded(cell, &mut guarded);
+        guarded
     };
     let mut formula_cells = 0;
     for row in csv::Reader::from_reader(file.as_slice()).records() {
@@ -182,7 +180,7 @@ async fn hostile_content_reaches_the_file_intact_and_formula_safe() {
             assert_eq!(
                 cell,
                 guarded(&value),
-                "post {} round-trips apart from the guard",
+                "post {} round-trips apart from the guards",
                 original.id
             );
             assert!(
