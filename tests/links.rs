@@ -167,3 +167,64 @@ async fn a_link_to_a_deleted_file_says_it_is_gone_and_a_changed_link_is_refused(
     let (status, _, _) = world.follow(&stretched, t0()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// `GET url` as API Gateway hands it to the `download` function: resource `/download/{proxy+}`,
+/// the rest of the path as the `proxy` parameter, the query decoded, and no authorizer.
+fn gateway_event(url: &str) -> aws_lambda_events::apigw::ApiGatewayProxyRequest {
+    let url = reqwest::Url::parse(url).unwrap();
+    let path = url.path().strip_prefix("/dev").unwrap();
+    let proxy = path.strip_prefix("/download/").unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/apigw/rest-search.json");
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let mut query = serde_json::Map::new();
+    let mut multi = serde_json::Map::new();
+    for (name, value) in url.query_pairs() {
+        query.insert(name.to_string(), serde_json::json!(value));
+        multi.insert(name.to_string(), serde_json::json!([value]));
+    }
+    event["resource"] = serde_json::json!("/download/{proxy+}");
+    event["path"] = serde_json::json!(path);
+    event["httpMethod"] = serde_json::json!("GET");
+    event["pathParameters"] = serde_json::json!({ "proxy": proxy });
+    event["queryStringParameters"] = query.into();
+    event["multiValueQueryStringParameters"] = multi.into();
+    event["headers"] = serde_json::json!({ "Accept": "text/html" });
+    event["multiValueHeaders"] = serde_json::json!({ "Accept": ["text/html"] });
+    event["body"] = serde_json::Value::Null;
+    event["requestContext"]["resourcePath"] = serde_json::json!("/download/{proxy+}");
+    event["requestContext"]["httpMethod"] = serde_json::json!("GET");
+    event["requestContext"]["authorizer"] = serde_json::json!({});
+    serde_json::from_value(event).unwrap()
+}
+
+#[tokio::test]
+async fn the_download_function_follows_a_link_api_gateway_hands_it() {
+    let key = ObjectKey::new("exports/u-1/e-4.csv").unwrap();
+    let world = world_with_file(&key).await;
+    let link = world
+        .links
+        .issue(&key, &content(), Utc::now() + Duration::hours(24));
+    let function = || {
+        sde_lambda::rest::api(
+            download_routes(Downloads::new(world.store.clone(), world.links.clone())),
+            &sde_edge::rest::CorsOrigin::Any,
+        )
+    };
+
+    let response = sde_lambda::rest::serve(function(), gateway_event(link.expose())).await;
+    assert_eq!(response.status_code, 302, "{:?}", response.body);
+    let location = response.headers.get(header::LOCATION).unwrap();
+    assert!(
+        location
+            .to_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:3000/files/exports/u-1/e-4.csv?"),
+        "{location:?}"
+    );
+
+    let altered = link.expose().replace("e-4.csv", "e-5.csv");
+    let response = sde_lambda::rest::serve(function(), gateway_event(&altered)).await;
+    assert_eq!(response.status_code, 403);
+}

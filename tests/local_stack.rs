@@ -536,3 +536,161 @@ async fn an_expired_token_is_refused_with_401() {
         "the same token unexpired is accepted"
     );
 }
+
+/// Whether a browser on `origin` may make a JSON POST: the preflight's answer names that origin
+/// or `*` (a browser refuses an answer naming another origin).
+async fn browser_may_call(app: &TestApp, origin: &str) -> bool {
+    let allowed = allowed_origin(app, origin).await;
+    allowed.as_deref() == Some(origin) || allowed.as_deref() == Some("*")
+}
+
+/// The origin the preflight a browser on `origin` sends before a JSON POST is answered with.
+async fn allowed_origin(app: &TestApp, origin: &str) -> Option<String> {
+    let response = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/search", app.url))
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|value| value.to_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn by_default_only_the_stacks_own_page_may_call_it_from_a_browser() {
+    let mut app = TestApp::spawn_with(|config| config.seed_posts = 0).await;
+    assert!(browser_may_call(&app, &app.url).await);
+    assert!(!browser_may_call(&app, "https://evil.example").await);
+    app.shutdown().await;
+
+    let mut app = TestApp::spawn_with(|config| {
+        config.seed_posts = 0;
+        config.cors_origin = Some("https://app.example.com".into());
+    })
+    .await;
+    assert!(browser_may_call(&app, "https://app.example.com").await);
+    assert!(!browser_may_call(&app, &app.url).await);
+    app.shutdown().await;
+
+    let mut app = TestApp::spawn_with(|config| {
+        config.seed_posts = 0;
+        config.cors_origin = Some("*".into());
+    })
+    .await;
+    assert!(browser_may_call(&app, "https://anywhere.example").await);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn listening_beyond_loopback_needs_to_be_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path().to_path_buf());
+    config.seed_posts = 0;
+    config.addr = "0.0.0.0:0".parse().unwrap();
+    let refused = sde_local::start(config.clone()).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("--allow-remote"),
+        "{refused:#}"
+    );
+
+    config.allow_remote = true;
+    let stack = sde_local::start(config).await.unwrap();
+    assert!(stack.addr.ip().is_unspecified());
+    stack.shutdown().await.unwrap();
+}
+
+/// How the server ends `socket`: the close frame's code and reason, or `None` if it stays open
+/// for `within`.
+async fn close_of(socket: &mut common::Socket, within: Duration) -> Option<(u16, String)> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.0.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                return Some((u16::from(frame.code), frame.reason.to_string()));
+            }
+            Ok(Some(Ok(Message::Close(None))) | None) => return Some((1005, String::new())),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(error))) => panic!("the socket failed instead of closing: {error}"),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_push_socket_closes_when_idle_and_when_its_token_expires() {
+    let app = TestApp::spawn_with(|config| {
+        config.seed_posts = 0;
+        config.sockets.idle_timeout = Duration::from_millis(600);
+    })
+    .await;
+    let token = app.token("idle@example.com").await;
+    let mut socket = app.connect(&token).await;
+    // Activity keeps it open past the idle timeout.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        socket.send(json!({"action": "ping"})).await;
+    }
+    assert_eq!(
+        close_of(&mut socket, Duration::from_millis(100)).await,
+        None
+    );
+    assert_eq!(
+        close_of(&mut socket, Duration::from_secs(5)).await,
+        Some((1001, "idle".to_owned()))
+    );
+
+    let app = TestApp::spawn_with(|config| config.seed_posts = 0).await;
+    let issuer = app.stack.as_ref().unwrap().state.issuer.clone().unwrap();
+    let short_lived = issuer
+        .issue("brief@example.com", Duration::from_secs(2))
+        .unwrap();
+    let mut socket = app.connect(&short_lived).await;
+    assert_eq!(
+        close_of(&mut socket, Duration::from_secs(6)).await,
+        Some((1008, "the sign-in token expired".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn a_user_may_hold_only_so_many_push_sockets_at_once() {
+    let app = TestApp::spawn_with(|config| {
+        config.seed_posts = 0;
+        config.sockets.per_user = 2;
+    })
+    .await;
+    let token = app.token("sockets@example.com").await;
+    let ws_url = |token: &str| format!("{}/ws?token={token}", app.url.replacen("http", "ws", 1));
+    let first = app.connect(&token).await;
+    let _second = app.connect(&token).await;
+    match tokio_tungstenite::connect_async(ws_url(&token)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!("a third socket was not refused with 429: {other:?}"),
+    }
+    // Another user is not affected; a closed socket gives its slot back.
+    let _other = app.connect(&app.token("other@example.com").await).await;
+    drop(first);
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok((socket, _)) = tokio_tungstenite::connect_async(ws_url(&token)).await {
+            reopened = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the closed socket's slot was not given back"
+    );
+}

@@ -7,13 +7,18 @@ use std::net::SocketAddr;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. Loopback only, unless --allow-remote.
     #[arg(long, env = "SDE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
+    /// Allow --addr to be reachable from other machines. With the development issuer, anyone
+    /// who reaches it can sign in as any address: use it on a trusted network only.
+    #[arg(long, env = "SDE_ALLOW_REMOTE")]
+    pub allow_remote: bool,
     /// Sample posts imported on first start, when the index is empty (0: none).
     #[arg(long, default_value_t = 100_000)]
     pub seed_posts: u64,
-    /// Origin allowed to call the API from a browser (default: any origin).
+    /// Origin allowed to call the API from a browser, or * for any (default: only this
+    /// server's own origin, where its page is served).
     #[arg(long, env = "SDE_CORS_ORIGIN")]
     pub cors_origin: Option<String>,
     /// Also send email over SMTP, e.g. smtp://127.0.0.1:1025 (always written to the outbox).
@@ -47,6 +52,7 @@ impl Default for ServeArgs {
     fn default() -> Self {
         ServeArgs {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            allow_remote: false,
             seed_posts: 100_000,
             cors_origin: std::env::var("SDE_CORS_ORIGIN").ok(),
             smtp_url: std::env::var("SDE_SMTP_URL").ok(),
@@ -68,6 +74,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = StackConfig::new(args.addr, args.data.data_dir.clone());
     config.seed_posts = args.seed_posts;
     config.cors_origin = args.cors_origin;
+    config.allow_remote = args.allow_remote;
     config.smtp_url = args.smtp_url;
     config.public_url = args.public_url;
     config.limits.max_running_per_owner = args.max_running_exports;
@@ -98,6 +105,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "  WebSocket  {}/ws?token=<ID token>",
         url.replacen("http", "ws", 1)
     );
+    if development_auth && !args.addr.ip().is_loopback() {
+        eprintln!(
+            "WARNING: listening on {} with the development issuer: anyone who can reach this \
+             address can sign in as any user.",
+            args.addr
+        );
+    }
     if development_auth {
         println!(
             "  sign in    curl -s -X POST {url}/auth/token -H 'Content-Type: application/json' -d '{{\"email\":\"you@example.com\"}}'"

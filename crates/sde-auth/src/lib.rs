@@ -6,12 +6,14 @@
 mod bearer;
 mod dev_issuer;
 mod error;
+mod expiry;
 mod jwks;
 mod verifier;
 
 pub use bearer::bearer_token;
 pub use dev_issuer::{DevIssuer, KEY_FILE_NAME};
 pub use error::{AuthError, DevIssuerError};
+pub use expiry::verified_token_expiry;
 pub use jwks::{Jwk, JwkSet};
 pub use verifier::{DEFAULT_REFETCH_INTERVAL, IdTokenVerifier, JwksSource, VerifierConfig};
 

@@ -166,7 +166,10 @@ impl UrlSigner {
         let mut signature = None;
         for pair in query.split('&') {
             let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode_str(value)
+            // A query re-encoded as a form on its way (API Gateway's event → the function's
+            // request) writes a space as `+`; a `+` of ours was sent as `%2B`.
+            let value = value.replace('+', " ");
+            let value = percent_decode_str(&value)
                 .decode_utf8()
                 .map_err(|_| UrlRefusal::Malformed)?;
             let slot = match field {
@@ -302,6 +305,17 @@ mod tests {
         let url = signer.sign(&grant(now));
         let (key, query) = split(&url);
         assert_eq!(signer.verify(key, query, now), Ok(grant(now)));
+    }
+
+    #[test]
+    fn a_query_re_encoded_as_a_form_still_verifies() {
+        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let signer = UrlSigner::new(SigningKey::generate(), "/files/");
+        let url = signer.sign(&grant(now));
+        let (key, query) = split(&url);
+        let as_form = query.replace("%20", "+");
+        assert_ne!(as_form, query, "the grant has spaces to re-encode");
+        assert_eq!(signer.verify(key, &as_form, now), Ok(grant(now)));
     }
 
     #[test]

@@ -7,7 +7,6 @@
 use crate::websocket::AnonymousPush;
 use anyhow::Context as _;
 use aws_config::SdkConfig;
-use axum::http::HeaderValue;
 use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_aws::{
     ApiGatewayPushChannel, ConfigError, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry,
@@ -31,26 +30,7 @@ fn env(variable: &str) -> Option<String> {
 pub fn cors_origin(lookup: impl Fn(&str) -> Option<String>) -> Result<CorsOrigin, ConfigError> {
     const VARIABLE: &str = "SDE_CORS_ORIGIN";
     let origin = Settings(lookup).required(VARIABLE, "https://app.example.com")?;
-    if origin == "*" {
-        return Ok(CorsOrigin::Any);
-    }
-    let invalid = || {
-        ConfigError::new(
-            VARIABLE,
-            format!(
-                "must be an origin such as https://app.example.com (no path) or *, got {origin:?}"
-            ),
-        )
-    };
-    let host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    match host {
-        Some(host) if !host.is_empty() && !host.contains('/') => HeaderValue::from_str(&origin)
-            .map(CorsOrigin::Exact)
-            .map_err(|_| invalid()),
-        _ => Err(invalid()),
-    }
+    CorsOrigin::parse(&origin).map_err(|error| ConfigError::new(VARIABLE, error.to_string()))
 }
 
 /// `SDE_PUSH_ALLOW_ANONYMOUS` (optional, `true`/`false`, default `false`): whether a WebSocket
@@ -378,6 +358,7 @@ async fn es_index(sdk: &SdkConfig) -> anyhow::Result<EsIndex> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {

@@ -5,19 +5,60 @@ use async_trait::async_trait;
 use sde_core::{DeliveryError, PostOutcome, PushChannel};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Frames a connection may have queued before it is considered stuck.
 const QUEUE_DEPTH: usize = 64;
 
-/// Open WebSocket connections by id.
+/// Open WebSocket connections by id, and how many each user has open.
 #[derive(Debug, Default)]
 pub struct WsHub {
     connections: Mutex<HashMap<String, mpsc::Sender<String>>>,
+    open_per_user: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One of a user's socket slots, given back when dropped (the socket closed).
+#[derive(Debug)]
+pub struct SocketSlot {
+    open_per_user: Arc<Mutex<HashMap<String, usize>>>,
+    sub: String,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = lock(&self.open_per_user);
+        if let Some(count) = open.get_mut(&self.sub) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.sub);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl WsHub {
+    /// Takes one of the `per_user` socket slots of the user `sub`, or `None` when all are
+    /// taken. Counting and taking are one step, so concurrent connects cannot overshoot.
+    pub fn take_slot(&self, sub: &str, per_user: usize) -> Option<SocketSlot> {
+        let mut open = lock(&self.open_per_user);
+        let count = open.entry(sub.to_owned()).or_insert(0);
+        if *count >= per_user {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot {
+            open_per_user: Arc::clone(&self.open_per_user),
+            sub: sub.to_owned(),
+        })
+    }
+
     /// Registers a new connection and returns its id and the frames to send it.
     pub fn connect(&self) -> (String, mpsc::Receiver<String>) {
         let id = uuid::Uuid::new_v4().simple().to_string();
@@ -41,9 +82,7 @@ impl WsHub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<String>>> {
-        self.connections
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.connections)
     }
 }
 

@@ -18,6 +18,7 @@ pub use hub::WsHub;
 pub use outbox::OutboxMailer;
 pub use push_registry::MemoryPushRegistry;
 pub use stack::{
-    AppState, AuthConfig, DEFINITION, IndexLayer, RunningStack, StackConfig, StoreLayer, start,
+    AppState, AuthConfig, DEFINITION, IndexLayer, RunningStack, SocketLimits, StackConfig,
+    StoreLayer, start,
 };
 pub use workflow::{INTERRUPTED, LocalWorkflow};

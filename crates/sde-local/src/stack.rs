@@ -12,7 +12,6 @@ use crate::workflow::LocalWorkflow;
 use crate::ws::ws_route;
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{DownloadLinks, ObjectStore, SearchIndex, SigningKey};
@@ -72,8 +71,12 @@ pub struct StackConfig {
     pub data_dir: PathBuf,
     /// Sample posts imported on first start when the index is empty.
     pub seed_posts: u64,
-    /// Origin allowed by CORS; `None` allows any (tokens travel in headers, never cookies).
+    /// Origin allowed by CORS (`*` for any); `None` allows only the stack's own origin (that of
+    /// its base URL), so a page elsewhere cannot call it from a visitor's browser.
     pub cors_origin: Option<String>,
+    /// Whether the stack may listen on an address other than loopback. Off by default: the
+    /// development issuer signs anyone in as anyone.
+    pub allow_remote: bool,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     /// Base of the URLs the stack hands out; defaults to `http://<bound address>`.
@@ -92,6 +95,28 @@ pub struct StackConfig {
     /// Whether a WebSocket without a token may follow a push export by its ARN (see
     /// SECURITY.md); off unless asked for.
     pub allow_anonymous_push: bool,
+    /// Limits on push WebSockets (idle timeout, sockets per user).
+    pub sockets: SocketLimits,
+}
+
+/// Limits on the push WebSockets of the local stack. A socket also closes when the token it
+/// connected with expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// A socket that neither sends nor is sent a frame for this long is closed (API Gateway
+    /// closes idle WebSockets after 10 minutes).
+    pub idle_timeout: Duration,
+    /// Sockets one user may have open at once; another is refused with 429.
+    pub per_user: usize,
+}
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        SocketLimits {
+            idle_timeout: Duration::from_secs(10 * 60),
+            per_user: 10,
+        }
+    }
 }
 
 impl fmt::Debug for StackConfig {
@@ -113,6 +138,7 @@ impl StackConfig {
             data_dir,
             seed_posts: 0,
             cors_origin: None,
+            allow_remote: false,
             smtp_url: None,
             mail_from: "sde <no-reply@sde.localhost>".into(),
             public_url: None,
@@ -125,6 +151,7 @@ impl StackConfig {
             index_layer: None,
             part_size: None,
             allow_anonymous_push: false,
+            sockets: SocketLimits::default(),
         }
     }
 }
@@ -144,6 +171,7 @@ pub struct AppState {
     pub outbox: PathBuf,
     pub limits: ExportLimits,
     pub allow_anonymous_push: bool,
+    pub sockets: SocketLimits,
     pub shutdown: CancellationToken,
 }
 
@@ -180,6 +208,13 @@ impl RunningStack {
 
 /// Builds every part and starts serving on `config.addr` (port 0 picks a free port).
 pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
+    if !config.addr.ip().is_loopback() && !config.allow_remote {
+        anyhow::bail!(
+            "refusing to listen on {}: only loopback addresses are allowed unless remote access \
+             is asked for (--allow-remote), because the development issuer signs anyone in",
+            config.addr
+        );
+    }
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
@@ -291,11 +326,16 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         outbox,
         limits: config.limits,
         allow_anonymous_push: config.allow_anonymous_push,
+        sockets: config.sockets,
         shutdown: CancellationToken::new(),
     };
     spawn_retention_sweeper(store, config.retention, state.shutdown.clone());
 
-    let app = router(state.clone(), config.cors_origin.as_deref())?;
+    let origin = match config.cors_origin.as_deref() {
+        Some(origin) => CorsOrigin::parse(origin).context("reading the CORS origin")?,
+        None => CorsOrigin::of_url(&base_url).context("the CORS origin of the base URL")?,
+    };
+    let app = router(state.clone(), &origin);
     let shutdown = state.shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -313,13 +353,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
 
 /// The shared REST API of `sde-edge` (callers verified by their ID token) beside the local
 /// stack's own routes: sign-in, signed files, the WebSocket and the page.
-fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> {
-    let origin = match cors_origin {
-        Some(origin) => {
-            CorsOrigin::Exact(HeaderValue::from_str(origin).context("reading the CORS origin")?)
-        }
-        None => CorsOrigin::Any,
-    };
+fn router(state: AppState, origin: &CorsOrigin) -> Router {
     let api = search_routes(state.index.clone())
         .merge(download_request_routes(ExportStarter {
             workflow: state.workflow.clone(),
@@ -342,11 +376,7 @@ fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> 
         .route("/app.js", get(crate::page::app_js_route))
         .route("/style.css", get(crate::page::style_css_route))
         .with_state(state.clone());
-    Ok(sde_edge::rest::api(
-        api.merge(local),
-        state.authenticator.clone(),
-        &origin,
-    ))
+    sde_edge::rest::api(api.merge(local), state.authenticator.clone(), origin)
 }
 
 async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<()> {

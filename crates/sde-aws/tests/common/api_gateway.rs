@@ -119,14 +119,7 @@ async fn answer(
             continue;
         };
         let head = String::from_utf8_lossy(&request[..end]).to_string();
-        let length = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
+        let length = super::content_length(&head);
         if request.len() >= end + 4 + length {
             break (head, request[end + 4..end + 4 + length].to_vec());
         }

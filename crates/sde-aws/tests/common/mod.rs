@@ -9,8 +9,6 @@ pub mod api_gateway;
 pub mod relay;
 
 use aws_config::SdkConfig;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A moto server to test against.
 pub struct Moto {
@@ -49,15 +47,7 @@ macro_rules! moto_or_skip {
 }
 
 /// A name no other test (or earlier run against the same server) uses.
-pub fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}-{nanos}-{count}")
-}
+pub use sde_core::testing::unique;
 
 impl Moto {
     /// An S3 client for the server.
@@ -89,4 +79,15 @@ impl Moto {
         );
         response.json().await.unwrap()
     }
+}
+
+/// The `Content-Length` an HTTP/1.1 request or response head names (0 without one).
+pub fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0)
 }

@@ -40,14 +40,7 @@ impl RecordingRelay {
         let mut rest = &sent[..];
         while let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&rest[..end]);
-            let length = head
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
+            let length = super::content_length(&head);
             let body_end = (end + 4 + length).min(rest.len());
             if let Ok(body) = serde_json::from_slice(&rest[end + 4..body_end]) {
                 bodies.push(body);

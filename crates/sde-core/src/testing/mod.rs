@@ -27,7 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A name no other run against the same (possibly shared, long-lived) store has used:
 /// `prefix`, the clock in nanoseconds, and a counter. Made of the characters execution names,
 /// object keys and connection ids all allow.
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

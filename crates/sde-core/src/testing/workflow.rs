@@ -214,19 +214,7 @@ async fn an_answered_task_refuses_a_second_answer(
         .send_task_success(&token, json!({"delivered": "first"}))
         .await
         .unwrap();
-    // Only once the execution has moved on is the token surely closed: an engine running
-    // executions on a thread of its own may take the first answer a moment later.
-    let first = until_finished(workflow, &arn).await;
-    let second = workflow
-        .send_task_success(&token, json!({"delivered": "second"}))
-        .await
-        .unwrap_err();
-    assert_eq!(second.kind, WorkflowErrorKind::TaskClosed, "{second}");
-    assert_eq!(
-        workflow.describe(&arn).await.unwrap(),
-        first,
-        "the first answer stands"
-    );
+    a_later_success_is_refused(workflow, &arn, &token, "the first answer stands").await;
 
     // Answered with a failure: a later success is refused too.
     let name = super::unique("failed-once");
@@ -236,16 +224,29 @@ async fn an_answered_task_refuses_a_second_answer(
         .send_task_failure(&token, "Push.ClientGone", "gone")
         .await
         .unwrap();
-    let first = until_finished(workflow, &arn).await;
+    a_later_success_is_refused(workflow, &arn, &token, "the failure stands").await;
+}
+
+/// Once the execution `arn` has moved on from its answered task `token`, another success is
+/// refused as `TaskClosed` and the execution stays as the first answer left it.
+async fn a_later_success_is_refused(
+    workflow: &dyn Workflow,
+    arn: &str,
+    token: &str,
+    first_answer: &str,
+) {
+    // Only once the execution has moved on is the token surely closed: an engine running
+    // executions on a thread of its own may take the first answer a moment later.
+    let first = until_finished(workflow, arn).await;
     let second = workflow
-        .send_task_success(&token, json!({"delivered": "late"}))
+        .send_task_success(token, json!({"delivered": "late"}))
         .await
         .unwrap_err();
     assert_eq!(second.kind, WorkflowErrorKind::TaskClosed, "{second}");
     assert_eq!(
-        workflow.describe(&arn).await.unwrap(),
+        workflow.describe(arn).await.unwrap(),
         first,
-        "the failure stands"
+        "{first_answer}"
     );
 }
 

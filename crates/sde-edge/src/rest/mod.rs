@@ -30,6 +30,45 @@ pub enum CorsOrigin {
     Exact(HeaderValue),
 }
 
+/// Why a configured CORS origin was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("must be an origin such as https://app.example.com (no path) or *, got {0:?}")]
+pub struct InvalidOrigin(pub String);
+
+impl CorsOrigin {
+    /// Reads a configured origin: `*`, or `http(s)://host[:port]` with no path. Both hosts read
+    /// their setting (`SDE_CORS_ORIGIN`, `--cors-origin`) through this.
+    pub fn parse(text: &str) -> Result<CorsOrigin, InvalidOrigin> {
+        let origin = text.trim();
+        if origin == "*" {
+            return Ok(CorsOrigin::Any);
+        }
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        match host {
+            Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => {
+                HeaderValue::from_str(origin)
+                    .map(CorsOrigin::Exact)
+                    .map_err(|_| InvalidOrigin(text.to_owned()))
+            }
+            _ => Err(InvalidOrigin(text.to_owned())),
+        }
+    }
+
+    /// The origin of `url` (`http://127.0.0.1:3000/some/path` → `http://127.0.0.1:3000`).
+    pub fn of_url(url: &str) -> Result<CorsOrigin, InvalidOrigin> {
+        let after_scheme = url.find("://").map_or(0, |at| at + 3);
+        let end = url[after_scheme..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |at| after_scheme + at);
+        match CorsOrigin::parse(&url[..end]) {
+            Ok(CorsOrigin::Exact(origin)) => Ok(CorsOrigin::Exact(origin)),
+            _ => Err(InvalidOrigin(url.to_owned())),
+        }
+    }
+}
+
 /// The CORS policy every route answers with.
 pub fn cors(origin: &CorsOrigin) -> CorsLayer {
     let allow_origin = match origin {
@@ -63,4 +102,44 @@ async fn method_not_allowed() -> EdgeError {
         "this route does not take that method",
     )
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_origin_is_star_or_a_scheme_and_host_without_a_path() {
+        assert_eq!(CorsOrigin::parse("*"), Ok(CorsOrigin::Any));
+        assert_eq!(
+            CorsOrigin::parse(" https://app.example.com "),
+            Ok(CorsOrigin::Exact(HeaderValue::from_static(
+                "https://app.example.com"
+            )))
+        );
+        for bad in [
+            "",
+            "app.example.com",
+            "https://",
+            "https://a.example/x",
+            "ftp://a",
+        ] {
+            assert_eq!(
+                CorsOrigin::parse(bad),
+                Err(InvalidOrigin(bad.into())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_origin_of_a_url_drops_its_path() {
+        assert_eq!(
+            CorsOrigin::of_url("http://127.0.0.1:3000/sde/"),
+            Ok(CorsOrigin::Exact(HeaderValue::from_static(
+                "http://127.0.0.1:3000"
+            )))
+        );
+        assert!(CorsOrigin::of_url("not a url").is_err());
+    }
 }
