@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod object_store;
+pub mod post_stats;
 pub mod search_index;
 
 pub use object_store::object_store_contract;
