@@ -39,6 +39,9 @@ if [[ "$(installed_version)" != "$PLAYWRIGHT_CORE_VERSION" ]]; then
     "playwright-core@$PLAYWRIGHT_CORE_VERSION" >&2
 fi
 
-cargo build --locked --bin sde
+# The binary `cargo test --workspace` built for the integration tests, with the same features: a
+# plain `cargo build --bin sde` resolves features for the binary alone and recompiles some sixty
+# crates (12 minutes on a cold machine). After the test command's `cargo test` this is a no-op.
+cargo test --workspace --locked --no-run >&2
 export SDE_BIN="$CARGO_TARGET_DIR/debug/sde"
 node --test tests/browser/page.test.mjs

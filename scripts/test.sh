@@ -19,6 +19,12 @@ moto_env="$(bash scripts/moto.sh start)"   # installs .venv + moto on first use,
 eval "$moto_env"
 trap 'bash scripts/moto.sh stop' EXIT
 
+step "LibreOffice Calc for the spreadsheet test of CSV exports (crates/sde-core/tests/spreadsheet.rs)"
+if ! command -v soffice >/dev/null && [[ "$(id -u)" -eq 0 ]]; then
+  pkg=(apt-get install -y -q --no-install-recommends libreoffice-calc-nogui)
+  DEBIAN_FRONTEND=noninteractive "${pkg[@]}" || { apt-get update -q && DEBIAN_FRONTEND=noninteractive "${pkg[@]}"; }
+fi
+
 step "cargo test"
 cargo test --workspace --locked
 

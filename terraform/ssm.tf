@@ -49,3 +49,18 @@ resource "aws_ssm_parameter" "es_master_password" {
   key_id      = aws_kms_key.parameters.arn
   value       = random_password.opensearch_master.result
 }
+
+# The key that signs the lasting download links (HMAC-SHA256, 32 random bytes as 64 hex
+# digits). Its name is SDE_LINK_KEY_PARAMETER of generate-csv and download. Replacing it
+# (terraform taint random_id.link_key) voids every link handed out so far.
+resource "random_id" "link_key" {
+  byte_length = 32
+}
+
+resource "aws_ssm_parameter" "link_key" {
+  name        = "${local.parameter_prefix}/link-key"
+  description = "sde ${var.stage}: key that signs lasting download links"
+  type        = "SecureString"
+  key_id      = aws_kms_key.parameters.arn
+  value       = random_id.link_key.hex
+}

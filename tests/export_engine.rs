@@ -74,7 +74,10 @@ async fn export_ids(
         url_ttl: Duration::from_secs(60),
         batch_size: NonZeroUsize::new(2_000).unwrap(),
     };
-    let report = run_export(index, store, &plan, &|_| {}).await.unwrap();
+    let links = sde_core::DownloadLinks::new(sde_core::SigningKey::generate(), "http://127.0.0.1");
+    let report = run_export(index, store, &links, &plan, &|_| {})
+        .await
+        .unwrap();
     let file = std::fs::read(store.object_path(&plan.key)).unwrap();
     assert_eq!(report.bytes, file.len() as u64);
     let mut reader = csv::Reader::from_reader(file.as_slice());
@@ -160,11 +163,9 @@ async fn hostile_content_reaches_the_file_intact_and_formula_safe() {
         std::fs::read(store.object_path(&ObjectKey::new("exports/test/hostile.csv").unwrap()))
             .unwrap();
     let guarded = |cell: &str| {
-        if sde_core::encode::needs_formula_guard(cell) {
-            format!("'{cell}")
-        } else {
-            cell.to_owned()
-        }
+        let mut guarded = String::new();
+        sde_core::encode::write_formula_guarded(cell, &mut guarded);
+        guarded
     };
     let mut formula_cells = 0;
     for row in csv::Reader::from_reader(file.as_slice()).records() {
@@ -179,7 +180,7 @@ async fn hostile_content_reaches_the_file_intact_and_formula_safe() {
             assert_eq!(
                 cell,
                 guarded(&value),
-                "post {} round-trips apart from the guard",
+                "post {} round-trips apart from the guards",
                 original.id
             );
             assert!(

@@ -123,6 +123,14 @@ impl ObjectStore for FlakyStore {
     ) -> Result<SignedUrl, StoreError> {
         self.inner.presign_get(key, content, ttl).await
     }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        self.inner.exists(key).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
 }
 
 #[async_trait]
@@ -240,4 +248,59 @@ async fn a_client_that_leaves_before_delivery_does_not_fail_the_export() {
     let (code, _, body) = app.download(status["reportURL"].as_str().unwrap()).await;
     assert_eq!(code, 200);
     assert!(!csv_rows(&body).is_empty());
+}
+
+/// An index whose scans fail permanently with a message full of internals.
+#[derive(Debug)]
+struct LeakyIndex(Arc<dyn SearchIndex>);
+
+const INTERNAL_ARN: &str = "arn:aws:iam::123456789012:role/sde-dev-generate-csv";
+const INTERNAL_URL: &str = "https://vpc-sde-dev-abc123.eu-west-1.es.amazonaws.com:443/posts";
+
+#[async_trait]
+impl SearchIndex for LeakyIndex {
+    async fn search(&self, query: &PostQuery, page: PageRequest) -> Result<SearchPage, IndexError> {
+        self.0.search(query, page).await
+    }
+
+    async fn scan(&self, _: &PostQuery, _: NonZeroUsize) -> Result<Box<dyn PostScan>, IndexError> {
+        Err(IndexError::new(
+            IndexErrorKind::Rejected,
+            format!("opening a scroll on {INTERNAL_URL} as {INTERNAL_ARN}"),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_failure_shows_its_owner_a_reason_never_the_arns_and_urls_of_its_cause() {
+    let app = TestApp::spawn_with(|config| {
+        config.index_layer = Some(Arc::new(|index| {
+            Arc::new(LeakyIndex(index)) as Arc<dyn SearchIndex>
+        }));
+    })
+    .await;
+    let token = app.token("ada@example.com").await;
+    let leaks = |text: &str| text.contains("arn:aws") || text.contains("amazonaws.com");
+
+    let arn = app.start_export(&token, "direct", &selective()).await;
+    let status = app.wait_finished(&token, &arn, POLL).await;
+    assert_eq!(status["status"], "FAILED");
+    let reason = status["error"].as_str().unwrap();
+    assert!(!reason.is_empty() && !leaks(reason), "{status}");
+
+    let mut socket = app.connect(&token).await;
+    let arn = app.start_export(&token, "push", &selective()).await;
+    socket.open(&arn).await;
+    let frame = socket
+        .next_frame(Duration::from_secs(30))
+        .await
+        .expect("an error frame");
+    assert_eq!(frame["error"], reason, "{frame}");
+
+    let arn = app.start_export(&token, "email", &selective()).await;
+    app.wait_finished(&token, &arn, POLL).await;
+    let mail = app.outbox();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].contains(reason), "{}", mail[0]);
+    assert!(!leaks(&mail[0]), "{}", mail[0]);
 }

@@ -50,10 +50,11 @@ def terraform() -> dict:
 
 @pytest.fixture(scope="session")
 def ssm_read() -> set[str]:
-    """SSM parameters a real deploy reads: serverless.yml's settings, plus the password the
-    functions read at run time."""
+    """SSM parameters a real deploy reads: serverless.yml's settings, plus the secrets the
+    functions read at run time (the OpenSearch password, the link-signing key)."""
     return checks.ssm_names_read_by_serverless(checks.REPO / "deploy" / "settings" / "aws.yml") | {
-        "es-password"
+        "es-password",
+        "link-key",
     }
 
 

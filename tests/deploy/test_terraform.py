@@ -103,6 +103,14 @@ def test_a_setting_serverless_reads_but_terraform_does_not_write_is_reported(ter
     ]
 
 
+def test_a_link_key_stored_in_plain_text_is_reported(terraform, ssm_read):
+    broken = copy.deepcopy(terraform)
+    checks._resources(broken, "aws_ssm_parameter")["link_key"]["type"] = "String"
+    assert checks.ssm_problems(broken, ssm_read) == [
+        "SSM parameter /sde/<stage>/link-key is not a SecureString"
+    ]
+
+
 def test_an_undocumented_variable_is_reported(terraform):
     broken = copy.deepcopy(terraform)
     broken["variable"]["stage"]["description"] = ""

@@ -27,9 +27,6 @@ pub enum AuthError {
     /// The token is not an ID token (`token_use` is not `id`, e.g. an access token).
     #[error("the token is not an ID token")]
     WrongTokenUse,
-    /// The token says the user's email address is not verified.
-    #[error("the token's email address is not verified")]
-    EmailNotVerified,
     /// The token's `kid` names no key in the issuer's key set.
     #[error("the token was signed with an unknown key")]
     UnknownKey,

@@ -1,5 +1,5 @@
 //! Sign-in for sde: every call carries a Cognito ID token, which [`IdTokenVerifier`] checks
-//! against the user pool's published keys and turns into the [`sde_core::Owner`] it names. The local stack has no
+//! against the user pool's published keys and turns into the [`sde_core::Caller`] it names. The local stack has no
 //! Cognito, so [`DevIssuer`] stands in for it, issuing ID tokens with the same claims and
 //! publishing its key the same way.
 

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use sde_core::Owner;
+use sde_core::{Caller, Owner};
 use serde::Deserialize;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ pub struct VerifierConfig {
     pub jwks: JwksSource,
 }
 
-/// Checks ID tokens and names their [`Owner`]. Cheap to share behind an `Arc`; a remote key set
+/// Checks ID tokens and names their [`Caller`]. Cheap to share behind an `Arc`; a remote key set
 /// is cached and refreshed at most once per refetch interval, when a token names a key it lacks
 /// (which is how Cognito key rotation shows up).
 pub struct IdTokenVerifier {
@@ -172,7 +172,7 @@ impl IdTokenVerifier {
     /// token's key is not known yet and the refetch interval allows; a failed fetch is
     /// [`AuthError::JwksUnavailable`] and is retried no sooner than 5 seconds later (until then
     /// such tokens are [`AuthError::UnknownKey`]).
-    pub async fn verify(&self, token: &str) -> Result<Owner, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let kid = peek_kid(token)?;
         if let Some(caller) = self.verify_with_known_key(token, &kid) {
             return caller;
@@ -188,7 +188,7 @@ impl IdTokenVerifier {
     /// Verifies an ID token with the keys at hand, never fetching: for a static key set this is
     /// the whole check; for a remote one a token whose key has not been fetched yet is
     /// [`AuthError::UnknownKey`].
-    pub fn verify_cached(&self, token: &str) -> Result<Owner, AuthError> {
+    pub fn verify_cached(&self, token: &str) -> Result<Caller, AuthError> {
         let kid = peek_kid(token)?;
         self.verify_with_known_key(token, &kid)
             .unwrap_or(Err(AuthError::UnknownKey))
@@ -199,28 +199,30 @@ impl IdTokenVerifier {
     }
 
     /// `None` if `kid` is not a known key.
-    fn verify_with_known_key(&self, token: &str, kid: &str) -> Option<Result<Owner, AuthError>> {
+    fn verify_with_known_key(&self, token: &str, kid: &str) -> Option<Result<Caller, AuthError>> {
         let keys = self.current_keys();
         let key = keys.get(kid)?;
         Some(self.check(token, key))
     }
 
-    fn check(&self, token: &str, key: &DecodingKey) -> Result<Owner, AuthError> {
+    fn check(&self, token: &str, key: &DecodingKey) -> Result<Caller, AuthError> {
         let data = jsonwebtoken::decode::<IdClaims>(token, key, &self.validation)
             .map_err(|error| from_jwt_error(&error))?;
         let claims = data.claims;
         if claims.token_use.as_deref() != Some("id") {
             return Err(AuthError::WrongTokenUse);
         }
-        match claims.email_verified {
-            None | Some(EmailVerified::Bool(true)) => {}
-            Some(EmailVerified::Bool(false)) => return Err(AuthError::EmailNotVerified),
+        // Cognito writes `email_verified` whenever the user has an address; without it the
+        // address is not vouched for.
+        let email_verified = match claims.email_verified {
+            None | Some(EmailVerified::Bool(false)) => false,
+            Some(EmailVerified::Bool(true)) => true,
             Some(EmailVerified::Text(text)) => match text.as_str() {
-                "true" => {}
-                "false" => return Err(AuthError::EmailNotVerified),
+                "true" => true,
+                "false" => false,
                 _ => return Err(AuthError::Malformed),
             },
-        }
+        };
         let sub = claims
             .sub
             .filter(|s| !s.is_empty())
@@ -229,7 +231,10 @@ impl IdTokenVerifier {
             .email
             .filter(|e| !e.is_empty())
             .ok_or(AuthError::Malformed)?;
-        Ok(Owner { sub, email })
+        Ok(Caller {
+            owner: Owner { sub, email },
+            email_verified,
+        })
     }
 
     /// Fetches the remote key set unless another task just did, the key appeared meanwhile, or

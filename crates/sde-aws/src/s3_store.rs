@@ -151,6 +151,38 @@ impl ObjectStore for S3Store {
             + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::zero());
         Ok(SignedUrl::new(presigned.uri().to_owned(), expires_at))
     }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.config.bucket)
+            .key(key.as_str())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error.as_service_error().is_some_and(
+                    aws_sdk_s3::operation::head_object::HeadObjectError::is_not_found,
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(store_error(format!("checking {key}"), error)),
+        }
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.config.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|error| store_error(format!("deleting {key}"), error))?;
+        Ok(())
+    }
 }
 
 /// A part being uploaded: resolves to its number and ETag.

@@ -4,6 +4,7 @@
 use crate::criteria::PostQuery;
 use crate::encode::RowEncoder;
 use crate::index::{IndexError, PostScan, SearchIndex};
+use crate::links::DownloadLinks;
 use crate::options::ExportOptions;
 use crate::store::{
     ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoredObject,
@@ -32,7 +33,7 @@ pub struct ExportPlan {
     pub key: ObjectKey,
     /// File name the browser saves the download as.
     pub download_name: String,
-    /// How long the download URL stays valid.
+    /// How long the download link stays valid.
     pub url_ttl: Duration,
     pub batch_size: NonZeroUsize,
 }
@@ -99,11 +100,12 @@ impl ExportError {
     }
 }
 
-/// Runs a whole export: writes the file under `plan.key` and presigns a download URL for it.
-/// On failure nothing is left under the key.
+/// Runs a whole export: writes the file under `plan.key` and issues a lasting download link for
+/// it. On failure nothing is left under the key.
 pub async fn run_export(
     index: &dyn SearchIndex,
     store: &dyn ObjectStore,
+    links: &DownloadLinks,
     plan: &ExportPlan,
     progress: &(dyn Fn(ExportProgress) + Send + Sync),
 ) -> Result<ExportReport, ExportError> {
@@ -121,7 +123,8 @@ pub async fn run_export(
         progress,
     )
     .await?;
-    let url = store.presign_get(&plan.key, &content, plan.url_ttl).await?;
+    let expires_at = Utc::now() + chrono::Duration::from_std(plan.url_ttl).unwrap_or_default();
+    let url = links.issue(&plan.key, &content, expires_at);
     info!(rows = written.rows, bytes = written.object.bytes, key = %plan.key, "export complete");
     Ok(ExportReport {
         key: written.object.key,

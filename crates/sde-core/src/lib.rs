@@ -8,6 +8,7 @@ pub mod encode;
 pub mod error;
 pub mod export;
 pub mod index;
+pub mod links;
 pub mod options;
 pub mod owner;
 pub mod post;
@@ -29,8 +30,9 @@ pub use delivery::{
 pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
+pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
-pub use owner::Owner;
+pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};
 pub use secret::Secret;
 pub use settings::{Settings, SettingsError, SettingsErrorKind};

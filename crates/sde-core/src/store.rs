@@ -152,6 +152,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         content: &ContentInfo,
         expires_in: Duration,
     ) -> Result<SignedUrl, StoreError>;
+
+    /// Whether a completed object is stored under `key` (an upload in progress is not).
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError>;
+
+    /// Deletes the object under `key`; deleting what is not there succeeds, as on S3.
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError>;
 }
 
 /// An upload in progress. Parts are sent in order; every part but the last is exactly

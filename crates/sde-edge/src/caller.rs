@@ -1,5 +1,5 @@
-//! Who is calling. Every REST route takes a [`Caller`]; how it is found depends on the host, so
-//! the host installs an [`Authenticate`] on the router:
+//! Who is calling. Every REST route takes a [`SignedIn`] caller; how it is found depends on the
+//! host, so the host installs an [`Authenticate`] on the router:
 //!
 //! - [`TokenAuthenticator`] verifies the ID token of the `Authorization` header itself (the local
 //!   stack), sent as `Bearer <token>` or bare as AWS Amplify sends it;
@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sde_auth::{AuthError, IdTokenVerifier, bearer_token};
-use sde_core::Owner;
+use sde_core::{Caller, Owner};
 use sde_handlers::{ApiError, ApiErrorKind};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -20,19 +20,19 @@ use std::sync::Arc;
 /// Names the signed-in user a request comes from.
 #[async_trait]
 pub trait Authenticate: Send + Sync + fmt::Debug {
-    /// The owner of the request `parts` belong to, or a 401 saying why there is none.
-    async fn authenticate(&self, parts: &Parts) -> Result<Owner, ApiError>;
+    /// The caller the request `parts` belong to, or a 401 saying why there is none.
+    async fn authenticate(&self, parts: &Parts) -> Result<Caller, ApiError>;
 }
 
-/// The signed-in user of a request, found by the router's [`Authenticate`].
+/// The signed-in caller of a request, found by the router's [`Authenticate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller(pub Owner);
+pub struct SignedIn(pub Caller);
 
 /// The authenticator a router was built with, as a request extension.
 #[derive(Debug, Clone)]
 pub struct Authenticator(pub Arc<dyn Authenticate>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = crate::EdgeError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
@@ -43,7 +43,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             ))
             .into());
         };
-        Ok(Caller(authenticator.authenticate(parts).await?))
+        Ok(SignedIn(authenticator.authenticate(parts).await?))
     }
 }
 
@@ -64,9 +64,9 @@ impl TokenAuthenticator {
         TokenAuthenticator { verifier }
     }
 
-    /// The owner of `credential` — an ID token, bare or as `Bearer <token>` — or a 401 saying
-    /// what is wrong with it (never repeating it).
-    pub async fn verify(&self, credential: &str) -> Result<Owner, ApiError> {
+    /// The caller `credential` — an ID token, bare or as `Bearer <token>` — names, or a 401
+    /// saying what is wrong with it (never repeating it).
+    pub async fn verify(&self, credential: &str) -> Result<Caller, ApiError> {
         let token = bearer_token(credential).map_err(refusal)?;
         self.verifier.verify(token).await.map_err(refusal)
     }
@@ -87,7 +87,7 @@ const MISSING_TOKEN: &str =
 
 #[async_trait]
 impl Authenticate for TokenAuthenticator {
-    async fn authenticate(&self, parts: &Parts) -> Result<Owner, ApiError> {
+    async fn authenticate(&self, parts: &Parts) -> Result<Caller, ApiError> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -110,18 +110,19 @@ pub struct GatewayAuthenticator;
 
 #[async_trait]
 impl Authenticate for GatewayAuthenticator {
-    async fn authenticate(&self, parts: &Parts) -> Result<Owner, ApiError> {
+    async fn authenticate(&self, parts: &Parts) -> Result<Caller, ApiError> {
         let claims = parts
             .extensions
             .get::<GatewayClaims>()
             .ok_or_else(|| unauthorized(MISSING_TOKEN))?;
-        owner_from_claims(&claims.0)
+        caller_from_claims(&claims.0)
     }
 }
 
-/// The owner an ID token's claims name: `sub` and `email`, from an ID token (`token_use` `id`)
-/// — an access token has no `email` and is refused.
-pub fn owner_from_claims(claims: &Map<String, Value>) -> Result<Owner, ApiError> {
+/// The caller an ID token's claims name: `sub` and `email`, from an ID token (`token_use` `id`)
+/// — an access token has no `email` and is refused — and whether `email_verified` vouches for
+/// the address (API Gateway passes it as the string `"true"`; anything else is unverified).
+pub fn caller_from_claims(claims: &Map<String, Value>) -> Result<Caller, ApiError> {
     let claim = |name: &str| {
         claims
             .get(name)
@@ -130,7 +131,10 @@ pub fn owner_from_claims(claims: &Map<String, Value>) -> Result<Owner, ApiError>
             .map(str::to_owned)
     };
     match (claim("sub"), claim("email"), claim("token_use").as_deref()) {
-        (Some(sub), Some(email), Some("id") | None) => Ok(Owner { sub, email }),
+        (Some(sub), Some(email), Some("id") | None) => Ok(Caller {
+            owner: Owner { sub, email },
+            email_verified: claim("email_verified").as_deref() == Some("true"),
+        }),
         _ => Err(unauthorized("an ID token with sub and email is required")),
     }
 }
@@ -148,17 +152,27 @@ mod tests {
     }
 
     #[test]
-    fn the_owner_comes_from_an_id_tokens_claims() {
-        let owner = owner_from_claims(&claims(
-            json!({"sub": "u-1", "email": "a@example.com", "token_use": "id"}),
-        ));
-        assert_eq!(
-            owner.ok(),
-            Some(Owner {
-                sub: "u-1".into(),
-                email: "a@example.com".into()
-            })
-        );
+    fn the_caller_comes_from_an_id_tokens_claims() {
+        let owner = Owner {
+            sub: "u-1".into(),
+            email: "a@example.com".into(),
+        };
+        let caller = caller_from_claims(&claims(json!({"sub": "u-1", "email": "a@example.com",
+            "token_use": "id", "email_verified": "true"})));
+        assert_eq!(caller.ok(), Some(Caller::verified(owner.clone())));
+        for unverified in [json!("false"), json!(true), json!(null)] {
+            let caller =
+                caller_from_claims(&claims(json!({"sub": "u-1", "email": "a@example.com",
+                "token_use": "id", "email_verified": unverified})));
+            assert_eq!(
+                caller.ok(),
+                Some(Caller {
+                    owner: owner.clone(),
+                    email_verified: false
+                }),
+                "API Gateway passes claims as strings: only \"true\" vouches"
+            );
+        }
     }
 
     #[test]
@@ -170,7 +184,7 @@ mod tests {
             json!({}),
         ] {
             assert_eq!(
-                owner_from_claims(&claims(refused)).map_err(|e| e.status()),
+                caller_from_claims(&claims(refused)).map_err(|e| e.status()),
                 Err(401)
             );
         }

@@ -19,5 +19,5 @@ pub mod task;
 pub mod ws;
 
 pub use body::{JsonBody, MAX_BODY_BYTES};
-pub use caller::{Authenticate, Caller, GatewayAuthenticator, GatewayClaims, TokenAuthenticator};
+pub use caller::{Authenticate, GatewayAuthenticator, GatewayClaims, SignedIn, TokenAuthenticator};
 pub use error::EdgeError;

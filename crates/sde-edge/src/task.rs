@@ -4,7 +4,8 @@
 //! failure as the function's error; the local interpreter as the task's error.
 
 use sde_core::{
-    Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow,
+    DownloadLinks, Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex,
+    Workflow,
 };
 use sde_handlers::ExecutionInput;
 use sde_handlers::TaskFailure;
@@ -39,12 +40,14 @@ where
 pub async fn generate_csv(
     index: &dyn SearchIndex,
     store: &dyn ObjectStore,
+    links: &DownloadLinks,
     progress: &dyn ProgressBoard,
     settings: ExportSettings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
     run(payload, |input: ExecutionInput| async move {
-        sde_handlers::generate_csv::generate_csv(index, store, progress, settings, &input).await
+        sde_handlers::generate_csv::generate_csv(index, store, links, progress, settings, &input)
+            .await
     })
     .await
 }

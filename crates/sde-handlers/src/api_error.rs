@@ -1,8 +1,8 @@
 //! Errors of the HTTP and WebSocket handlers, and their one mapping to a status and a body.
 
 use sde_core::{
-    BoxError, CriteriaError, IndexError, IndexErrorKind, OptionsError, WorkflowError,
-    WorkflowErrorKind,
+    BoxError, CriteriaError, IndexError, IndexErrorKind, OptionsError, UnverifiedEmail,
+    WorkflowError, WorkflowErrorKind,
 };
 use serde_json::{Value, json};
 use std::fmt;
@@ -105,6 +105,12 @@ impl ApiError {
 impl From<CriteriaError> for ApiError {
     fn from(error: CriteriaError) -> Self {
         ApiError::bad_request(error.to_string())
+    }
+}
+
+impl From<UnverifiedEmail> for ApiError {
+    fn from(error: UnverifiedEmail) -> Self {
+        ApiError::new(ApiErrorKind::Forbidden, error.to_string())
     }
 }
 

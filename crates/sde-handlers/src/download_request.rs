@@ -3,7 +3,7 @@
 use crate::api_error::{ApiError, ApiErrorKind};
 use crate::execution::{DeliveryType, ExecutionInput};
 use sde_core::{
-    ExportOptions, ExportOptionsRequest, Owner, SearchCriteria, SearchRequest, Workflow,
+    Caller, ExportOptions, ExportOptionsRequest, SearchCriteria, SearchRequest, Workflow,
 };
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -43,11 +43,12 @@ pub struct DownloadResponse {
 }
 
 /// Validates `request` and starts an execution owned by `caller`. Nothing is started for a
-/// request that would fail: bad criteria and options are refused here with a 400.
+/// request that would fail: bad criteria and options are refused here with a 400, and an email
+/// export for a caller whose address is not verified with a 403.
 pub async fn download_request(
     workflow: &dyn Workflow,
     limits: ExportLimits,
-    caller: &Owner,
+    caller: &Caller,
     request: DownloadRequest,
 ) -> Result<DownloadResponse, ApiError> {
     let delivery: DeliveryType = request
@@ -63,6 +64,10 @@ pub async fn download_request(
         .ok_or_else(|| ApiError::bad_request("\"searchCriteria\" is required"))?;
     SearchCriteria::try_from(&search_criteria)?;
     ExportOptions::try_from(&request.options)?;
+    if delivery == DeliveryType::Email {
+        caller.with_verified_email()?;
+    }
+    let caller = &caller.owner;
 
     // Execution names start with the owner so their running exports can be counted.
     let owner_prefix = owner_prefix(&caller.sub);
@@ -104,6 +109,95 @@ pub fn owner_prefix(sub: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sde_core::{ExecutionDescription, Owner, WorkflowError};
+    use serde_json::{Value, json};
+    use std::sync::Mutex;
+
+    #[derive(Debug, Default)]
+    struct CountingWorkflow {
+        started: Mutex<u32>,
+    }
+
+    #[async_trait::async_trait]
+    impl Workflow for CountingWorkflow {
+        async fn start(&self, name: &str, _: Value) -> Result<String, WorkflowError> {
+            *self
+                .started
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+            Ok(format!("arn:aws:states:eu-west-1:1:execution:m:{name}"))
+        }
+        async fn count_running(&self, _: &str) -> Result<u64, WorkflowError> {
+            Ok(0)
+        }
+        async fn describe(&self, _: &str) -> Result<ExecutionDescription, WorkflowError> {
+            Err(WorkflowError::new(
+                sde_core::WorkflowErrorKind::NotFound,
+                "describing",
+            ))
+        }
+        async fn send_task_success(&self, _: &str, _: Value) -> Result<(), WorkflowError> {
+            Ok(())
+        }
+        async fn send_task_failure(&self, _: &str, _: &str, _: &str) -> Result<(), WorkflowError> {
+            Ok(())
+        }
+    }
+
+    fn request(delivery: &str) -> DownloadRequest {
+        serde_json::from_value(json!({"type": delivery, "searchCriteria": {"search": []}}))
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn an_unverified_address_gets_no_email_export_but_may_download() {
+        let workflow = CountingWorkflow::default();
+        let unverified = Caller {
+            owner: Owner {
+                sub: "u-1".into(),
+                email: "someone-else@example.com".into(),
+            },
+            email_verified: false,
+        };
+        let refused = download_request(
+            &workflow,
+            ExportLimits::default(),
+            &unverified,
+            request("email"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(refused.status(), 403);
+        assert!(refused.to_string().contains("not verified"), "{refused}");
+        assert_eq!(
+            *workflow
+                .started
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            0
+        );
+        for delivery in ["direct", "push"] {
+            let started = download_request(
+                &workflow,
+                ExportLimits::default(),
+                &unverified,
+                request(delivery),
+            )
+            .await;
+            assert!(started.is_ok(), "{delivery}");
+        }
+        let verified = Caller::verified(unverified.owner.clone());
+        assert!(
+            download_request(
+                &workflow,
+                ExportLimits::default(),
+                &verified,
+                request("email")
+            )
+            .await
+            .is_ok()
+        );
+    }
 
     #[test]
     fn owner_prefixes_are_valid_execution_name_starts() {

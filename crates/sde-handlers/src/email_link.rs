@@ -29,24 +29,9 @@ pub struct CaughtError {
 }
 
 impl CaughtError {
-    /// The cause for a person: Lambda wraps a function's error as a JSON document
-    /// (`{"errorType", "errorMessage"}`), so its message is taken out of it.
-    pub fn human_cause(&self) -> String {
-        human_cause(&self.cause, &self.error)
-    }
-}
-
-/// Unwraps a Step Functions cause for a person to read.
-pub fn human_cause(cause: &str, error: &str) -> String {
-    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(cause)
-        && let Some(message) = fields.get("errorMessage").and_then(|m| m.as_str())
-    {
-        return message.to_owned();
-    }
-    if cause.trim().is_empty() {
-        error.to_owned()
-    } else {
-        cause.to_owned()
+    /// What the owner is told: the fixed reason for the error's name, never its cause.
+    pub fn reason(&self) -> &'static str {
+        crate::task_failure::reason(&self.error)
     }
 }
 
@@ -65,7 +50,7 @@ pub async fn email_link(
     let to = input.owner.email.clone();
     let message = match (&input.report, &input.failure) {
         (Some(report), _) => ready_message(to, report),
-        (None, Some(failure)) => failed_message(to, &failure.human_cause()),
+        (None, Some(failure)) => failed_message(to, failure.reason()),
         (None, None) => {
             return Err(TaskFailure::invalid_request(
                 "email-link needs a report or a failure",
@@ -131,17 +116,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lambda_error_document_becomes_its_message() {
+    fn the_owner_is_told_the_reason_never_the_cause() {
         let caught = CaughtError {
             error: "Export.Failed".into(),
-            cause: r#"{"errorType":"Export.Failed","errorMessage":"disk full"}"#.into(),
+            cause: r#"{"errorType":"Export.Failed","errorMessage":"s3://sde-dev-exports denied to arn:aws:iam::1:role/x"}"#.into(),
         };
-        assert_eq!(caught.human_cause(), "disk full");
-        let plain = CaughtError {
+        assert!(!caught.reason().contains("arn:") && !caught.reason().contains("s3://"));
+        let timeout = CaughtError {
             error: "States.Timeout".into(),
             cause: String::new(),
         };
-        assert_eq!(plain.human_cause(), "States.Timeout");
+        assert!(timeout.reason().contains("too large to finish in time"));
     }
 
     #[test]

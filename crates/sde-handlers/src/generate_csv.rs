@@ -4,7 +4,8 @@ use crate::execution::{ExecutionInput, ExportOutput};
 use crate::task_failure::TaskFailure;
 use sde_core::export::run_export;
 use sde_core::{
-    ExportOptions, ExportPlan, ObjectKey, ObjectStore, ProgressBoard, SearchCriteria, SearchIndex,
+    DownloadLinks, ExportOptions, ExportPlan, ObjectKey, ObjectStore, ProgressBoard,
+    SearchCriteria, SearchIndex,
 };
 use std::num::NonZeroUsize;
 use std::time::Duration;
@@ -12,7 +13,8 @@ use std::time::Duration;
 /// Settings of the export function, from its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportSettings {
-    /// How long download links stay valid.
+    /// How long download links stay valid (they point at our download route, which checks them
+    /// and redirects to a short-lived presigned URL).
     pub url_ttl: Duration,
     /// Posts read from the index per batch.
     pub batch_size: NonZeroUsize,
@@ -31,6 +33,7 @@ impl Default for ExportSettings {
 pub async fn generate_csv(
     index: &dyn SearchIndex,
     store: &dyn ObjectStore,
+    links: &DownloadLinks,
     progress: &dyn ProgressBoard,
     settings: ExportSettings,
     input: &ExecutionInput,
@@ -55,7 +58,7 @@ pub async fn generate_csv(
         batch_size: settings.batch_size,
     };
     let on_progress = |p| progress.record(&input.export_id, p);
-    let report = run_export(index, store, &plan, &on_progress).await?;
+    let report = run_export(index, store, links, &plan, &on_progress).await?;
     Ok(ExportOutput {
         key: report.key.to_string(),
         report_url: report.url.into_string(),

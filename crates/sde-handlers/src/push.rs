@@ -83,7 +83,7 @@ pub async fn push_result(
             }
         }
         (None, Some(failure)) => PendingDelivery {
-            frame: error_frame(&input.execution_arn, &failure.human_cause()),
+            frame: error_frame(&input.execution_arn, failure.reason()),
             task_token: None,
         },
         (None, None) => {

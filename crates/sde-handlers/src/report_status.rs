@@ -50,12 +50,7 @@ pub async fn report_status(
         ExecutionStatus::TimedOut => Some("the export took too long and was stopped".to_owned()),
         ExecutionStatus::Aborted => Some("the export was stopped".to_owned()),
         ExecutionStatus::Failed => Some(
-            execution
-                .cause
-                .clone()
-                .filter(|cause| !cause.trim().is_empty())
-                .or(execution.error.clone())
-                .unwrap_or_else(|| "the export failed".to_owned()),
+            crate::task_failure::reason(execution.error.as_deref().unwrap_or_default()).to_owned(),
         ),
     };
     let report_url = match execution.status {

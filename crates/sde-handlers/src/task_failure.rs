@@ -21,9 +21,38 @@ pub mod names {
     pub const DELIVERY_TRANSIENT: &str = "Delivery.Transient";
     /// Delivery refused for good.
     pub const DELIVERY_FAILED: &str = "Delivery.Failed";
+    /// The owner cancelled the export.
+    pub const CANCELLED: &str = "Export.Cancelled";
+    /// The local stack stopped while the export ran.
+    pub const INTERRUPTED: &str = "Local.Interrupted";
 }
 
-/// A task failure as Step Functions records it: `error` (a name) and `cause` (for people).
+/// What a failed export's owner is told: one of a fixed set of reasons, chosen by the stable
+/// error name of the failure. Never the cause: it holds the internal error chain (endpoints,
+/// keys, role names), which goes to the logs and the execution history for operators only.
+pub fn reason(error: &str) -> &'static str {
+    match error {
+        names::TRANSIENT => {
+            "the search index or the file store was unavailable; try again in a few minutes"
+        }
+        names::ROW_COUNT_MISMATCH => "the posts changed while the export ran; try again",
+        names::INVALID_REQUEST => "the export request was not valid",
+        "States.Timeout" | "States.HeartbeatTimeout" => {
+            "the export was too large to finish in time; narrow the search and try again"
+        }
+        names::DELIVERY_TRANSIENT | names::DELIVERY_FAILED => {
+            "the file was ready but could not be delivered; try again"
+        }
+        names::CANCELLED => "the export was cancelled",
+        names::INTERRUPTED => "the service stopped while this export was running; start it again",
+        _ => {
+            "the export failed because of an internal error; try again, and if it keeps failing, tell the administrator"
+        }
+    }
+}
+
+/// A task failure as Step Functions records it: `error` (a name) and `cause` (the internal
+/// chain, for operators; owners see [`reason`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error}: {cause}")]
 pub struct TaskFailure {
@@ -91,6 +120,34 @@ mod tests {
             failure.cause,
             "reading the search results failed: search index unavailable while reading batch 3: connection reset"
         );
+    }
+
+    #[test]
+    fn every_failure_has_a_reason_from_the_fixed_set_and_none_repeats_its_cause() {
+        let reasons: std::collections::BTreeSet<&str> = [
+            names::TRANSIENT,
+            names::ROW_COUNT_MISMATCH,
+            names::INVALID_REQUEST,
+            names::FAILED,
+            names::DELIVERY_TRANSIENT,
+            names::DELIVERY_FAILED,
+            names::CANCELLED,
+            names::INTERRUPTED,
+            "States.Timeout",
+            "States.TaskFailed",
+            "Lambda.Unknown",
+            "arn:aws:iam::123456789012:role/secret https://10.0.0.3:9200",
+        ]
+        .into_iter()
+        .map(reason)
+        .collect();
+        assert_eq!(reasons.len(), 8, "{reasons:#?}");
+        assert!(
+            reasons
+                .iter()
+                .all(|r| !r.contains("arn:") && !r.contains("https://"))
+        );
+        assert_eq!(reason("Export.Failed"), reason("Lambda.Unknown"));
     }
 
     #[test]

@@ -269,7 +269,7 @@ async fn a_failure_reaches_a_client_that_connects_later_as_an_error_frame() {
         *channel.posted.lock().unwrap(),
         [(
             "c1".to_owned(),
-            json!({"error": "disk full", "executionArn": ARN})
+            json!({"error": sde_handlers::task_failure::reason("Export.Failed"), "executionArn": ARN})
         )]
     );
 }

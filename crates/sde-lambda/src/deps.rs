@@ -13,6 +13,7 @@ use sde_aws::{
     ApiGatewayPushChannel, ConfigError, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry,
     S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SsmSecret,
 };
+use sde_core::{DownloadLinks, SigningKey};
 use sde_edge::rest::CorsOrigin;
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
@@ -187,6 +188,19 @@ pub struct GenerateCsvDeps {
     pub progress: S3ProgressBoard,
     /// Link lifetime and batch size.
     pub settings: ExportSettings,
+    /// Signs the lasting links the export hands out.
+    pub links: DownloadLinks,
+}
+
+/// `download`.
+#[derive(Debug)]
+pub struct DownloadDeps {
+    /// The exports bucket, presigning for minutes.
+    pub store: S3Store,
+    /// Checks the lasting links.
+    pub links: DownloadLinks,
+    /// The origin CORS headers name.
+    pub cors_origin: CorsOrigin,
 }
 
 /// `push-result` and `push-open-connection`.
@@ -262,7 +276,56 @@ pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
         progress: S3ProgressBoard::new(client.clone(), &s3),
         store: S3Store::new(client, s3),
         settings: export_settings(env)?,
+        links: download_links(&sdk).await?,
     })
+}
+
+/// Builds what `download` needs.
+pub async fn download_deps() -> anyhow::Result<DownloadDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(DownloadDeps {
+        store: S3Store::new(sde_aws::s3_client(&sdk), S3Config::from_env()?),
+        links: download_links(&sdk).await?,
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// The lasting links: signed with the key in the SSM SecureString named by
+/// `SDE_LINK_KEY_PARAMETER` (64 hex digits, read once, here), pointing at the REST API's public
+/// URL `SDE_PUBLIC_API_URL` (`https://<api id>.execute-api.<region>.amazonaws.com/<stage>`).
+async fn download_links(sdk: &SdkConfig) -> anyhow::Result<DownloadLinks> {
+    let settings = Settings(env);
+    let parameter = settings.required("SDE_LINK_KEY_PARAMETER", "/sde/dev/link-key")?;
+    let base_url = public_api_url(env)?;
+    let secret = SsmSecret::new(sdk)
+        .read(&parameter)
+        .await
+        .context("SDE_LINK_KEY_PARAMETER: the link-signing key")?;
+    let key = SigningKey::from_hex(secret.expose()).ok_or_else(|| {
+        ConfigError::new(
+            "SDE_LINK_KEY_PARAMETER",
+            "the parameter must hold 64 hex digits (a 256-bit key)",
+        )
+    })?;
+    Ok(DownloadLinks::new(key, &base_url))
+}
+
+/// `SDE_PUBLIC_API_URL`: the https URL the REST API is reached at, which links point to.
+pub fn public_api_url(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    const VARIABLE: &str = "SDE_PUBLIC_API_URL";
+    let url = Settings(lookup).required(
+        VARIABLE,
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/dev",
+    )?;
+    match url.strip_prefix("https://") {
+        Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ']) => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::new(
+            VARIABLE,
+            format!("must be the API's https URL without query, got {url:?}"),
+        )),
+    }
 }
 
 /// Builds what `email-link` needs.
@@ -350,6 +413,27 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn links_point_at_the_apis_https_url() {
+        assert_eq!(
+            public_api_url(lookup(&[(
+                "SDE_PUBLIC_API_URL",
+                "https://abc.execute-api.eu-west-1.amazonaws.com/dev/"
+            )]))
+            .unwrap(),
+            "https://abc.execute-api.eu-west-1.amazonaws.com/dev"
+        );
+        for bad in [
+            "http://abc.example.com",
+            "https://",
+            "https://a.example.com/?x=1",
+        ] {
+            let error = public_api_url(lookup(&[("SDE_PUBLIC_API_URL", bad)])).unwrap_err();
+            assert_eq!(error.variable, "SDE_PUBLIC_API_URL", "{bad}");
+        }
+        assert!(public_api_url(lookup(&[])).is_err());
     }
 
     #[test]

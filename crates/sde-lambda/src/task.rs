@@ -4,7 +4,8 @@
 
 use lambda_runtime::Diagnostic;
 use sde_core::{
-    Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow,
+    DownloadLinks, Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex,
+    Workflow,
 };
 use sde_handlers::TaskFailure;
 use sde_handlers::generate_csv::ExportSettings;
@@ -48,11 +49,13 @@ impl FlushProgress for sde_aws::S3ProgressBoard {
 pub async fn generate_csv(
     index: &dyn SearchIndex,
     store: &dyn ObjectStore,
+    links: &DownloadLinks,
     progress: &impl FlushProgress,
     settings: ExportSettings,
     payload: Value,
 ) -> Result<Value, TaskDiagnostic> {
-    let result = sde_edge::task::generate_csv(index, store, progress, settings, payload).await;
+    let result =
+        sde_edge::task::generate_csv(index, store, links, progress, settings, payload).await;
     progress.flush().await;
     Ok(result?)
 }

@@ -124,9 +124,9 @@ pub async fn authorize(
         Err(error) => Err(error),
     };
     match verified {
-        Ok(owner) => Ok(allow(
-            &owner.sub,
-            json!({"sub": owner.sub, "email": owner.email}),
+        Ok(caller) => Ok(allow(
+            &caller.owner.sub,
+            json!({"sub": caller.owner.sub, "email": caller.owner.email}),
             &method_arn,
         )),
         Err(error @ AuthError::JwksUnavailable { .. }) => {

@@ -8,7 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer.
-const FUNCTIONS: [&str; 8] = [
+const FUNCTIONS: [&str; 9] = [
+    "download",
     "download-request",
     "generate-csv",
     "email-link",

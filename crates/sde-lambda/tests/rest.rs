@@ -271,3 +271,40 @@ async fn another_users_execution_is_a_404() {
     assert_eq!(response.status_code, 404);
     assert_eq!(body(&response), json!({"message": "no such export"}));
 }
+
+#[tokio::test]
+async fn an_email_export_for_an_unverified_address_is_a_403_and_starts_nothing() {
+    let workflow = Arc::new(FakeWorkflow::default());
+    let mut event = fixture_json("rest-download-request.json");
+    event["requestContext"]["authorizer"]["claims"]["email_verified"] = json!("false");
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    body["type"] = json!("email");
+    event["body"] = json!(body.to_string());
+    let response = rest::serve(
+        download_api(&workflow),
+        serde_json::from_value(event.clone()).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status_code, 403);
+    assert!(
+        body_of_message(&response).contains("not verified"),
+        "{:?}",
+        response.body
+    );
+    assert!(workflow.started.lock().unwrap().is_empty());
+
+    event["requestContext"]["authorizer"]["claims"]["email_verified"] = json!("true");
+    let response = rest::serve(
+        download_api(&workflow),
+        serde_json::from_value(event).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status_code, 200, "{:?}", response.body);
+}
+
+fn body_of_message(response: &ApiGatewayProxyResponse) -> String {
+    body(response)["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

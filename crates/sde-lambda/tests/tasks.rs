@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use lambda_runtime::Diagnostic;
 use sde_core::PushRegistry;
+use sde_core::{DownloadLinks, SigningKey};
 use sde_handlers::generate_csv::ExportSettings;
 use sde_lambda::task;
 use sde_local::MemoryPushRegistry;
@@ -19,6 +20,14 @@ fn store(dir: &tempfile::TempDir) -> LocalFsStore {
     LocalFsStore::open(dir.path(), "http://127.0.0.1:3000").unwrap()
 }
 
+/// Lasting links under the fixtures' API.
+fn links() -> DownloadLinks {
+    DownloadLinks::new(
+        SigningKey::generate(),
+        "https://abc123defg.execute-api.eu-west-1.amazonaws.com/dev",
+    )
+}
+
 #[tokio::test]
 async fn generate_csv_exports_every_match_and_flushes_its_progress() {
     let dir = tempfile::tempdir().unwrap();
@@ -27,6 +36,7 @@ async fn generate_csv_exports_every_match_and_flushes_its_progress() {
     let output = task::generate_csv(
         &sample_index(),
         &store,
+        &links(),
         &progress,
         ExportSettings::default(),
         fixture_json("task-generate-csv.json"),
@@ -36,10 +46,9 @@ async fn generate_csv_exports_every_match_and_flushes_its_progress() {
     assert_eq!(output["rows"], 2);
     assert_eq!(output["key"], format!("exports/{SUB}/{EXPORT_ID}.csv"));
     assert!(
-        output["reportURL"]
-            .as_str()
-            .unwrap()
-            .starts_with("http://127.0.0.1:3000/"),
+        output["reportURL"].as_str().unwrap().starts_with(
+            "https://abc123defg.execute-api.eu-west-1.amazonaws.com/dev/download/exports/"
+        ),
         "{output}"
     );
     assert!(output["expiresAt"].is_string());
@@ -59,6 +68,7 @@ async fn a_generate_csv_failure_reports_its_stable_error_type() {
     let failure = task::generate_csv(
         &UnreachableIndex,
         &store(&dir),
+        &links(),
         &progress,
         ExportSettings::default(),
         fixture_json("task-generate-csv.json"),
@@ -83,6 +93,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
     let failure = task::generate_csv(
         &sample_index(),
         &store(&dir),
+        &links(),
         &RecordingProgress::default(),
         ExportSettings::default(),
         payload,
@@ -99,6 +110,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
     let failure = task::generate_csv(
         &sample_index(),
         &store(&dir),
+        &links(),
         &RecordingProgress::default(),
         ExportSettings::default(),
         payload,
@@ -133,14 +145,17 @@ async fn email_failure_tells_the_owner_why_in_words() {
         .unwrap();
     let sent = mailer.sent.lock().unwrap();
     assert_eq!(sent[0].subject, "Your export failed");
+    let reason = sde_handlers::task_failure::reason("Export.Transient");
     assert!(
-        sent[0]
-            .text
-            .contains("Reason: reading the search results failed"),
+        sent[0].text.contains(&format!("Reason: {reason}")),
         "{}",
         sent[0].text
     );
     assert!(!sent[0].text.contains("errorType"));
+    assert!(
+        !sent[0].text.contains("connection reset"),
+        "the internal cause stays out of the email"
+    );
 }
 
 #[tokio::test]
@@ -204,7 +219,7 @@ async fn push_result_delivers_to_a_waiting_client_and_completes_the_task() {
 }
 
 #[tokio::test]
-async fn push_error_sends_the_cause_to_a_waiting_client() {
+async fn push_error_sends_the_reason_not_the_cause_to_a_waiting_client() {
     let registry = registry_with_a_waiting_client().await;
     let channel = RecordingChannel::default();
     let workflow = FakeWorkflow::default();
@@ -218,11 +233,9 @@ async fn push_error_sends_the_cause_to_a_waiting_client() {
     .unwrap();
     let posted = channel.posted.lock().unwrap();
     assert_eq!(posted[0].1["executionArn"], EXECUTION_ARN);
-    assert!(
-        posted[0].1["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("reading the search results failed")
+    assert_eq!(
+        posted[0].1["error"],
+        sde_handlers::task_failure::reason("Export.Transient")
     );
     assert!(workflow.completed_tasks.lock().unwrap().is_empty());
 }

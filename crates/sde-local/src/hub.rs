@@ -60,3 +60,65 @@ impl PushChannel for WsHub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sde_core::testing::{PushClients, push_channel_contract};
+    use serde_json::json;
+
+    /// One connection's socket side: frames still queued, and those taken so far.
+    type Inbox = (mpsc::Receiver<String>, Vec<String>);
+
+    /// The hub's own connections, each with the frames it has received so far.
+    struct HubClients<'a> {
+        hub: &'a WsHub,
+        inboxes: Mutex<HashMap<String, Inbox>>,
+    }
+
+    #[async_trait]
+    impl PushClients for HubClients<'_> {
+        async fn connect(&self) -> String {
+            let (id, frames) = self.hub.connect();
+            self.inboxes
+                .lock()
+                .unwrap()
+                .insert(id.clone(), (frames, Vec::new()));
+            id
+        }
+
+        async fn received(&self, connection_id: &str) -> Vec<String> {
+            let mut inboxes = self.inboxes.lock().unwrap();
+            let (frames, seen) = inboxes.get_mut(connection_id).unwrap();
+            while let Ok(frame) = frames.try_recv() {
+                seen.push(frame);
+            }
+            seen.clone()
+        }
+
+        async fn leave(&self, connection_id: &str) {
+            // What the socket's task does once it has closed.
+            self.hub.disconnect(connection_id);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hub_keeps_the_push_channel_contract() {
+        let hub = WsHub::default();
+        let clients = HubClients {
+            hub: &hub,
+            inboxes: Mutex::default(),
+        };
+        push_channel_contract(&hub, &clients).await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_socket_has_stopped_reading_is_gone() {
+        let hub = WsHub::default();
+        let (id, frames) = hub.connect();
+        drop(frames);
+        let frame = json!({"reportURL": "https://x/y.csv"});
+        assert_eq!(hub.post(&id, &frame).await.unwrap(), PostOutcome::Gone);
+        assert_eq!(hub.try_post(&id, &frame), PostOutcome::Gone);
+    }
+}

@@ -101,3 +101,146 @@ impl Mailer for OutboxMailer {
         Ok(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use sde_core::testing::{DeliveredEmail, mailer_contract};
+    use std::path::Path;
+
+    /// A message's header block, its folded lines joined, as (name, value) pairs.
+    fn headers(block: &str) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for line in block.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                if let Some((_, value)) = headers.last_mut() {
+                    value.push_str(line);
+                }
+            } else if let Some((name, value)) = line.split_once(':') {
+                headers.push((name.to_owned(), value.trim().to_owned()));
+            }
+        }
+        headers
+    }
+
+    fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A header value with its RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`)
+    /// decoded; the space between two encoded words is not part of the text.
+    fn decode_words(value: &str) -> String {
+        let mut text = String::new();
+        let mut last_was_word = false;
+        for (i, token) in value
+            .split([' ', '\t'])
+            .filter(|t| !t.is_empty())
+            .enumerate()
+        {
+            let word = token
+                .strip_prefix("=?")
+                .and_then(|t| t.strip_suffix("?="))
+                .and_then(|t| {
+                    let mut parts = t.splitn(3, '?');
+                    Some((parts.next()?, parts.next()?, parts.next()?))
+                });
+            match word {
+                Some((charset, encoding, data)) => {
+                    assert!(charset.eq_ignore_ascii_case("utf-8"), "{value}");
+                    let bytes = if encoding.eq_ignore_ascii_case("b") {
+                        base64::engine::general_purpose::STANDARD
+                            .decode(data)
+                            .unwrap()
+                    } else {
+                        quoted_printable::decode(
+                            data.replace('_', " "),
+                            quoted_printable::ParseMode::Strict,
+                        )
+                        .unwrap()
+                    };
+                    if i > 0 && !last_was_word {
+                        text.push(' ');
+                    }
+                    text.push_str(&String::from_utf8(bytes).unwrap());
+                    last_was_word = true;
+                }
+                None => {
+                    if i > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(token);
+                    last_was_word = false;
+                }
+            }
+        }
+        text
+    }
+
+    /// Reads an outbox file back: its recipients and subject, and the text and HTML parts of
+    /// its `multipart/alternative` body, quoted-printable decoded.
+    fn read_outbox(path: &Path) -> Option<DeliveredEmail> {
+        let raw = std::fs::read_to_string(path).ok()?;
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let head = headers(head);
+        let to = header(&head, "To")
+            .unwrap()
+            .split(',')
+            .map(|address| address.trim().to_owned())
+            .collect();
+        let subject = decode_words(header(&head, "Subject").unwrap());
+        let content_type = header(&head, "Content-Type").unwrap();
+        assert!(
+            content_type.starts_with("multipart/alternative"),
+            "{content_type}"
+        );
+        let boundary = content_type
+            .split_once("boundary=")
+            .unwrap()
+            .1
+            .trim_matches('"');
+        let (mut text, mut html) = (None, None);
+        for part in body.split(&format!("--{boundary}")) {
+            let Some((part_head, content)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let part_head = headers(part_head.trim_start_matches("\r\n"));
+            assert_eq!(
+                header(&part_head, "Content-Transfer-Encoding"),
+                Some("quoted-printable")
+            );
+            let decoded = quoted_printable::decode(
+                content.trim_end_matches("\r\n"),
+                quoted_printable::ParseMode::Strict,
+            )
+            .unwrap();
+            let decoded = String::from_utf8(decoded).unwrap();
+            match header(&part_head, "Content-Type") {
+                Some(kind) if kind.starts_with("text/plain") => text = Some(decoded),
+                Some(kind) if kind.starts_with("text/html") => html = Some(decoded),
+                other => panic!("an unexpected part {other:?}"),
+            }
+        }
+        Some(DeliveredEmail {
+            to,
+            subject,
+            text: text.unwrap(),
+            html: html.unwrap(),
+        })
+    }
+
+    #[tokio::test]
+    async fn the_outbox_keeps_the_mailer_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer =
+            OutboxMailer::new(dir.path().join("outbox"), "exports@sde.local", None).unwrap();
+        mailer_contract(&mailer, |id| {
+            let path = mailer.dir().join(id);
+            async move { read_outbox(&path) }
+        })
+        .await;
+    }
+}

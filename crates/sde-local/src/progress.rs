@@ -52,3 +52,15 @@ impl ProgressBoard for LocalProgressBoard {
             .copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_local_board_keeps_the_progress_board_contract() {
+        // One process records and reads; nothing needs settling.
+        let board = LocalProgressBoard::new(Arc::default(), Arc::default());
+        sde_core::testing::progress_board_contract(&board, &board, || async {}).await;
+    }
+}

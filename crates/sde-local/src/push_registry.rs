@@ -74,3 +74,13 @@ impl PushRegistry for MemoryPushRegistry {
         Ok(self.lock().deliveries.get(execution_arn).cloned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_registry_keeps_the_push_registry_contract() {
+        sde_core::testing::push_registry_contract(&MemoryPushRegistry::default()).await;
+    }
+}

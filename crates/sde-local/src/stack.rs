@@ -15,11 +15,11 @@ use axum::Router;
 use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
-use sde_core::{ObjectStore, SearchIndex};
+use sde_core::{DownloadLinks, ObjectStore, SearchIndex, SigningKey};
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
-    CorsOrigin, ExportStarter, StatusReader, download_request_routes, report_status_routes,
-    search_routes,
+    CorsOrigin, Downloads, ExportStarter, StatusReader, download_request_routes, download_routes,
+    report_status_routes, search_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -138,6 +138,7 @@ pub struct AppState {
     pub push_registry: Arc<MemoryPushRegistry>,
     pub hub: Arc<WsHub>,
     pub store: Arc<LocalFsStore>,
+    pub links: Arc<DownloadLinks>,
     pub authenticator: Arc<TokenAuthenticator>,
     pub issuer: Option<Arc<DevIssuer>>,
     pub outbox: PathBuf,
@@ -201,6 +202,12 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         store = store.with_part_size(part_size);
     }
     let store = Arc::new(store);
+    let links_key = data_dir.join("secrets").join("link-key");
+    let links = Arc::new(DownloadLinks::new(
+        SigningKey::load_or_create(&links_key)
+            .with_context(|| format!("reading the link-signing key {}", links_key.display()))?,
+        &base_url,
+    ));
     let outbox = data_dir.join("outbox");
     let mailer = Arc::new(OutboxMailer::new(
         outbox.clone(),
@@ -233,6 +240,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         TaskDeps {
             index: index.clone(),
             store: export_store,
+            links: links.clone(),
             progress: progress.clone(),
             mailer,
             push_registry: push_registry.clone(),
@@ -277,6 +285,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         push_registry,
         hub,
         store: store.clone(),
+        links,
         authenticator: Arc::new(TokenAuthenticator::new(Arc::new(verifier))),
         issuer,
         outbox,
@@ -319,7 +328,11 @@ fn router(state: AppState, cors_origin: Option<&str>) -> anyhow::Result<Router> 
         .merge(report_status_routes(StatusReader {
             workflow: state.workflow.clone(),
             progress: state.progress.clone(),
-        }));
+        }))
+        .merge(download_routes(Downloads::new(
+            state.store.clone(),
+            state.links.clone(),
+        )));
     let local = Router::new()
         .route("/auth/token", post(token_route))
         .route("/.well-known/jwks.json", get(jwks_route))

@@ -2,7 +2,8 @@
 //! Lambda binaries run.
 
 use sde_core::{
-    Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, Workflow,
+    DownloadLinks, Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex,
+    Workflow,
 };
 use sde_edge::task::{email_link, generate_csv, push_result};
 use sde_handlers::TaskFailure;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub struct TaskDeps {
     pub index: Arc<dyn SearchIndex>,
     pub store: Arc<dyn ObjectStore>,
+    pub links: Arc<DownloadLinks>,
     pub progress: Arc<dyn ProgressBoard>,
     pub mailer: Arc<dyn Mailer>,
     pub push_registry: Arc<dyn PushRegistry>,
@@ -33,6 +35,7 @@ pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
             generate_csv(
                 d.index.as_ref(),
                 d.store.as_ref(),
+                &d.links,
                 d.progress.as_ref(),
                 d.export,
                 payload,

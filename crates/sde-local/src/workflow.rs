@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tracing::warn;
 
 /// Error name of executions interrupted by a stop of the local stack.
-pub const INTERRUPTED: &str = "Local.Interrupted";
+pub const INTERRUPTED: &str = sde_handlers::task_failure::names::INTERRUPTED;
 
 /// The local workflow engine.
 #[derive(Debug, Clone)]
@@ -180,8 +180,12 @@ impl Workflow for LocalWorkflow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sde_core::testing::{
+        WaitingTasks, task_answer_contract, waiting_definition, workflow_contract,
+    };
     use sde_states::{EngineOptions, StateMachine, TaskRegistry};
     use serde_json::json;
+    use std::time::Duration;
 
     fn engine() -> Engine {
         let machine =
@@ -249,5 +253,61 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the finished execution was not recorded on disk");
+    }
+
+    /// A local workflow running the contract's waiting state machine, whose function hands each
+    /// task token over by execution.
+    struct Waiting {
+        workflow: LocalWorkflow,
+        tokens: Arc<Mutex<HashMap<String, String>>>,
+        _records: tempfile::TempDir,
+    }
+
+    fn waiting() -> Waiting {
+        let registry = TaskRegistry::new();
+        let tokens = Arc::new(Mutex::new(HashMap::new()));
+        let handed = Arc::clone(&tokens);
+        registry.register_fn(
+            "contractWaiter",
+            move |ctx: sde_states::TaskContext, payload: Value| {
+                let token = payload["taskToken"].as_str().unwrap().to_owned();
+                handed.lock().unwrap().insert(ctx.execution_arn, token);
+                async { Ok(json!({})) }
+            },
+        );
+        let machine = StateMachine::load(&waiting_definition("contractWaiter")).unwrap();
+        let records = tempfile::tempdir().unwrap();
+        let engine = Engine::new(machine, registry, EngineOptions::default());
+        assert!(engine.missing_handlers().is_empty());
+        Waiting {
+            workflow: LocalWorkflow::open(engine, records.path()).unwrap(),
+            tokens,
+            _records: records,
+        }
+    }
+
+    #[async_trait]
+    impl WaitingTasks for Waiting {
+        async fn token(&self, execution_arn: &str) -> String {
+            for _ in 0..3000 {
+                if let Some(token) = self.tokens.lock().unwrap().get(execution_arn) {
+                    return token.clone();
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{execution_arn} never handed over its task token");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_local_workflow_keeps_the_workflow_contract() {
+        let waiting = waiting();
+        workflow_contract(&waiting.workflow, &waiting).await;
+    }
+
+    #[tokio::test]
+    async fn the_local_workflow_keeps_the_task_answer_contract() {
+        let waiting = waiting();
+        task_answer_contract(&waiting.workflow, &waiting).await;
     }
 }

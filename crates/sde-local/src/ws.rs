@@ -29,7 +29,7 @@ pub async fn ws_route(
 ) -> Result<Response, EdgeError> {
     let subscriber = match query.token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => {
-            Subscriber::Owner(state.authenticator.verify(token).await?)
+            Subscriber::Owner(state.authenticator.verify(token).await?.owner)
         }
         _ if state.allow_anonymous_push => Subscriber::Anonymous,
         _ => return Err(unauthorized("connect with ?token=<ID token>").into()),

@@ -1,13 +1,12 @@
 //! [`LocalFsStore`]: export files under `<data dir>/objects`, staged under `<data dir>/tmp`.
 
-use crate::signer::{DownloadGrant, SigningKey, UrlRefusal, UrlSigner};
 use crate::upload::{FileUpload, LOCAL_PART_SIZE};
 use async_trait::async_trait;
 use chrono::Utc;
 use sde_core::{
-    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
+    ContentInfo, DownloadGrant, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, SigningKey,
+    StoreError, StoreErrorKind, UrlRefusal, UrlSigner,
 };
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -48,7 +47,7 @@ impl LocalFsStore {
             objects_dir,
             staging_dir,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
-            signer: UrlSigner::new(key),
+            signer: UrlSigner::new(key, "/files/"),
             part_size: LOCAL_PART_SIZE,
             uploads_started: AtomicU64::new(0),
         })
@@ -112,40 +111,8 @@ fn sweep_dir(dir: &Path, cutoff: SystemTime) -> Result<usize, StoreError> {
 }
 
 fn load_or_create_key(path: &Path) -> Result<SigningKey, StoreError> {
-    let io = |e| StoreError::io(format!("reading the signing key {}", path.display()), e);
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let bytes: [u8; 32] = hex::decode(text.trim())
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| io(std::io::Error::other("not 64 hex digits")))?;
-            Ok(SigningKey::from_bytes(bytes))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let key = SigningKey::generate();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(path) {
-                Ok(mut file) => {
-                    file.write_all(hex::encode(key.as_bytes()).as_bytes())
-                        .map_err(io)?;
-                    file.sync_all().map_err(io)?;
-                    Ok(key)
-                }
-                // Another process created it first: use theirs.
-                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    load_or_create_key(path)
-                }
-                Err(error) => Err(io(error)),
-            }
-        }
-        Err(error) => Err(io(error)),
-    }
+    SigningKey::load_or_create(path)
+        .map_err(|e| StoreError::io(format!("reading the signing key {}", path.display()), e))
 }
 
 #[async_trait]
@@ -188,6 +155,21 @@ impl ObjectStore for LocalFsStore {
         let url = format!("{}{}", self.base_url, self.signer.sign(&grant));
         Ok(SignedUrl::new(url, grant.expires_at))
     }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        let path = self.object_path(key);
+        tokio::fs::try_exists(&path)
+            .await
+            .map_err(|e| StoreError::io(format!("checking {key}"), e))
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.object_path(key)).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StoreError::io(format!("deleting {key}"), error)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -218,7 +200,7 @@ mod tests {
         std::fs::write(dir.path().join(SIGNING_KEY_FILE), "nonsense").unwrap();
         let error = LocalFsStore::open(dir.path(), "http://x").unwrap_err();
         assert!(
-            format!("{error:?}").contains("not 64 hex digits"),
+            format!("{error:?}").contains("does not hold 64 hex digits"),
             "{error:?}"
         );
     }

@@ -3,9 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use sde_core::UrlRefusal;
 use sde_core::testing::object_store_contract;
 use sde_core::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
-use sde_localfs::{LocalFsStore, UrlRefusal};
+use sde_localfs::LocalFsStore;
 use std::time::Duration;
 
 fn split(url: &SignedUrl) -> (String, String) {

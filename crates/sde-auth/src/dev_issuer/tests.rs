@@ -19,7 +19,7 @@ async fn a_new_key_is_saved_privately_and_reloaded_with_the_same_identities() {
 
     assert_eq!(second.kid(), first.kid());
     let caller = second.verifier().verify(&token).await.unwrap();
-    assert_eq!(caller.sub, second.sub_for("ada@example.org").unwrap());
+    assert_eq!(caller.owner.sub, second.sub_for("ada@example.org").unwrap());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -1,7 +1,12 @@
 //! What every moto-backed test needs: the server's URL (or a clear skip), an SDK configuration
-//! pointed at it with dummy credentials, and fresh resource names.
+//! pointed at it with dummy credentials, and fresh resource names; and, where moto falls short,
+//! a stand-in for API Gateway's management API ([`api_gateway`]) and a relay that keeps the
+//! requests sent to moto ([`relay`]).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod api_gateway;
+pub mod relay;
 
 use aws_config::SdkConfig;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -93,4 +93,34 @@ where
         url.expires_at() > chrono::Utc::now() + chrono::Duration::seconds(590),
         "the URL lives as long as asked"
     );
+
+    // A stored object exists until it is deleted; deleting it again is no error.
+    assert!(
+        store.exists(&empty).await.unwrap(),
+        "a completed object exists"
+    );
+    assert!(
+        !store.exists(&aborted).await.unwrap(),
+        "an aborted upload does not exist"
+    );
+    store.delete(&empty).await.unwrap();
+    assert!(
+        !store.exists(&empty).await.unwrap(),
+        "a deleted object is gone"
+    );
+    assert_eq!(fetch(url).await, None, "its URL no longer serves it");
+    store.delete(&empty).await.unwrap();
+    let mut in_progress = store
+        .start_upload(&key("in-progress.csv"), &content)
+        .await
+        .unwrap();
+    in_progress
+        .upload_part(Bytes::from_static(b"partial"))
+        .await
+        .unwrap();
+    assert!(
+        !store.exists(&key("in-progress.csv")).await.unwrap(),
+        "an upload in progress does not exist yet"
+    );
+    in_progress.abort().await.unwrap();
 }

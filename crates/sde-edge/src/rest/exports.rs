@@ -1,7 +1,7 @@
 //! Search and exports: `POST /search`, `POST /download-request`, `POST /report-status`.
 
 use crate::body::JsonBody;
-use crate::caller::Caller;
+use crate::caller::SignedIn;
 use crate::error::EdgeResult;
 use axum::extract::State;
 use axum::routing::post;
@@ -21,7 +21,7 @@ pub fn search_routes(index: Arc<dyn SearchIndex>) -> Router {
 
 async fn search(
     State(index): State<Arc<dyn SearchIndex>>,
-    _: Caller,
+    _: SignedIn,
     JsonBody(request): JsonBody<SearchRequest>,
 ) -> EdgeResult<SearchResponse> {
     Ok(Json(
@@ -45,7 +45,7 @@ pub fn download_request_routes(starter: ExportStarter) -> Router {
 
 async fn download_request(
     State(starter): State<ExportStarter>,
-    Caller(caller): Caller,
+    SignedIn(caller): SignedIn,
     JsonBody(request): JsonBody<DownloadRequest>,
 ) -> EdgeResult<DownloadResponse> {
     Ok(Json(
@@ -75,14 +75,14 @@ pub fn report_status_routes(reader: StatusReader) -> Router {
 
 async fn report_status(
     State(reader): State<StatusReader>,
-    Caller(caller): Caller,
+    SignedIn(caller): SignedIn,
     JsonBody(request): JsonBody<ReportStatusRequest>,
 ) -> EdgeResult<ReportStatusResponse> {
     Ok(Json(
         sde_handlers::report_status::report_status(
             reader.workflow.as_ref(),
             reader.progress.as_ref(),
-            &caller,
+            &caller.owner,
             &request,
         )
         .await?,

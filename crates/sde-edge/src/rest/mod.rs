@@ -4,8 +4,10 @@
 //! [`Authenticate`], JSON answers for unknown routes and methods, and CORS. The routes live in one
 //! module per resource.
 
+mod downloads;
 mod exports;
 
+pub use downloads::{Clock, Downloads, REDIRECT_TTL, download_routes};
 pub use exports::{
     ExportStarter, StatusReader, download_request_routes, report_status_routes, search_routes,
 };

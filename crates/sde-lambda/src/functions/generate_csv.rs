@@ -11,6 +11,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         task::generate_csv(
             &deps.index,
             &deps.store,
+            &deps.links,
             &deps.progress,
             deps.settings,
             event.payload,

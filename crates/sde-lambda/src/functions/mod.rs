@@ -3,6 +3,7 @@
 //! instead of once per function. Each function here is a dozen lines: build its parts once from
 //! the environment (failing the cold start with the variable's name), then serve its events.
 
+pub mod download;
 pub mod download_request;
 pub mod email_link;
 pub mod generate_csv;
@@ -14,7 +15,8 @@ pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
+    "download",
     "download-request",
     "email-link",
     "generate-csv",
@@ -33,6 +35,7 @@ pub struct UnknownFunction(pub String);
 /// Runs the function `name` until the sandbox is recycled.
 pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
     match name {
+        "download" => download::run().await,
         "download-request" => download_request::run().await,
         "email-link" => email_link::run().await,
         "generate-csv" => generate_csv::run().await,

@@ -1,8 +1,13 @@
-//! Signing and checking download URLs: `…/files/<key>?expires=<unix>&name=<file>&type=<mime>&sig=<hex>`.
+//! Links that last: download URLs signed with our own key, `<route><key>?expires=<unix>&name=<file>&type=<mime>&sig=<hex>`.
 //!
-//! The signature covers the key, the expiry, the download name and the content type, so none of
-//! them can be changed without the URL being refused.
+//! The signature (HMAC-SHA256) covers the key, the expiry, the download name and the content
+//! type, so none of them can be changed without the URL being refused. A presigned S3 URL made
+//! with a function's temporary credentials dies with them, long before the day an email
+//! promises; so every channel hands out a [`DownloadLinks`] link to our own download route,
+//! which checks it and redirects to a freshly presigned URL valid for minutes. The local store
+//! signs its own file URLs the same way.
 
+use crate::store::{ContentInfo, ObjectKey, SignedUrl};
 use chrono::{DateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -34,7 +39,55 @@ impl SigningKey {
         SigningKey(bytes)
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+    /// A key written as 64 hex digits (how it is kept in a file or an SSM SecureString).
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let bytes: [u8; 32] = hex::decode(text.trim()).ok()?.try_into().ok()?;
+        Some(SigningKey(bytes))
+    }
+
+    /// The key as 64 hex digits, for the file it is kept in.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The key kept in `path` (64 hex digits), created there (mode 0600) on first use. Two
+    /// processes starting together agree on one key.
+    pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
+        use std::io::Write as _;
+        let invalid = || {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} does not hold 64 hex digits", path.display()),
+            )
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => SigningKey::from_hex(&text).ok_or_else(invalid),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let key = SigningKey::generate();
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                match options.open(path) {
+                    Ok(mut file) => {
+                        file.write_all(key.to_hex().as_bytes())?;
+                        Ok(key)
+                    }
+                    // Another process created it first: use theirs.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        SigningKey::from_hex(&std::fs::read_to_string(path)?).ok_or_else(invalid)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 }
@@ -65,18 +118,20 @@ pub enum UrlRefusal {
     Expired,
 }
 
-/// Signs and checks download URLs with one key.
+/// Signs and checks download URLs of one route with one key.
 #[derive(Debug, Clone)]
 pub struct UrlSigner {
     key: SigningKey,
+    route: &'static str,
 }
 
 impl UrlSigner {
-    pub fn new(key: SigningKey) -> Self {
-        UrlSigner { key }
+    /// Signs URLs of `route` (e.g. `/files/`, ending in `/`: the object key follows it).
+    pub fn new(key: SigningKey, route: &'static str) -> Self {
+        UrlSigner { key, route }
     }
 
-    /// The path and query (`/files/<key>?…`) granting `grant`.
+    /// The path and query (`<route><key>?…`) granting `grant`.
     pub fn sign(&self, grant: &DownloadGrant) -> String {
         let expires = grant.expires_at.timestamp();
         let signature = hex::encode(
@@ -90,14 +145,15 @@ impl UrlSigner {
             .into_bytes(),
         );
         format!(
-            "/files/{}?expires={expires}&name={}&type={}&sig={signature}",
+            "{}{}?expires={expires}&name={}&type={}&sig={signature}",
+            self.route,
             grant.key,
             utf8_percent_encode(&grant.download_name, QUERY_VALUE),
             utf8_percent_encode(&grant.content_type, QUERY_VALUE),
         )
     }
 
-    /// Checks the key (the path after `/files/`) and raw query string of a download request.
+    /// Checks the key (the path after the route) and raw query string of a download request.
     pub fn verify(
         &self,
         key: &str,
@@ -169,6 +225,57 @@ impl UrlSigner {
     }
 }
 
+/// The route lasting links point to.
+pub const DOWNLOAD_ROUTE: &str = "/download/";
+
+/// Issues and checks the links every channel hands out: to our own download route under
+/// `base_url` (the API's public URL), signed, valid until their expiry.
+#[derive(Debug, Clone)]
+pub struct DownloadLinks {
+    signer: UrlSigner,
+    base_url: String,
+}
+
+impl DownloadLinks {
+    pub fn new(key: SigningKey, base_url: &str) -> Self {
+        DownloadLinks {
+            signer: UrlSigner::new(key, DOWNLOAD_ROUTE),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// A link to `key`, saved as `content` says, that works until `expires_at`.
+    pub fn issue(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+        expires_at: DateTime<Utc>,
+    ) -> SignedUrl {
+        let path = self.signer.sign(&DownloadGrant {
+            key: key.as_str().to_owned(),
+            // Whole seconds: the expiry travels as a unix timestamp.
+            expires_at: Utc
+                .timestamp_opt(expires_at.timestamp(), 0)
+                .single()
+                .unwrap_or(expires_at),
+            download_name: content.download_name.clone(),
+            content_type: content.content_type.clone(),
+        });
+        SignedUrl::new(format!("{}{path}", self.base_url), expires_at)
+    }
+
+    /// Checks a request to the download route: the key after [`DOWNLOAD_ROUTE`] and the raw
+    /// query string, at `now`.
+    pub fn check(
+        &self,
+        key: &str,
+        query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DownloadGrant, UrlRefusal> {
+        self.signer.verify(key, query, now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,7 +298,7 @@ mod tests {
     #[test]
     fn a_signed_url_verifies_back_to_its_grant() {
         let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        let signer = UrlSigner::new(SigningKey::generate());
+        let signer = UrlSigner::new(SigningKey::generate(), "/files/");
         let url = signer.sign(&grant(now));
         let (key, query) = split(&url);
         assert_eq!(signer.verify(key, query, now), Ok(grant(now)));
@@ -200,7 +307,7 @@ mod tests {
     #[test]
     fn any_tampering_is_refused() {
         let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        let signer = UrlSigner::new(SigningKey::generate());
+        let signer = UrlSigner::new(SigningKey::generate(), "/files/");
         let url = signer.sign(&grant(now));
         let (key, query) = split(&url);
         assert_eq!(
@@ -225,7 +332,7 @@ mod tests {
             signer.verify(key, &retyped, now),
             Err(UrlRefusal::BadSignature)
         );
-        let other_key = UrlSigner::new(SigningKey::generate());
+        let other_key = UrlSigner::new(SigningKey::generate(), "/files/");
         assert_eq!(
             other_key.verify(key, query, now),
             Err(UrlRefusal::BadSignature)
@@ -240,13 +347,49 @@ mod tests {
     #[test]
     fn an_expired_url_is_refused() {
         let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
-        let signer = UrlSigner::new(SigningKey::generate());
+        let signer = UrlSigner::new(SigningKey::generate(), "/files/");
         let url = signer.sign(&grant(now));
         let (key, query) = split(&url);
         assert_eq!(
             signer.verify(key, query, now + Duration::hours(1)),
             Err(UrlRefusal::Expired)
         );
+    }
+
+    #[test]
+    fn a_lasting_link_points_at_the_download_route_and_checks_back() {
+        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let links = DownloadLinks::new(SigningKey::generate(), "https://api.example.com/dev/");
+        let key = ObjectKey::new("exports/u1/run.csv").unwrap();
+        let content = ContentInfo {
+            content_type: "text/csv; charset=utf-8".into(),
+            download_name: "posts.csv".into(),
+        };
+        let url = links.issue(&key, &content, now + Duration::hours(24));
+        let rest = url
+            .expose()
+            .strip_prefix("https://api.example.com/dev/download/")
+            .unwrap();
+        let (key_part, query) = rest.split_once('?').unwrap();
+        let grant = links.check(key_part, query, now).unwrap();
+        assert_eq!(grant.key, "exports/u1/run.csv");
+        assert_eq!(grant.download_name, "posts.csv");
+        assert_eq!(
+            links.check(key_part, query, now + Duration::hours(24)),
+            Err(UrlRefusal::Expired)
+        );
+    }
+
+    #[test]
+    fn a_key_survives_its_file_and_a_damaged_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sde-key-{}", std::process::id()));
+        let path = dir.join("secrets/link-key");
+        let first = SigningKey::load_or_create(&path).unwrap();
+        let second = SigningKey::load_or_create(&path).unwrap();
+        assert_eq!(first.to_hex(), second.to_hex());
+        std::fs::write(&path, "not hex").unwrap();
+        assert!(SigningKey::load_or_create(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

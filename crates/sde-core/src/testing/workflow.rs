@@ -1,0 +1,422 @@
+//! The `Workflow` contract, in two parts, because moto cannot show every behaviour:
+//!
+//! | part | what it checks | runs against |
+//! |---|---|---|
+//! | [`workflow_contract`] | an execution is described while it waits (ARN, state machine, name, status, its input exactly as started — the owner `report-status` checks among it) and once it ends (the answer sent as its output, or the error of a failure, and a stop date); a task token completes its task once, and a second answer is [`TaskClosed`](WorkflowErrorKind::TaskClosed); an unknown token is `TaskClosed` too; a name is used once, whatever the input, and stays used after its execution ends ([`AlreadyExists`](WorkflowErrorKind::AlreadyExists)); an unknown or malformed ARN is [`NotFound`](WorkflowErrorKind::NotFound); running executions are counted by name prefix, and stop counting when they end | `LocalWorkflow` (sde-local's unit tests); `SfnWorkflow` against moto's Step Functions in execute mode (sde-aws's tests) |
+//! | [`task_answer_contract`] | how a waiting task takes answers beyond that: of two answers racing for one task exactly one wins and the other is `TaskClosed` (what the push path's race relies on); a closed task refuses a failure as well as a success; a failure's cause becomes the execution's cause | `LocalWorkflow` only. moto 5.2.5 shows none of the three: while an execution runs it takes every `SendTaskSuccess` (a later answer overwrites an earlier, so both racers succeed), it takes `SendTaskFailure` on a token it has seen even after the execution ended, and it drops the cause of a `SendTaskFailure` |
+//!
+//! Every check runs executions of [`waiting_definition`]: one task that hands its token to a
+//! Lambda function and waits for an answer. The caller creates the state machine from it (naming
+//! whatever function its engine can invoke) and reads the tokens through [`WaitingTasks`]. Checks
+//! poll rather than assume timing, since moto runs executions on a thread of its own.
+//!
+//! Not checked: starting a name again with the *same* input while its execution runs. Step
+//! Functions (and moto) answer that with the running execution's ARN; the local interpreter
+//! refuses it. Exports are always started under a fresh name, so neither answer is relied on.
+
+use crate::{ExecutionDescription, ExecutionStatus, Workflow, WorkflowErrorKind};
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// A state machine of one task, `WaitForAnswer`, that invokes the Lambda function `function`
+/// (a name or an ARN) with `{"taskToken": <its token>}` and waits for an answer
+/// (`arn:aws:states:::lambda:invoke.waitForTaskToken`). The answer is the execution's output.
+pub fn waiting_definition(function: &str) -> String {
+    json!({
+        "Comment": "The Workflow contract's state machine: one task waiting for its token.",
+        "StartAt": "WaitForAnswer",
+        "States": {
+            "WaitForAnswer": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": function,
+                    "Payload": {"taskToken.$": "$$.Task.Token"}
+                },
+                // A check that fails midway leaves its executions waiting; they end on their own.
+                "TimeoutSeconds": 600,
+                "End": true
+            }
+        }
+    })
+    .to_string()
+}
+
+/// Reads the task tokens of executions of [`waiting_definition`].
+#[async_trait]
+pub trait WaitingTasks: Send + Sync {
+    /// The token the waiting task of `execution_arn` handed its function, once it has (wait
+    /// for it); an answer sent with it from then on must reach the task.
+    async fn token(&self, execution_arn: &str) -> String;
+}
+
+/// How long a check waits for an engine to move on.
+const PATIENCE: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(20);
+
+/// Describes `arn` until it is no longer running.
+async fn until_finished(workflow: &dyn Workflow, arn: &str) -> ExecutionDescription {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let description = workflow.describe(arn).await.unwrap();
+        if description.status.is_finished() {
+            return description;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "execution {arn} still runs after {PATIENCE:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Counts running executions named `prefix…` until there are `expected`.
+async fn until_running(workflow: &dyn Workflow, prefix: &str, expected: u64) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let running = workflow.count_running(prefix).await.unwrap();
+        if running == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{running} executions named {prefix:?}… run, not {expected}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The state machine an execution ARN names:
+/// `arn:…:execution:<machine>:<name>` → `arn:…:stateMachine:<machine>`.
+fn state_machine_of(execution_arn: &str) -> String {
+    let (machine, _name) = execution_arn.rsplit_once(':').unwrap();
+    machine.replacen(":execution:", ":stateMachine:", 1)
+}
+
+/// An execution input as `download-request` starts one: the owner whose `sub`
+/// `report-status` checks, criteria with quotes and non-ASCII text, and the export id.
+fn export_input(name: &str) -> Value {
+    json!({
+        "type": "push",
+        "searchCriteria": {"type": "posts", "results": 10, "page": 0,
+            "search": [{"value": "\"cats\" — ünïcödé 🐈"}, {"dateRange": ["2019-07-21T00:00:00Z", null]}]},
+        "options": {"format": "csv", "columns": ["UserID", "Content"]},
+        "owner": {"sub": "3f2a9c1e-7b4d-4e8a-9f60-1c2d3e4f5a6b", "email": "ada@example.com"},
+        "exportId": name
+    })
+}
+
+/// Runs [`workflow_contract`]'s checks against `workflow`, whose state machine is
+/// [`waiting_definition`]; `tasks` reads the tokens of its executions.
+pub async fn workflow_contract(workflow: &dyn Workflow, tasks: &dyn WaitingTasks) {
+    an_execution_is_described_while_it_waits_and_ends_with_the_answer(workflow, tasks).await;
+    a_failed_task_fails_its_execution_with_its_error(workflow, tasks).await;
+    an_answered_task_refuses_a_second_answer(workflow, tasks).await;
+    an_unknown_token_is_task_closed(workflow).await;
+    an_execution_name_is_used_once(workflow, tasks).await;
+    an_unknown_execution_is_not_found(workflow, tasks).await;
+    running_executions_are_counted_by_name_prefix(workflow, tasks).await;
+}
+
+/// Runs [`task_answer_contract`]'s checks, as [`workflow_contract`] does.
+pub async fn task_answer_contract(workflow: &dyn Workflow, tasks: &dyn WaitingTasks) {
+    of_two_answers_racing_for_one_task_exactly_one_wins(workflow, tasks).await;
+    a_closed_task_refuses_a_failure_too(workflow, tasks).await;
+    a_failure_s_cause_is_the_execution_s_cause(workflow, tasks).await;
+}
+
+async fn an_execution_is_described_while_it_waits_and_ends_with_the_answer(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    let name = super::unique("described");
+    let input = export_input(&name);
+    let before = Utc::now() - chrono::Duration::seconds(60);
+    let arn = workflow.start(&name, input.clone()).await.unwrap();
+    assert!(
+        arn.starts_with("arn:")
+            && arn.contains(":execution:")
+            && arn.ends_with(&format!(":{name}")),
+        "an execution ARN names the execution: {arn}"
+    );
+    let token = tasks.token(&arn).await;
+
+    let waiting = workflow.describe(&arn).await.unwrap();
+    assert_eq!(waiting.execution_arn, arn);
+    assert_eq!(waiting.state_machine_arn, state_machine_of(&arn));
+    assert_eq!(waiting.name, name);
+    assert_eq!(waiting.status, ExecutionStatus::Running);
+    assert_eq!(
+        waiting.input, input,
+        "the input comes back exactly as started"
+    );
+    assert_eq!(
+        (
+            &waiting.output,
+            &waiting.error,
+            &waiting.cause,
+            waiting.stop_date
+        ),
+        (&None, &None, &None, None),
+        "a waiting execution has no outcome yet"
+    );
+    assert!(
+        before <= waiting.start_date
+            && waiting.start_date <= Utc::now() + chrono::Duration::seconds(60),
+        "the start date is when it started: {}",
+        waiting.start_date
+    );
+
+    let answer = json!({"reportURL": "https://exports.example.com/files/ünï.csv?expires=1&sig=a%2Fb", "rows": 1234, "bytes": 56789});
+    workflow
+        .send_task_success(&token, answer.clone())
+        .await
+        .unwrap();
+    let done = until_finished(workflow, &arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert_eq!(done.output, Some(answer), "the answer is the output");
+    assert_eq!(done.input, input);
+    assert_eq!((done.error, done.cause), (None, None));
+    assert_eq!(done.start_date, waiting.start_date);
+    let stopped = done.stop_date.expect("an ended execution has a stop date");
+    assert!(stopped >= done.start_date);
+}
+
+async fn a_failed_task_fails_its_execution_with_its_error(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    let name = super::unique("failed");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    workflow
+        .send_task_failure(&token, "Push.ClientGone", "the browser closed")
+        .await
+        .unwrap();
+    let done = until_finished(workflow, &arn).await;
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    assert_eq!(done.error.as_deref(), Some("Push.ClientGone"));
+    assert_eq!(done.output, None, "a failed execution has no output");
+    assert!(done.stop_date.is_some());
+}
+
+async fn an_answered_task_refuses_a_second_answer(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    // Answered with a success: a second success is refused and changes nothing.
+    let name = super::unique("answered");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    workflow
+        .send_task_success(&token, json!({"delivered": "first"}))
+        .await
+        .unwrap();
+    // Only once the execution has moved on is the token surely closed: an engine running
+    // executions on a thread of its own may take the first answer a moment later.
+    let first = until_finished(workflow, &arn).await;
+    let second = workflow
+        .send_task_success(&token, json!({"delivered": "second"}))
+        .await
+        .unwrap_err();
+    assert_eq!(second.kind, WorkflowErrorKind::TaskClosed, "{second}");
+    assert_eq!(
+        workflow.describe(&arn).await.unwrap(),
+        first,
+        "the first answer stands"
+    );
+
+    // Answered with a failure: a later success is refused too.
+    let name = super::unique("failed-once");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    workflow
+        .send_task_failure(&token, "Push.ClientGone", "gone")
+        .await
+        .unwrap();
+    let first = until_finished(workflow, &arn).await;
+    let second = workflow
+        .send_task_success(&token, json!({"delivered": "late"}))
+        .await
+        .unwrap_err();
+    assert_eq!(second.kind, WorkflowErrorKind::TaskClosed, "{second}");
+    assert_eq!(
+        workflow.describe(&arn).await.unwrap(),
+        first,
+        "the failure stands"
+    );
+}
+
+async fn an_unknown_token_is_task_closed(workflow: &dyn Workflow) {
+    let error = workflow
+        .send_task_success("no-such-token", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, WorkflowErrorKind::TaskClosed, "{error}");
+    let error = workflow
+        .send_task_failure("no-such-token", "Failed", "cause")
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, WorkflowErrorKind::TaskClosed, "{error}");
+}
+
+async fn an_execution_name_is_used_once(workflow: &dyn Workflow, tasks: &dyn WaitingTasks) {
+    let name = super::unique("once");
+    let input = export_input(&name);
+    let arn = workflow.start(&name, input.clone()).await.unwrap();
+    let token = tasks.token(&arn).await;
+
+    let other_input = json!({"type": "direct", "exportId": name});
+    let error = workflow
+        .start(&name, other_input.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.kind,
+        WorkflowErrorKind::AlreadyExists,
+        "a running execution's name with another input: {error}"
+    );
+
+    workflow.send_task_success(&token, json!({})).await.unwrap();
+    until_finished(workflow, &arn).await;
+    for again in [input.clone(), other_input] {
+        let error = workflow.start(&name, again).await.unwrap_err();
+        assert_eq!(
+            error.kind,
+            WorkflowErrorKind::AlreadyExists,
+            "an ended execution's name stays used: {error}"
+        );
+    }
+    let described = workflow.describe(&arn).await.unwrap();
+    assert_eq!(
+        (described.status, described.input),
+        (ExecutionStatus::Succeeded, input),
+        "a refused start leaves the first execution as it was"
+    );
+}
+
+async fn an_unknown_execution_is_not_found(workflow: &dyn Workflow, tasks: &dyn WaitingTasks) {
+    // A well-formed ARN of this very state machine, with a name never started.
+    let name = super::unique("known");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let unknown = format!("{arn}-never-started");
+    for arn in [unknown.as_str(), "not-an-arn"] {
+        let error = workflow.describe(arn).await.unwrap_err();
+        assert_eq!(error.kind, WorkflowErrorKind::NotFound, "{arn}: {error}");
+    }
+    let token = tasks.token(&arn).await;
+    workflow.send_task_success(&token, json!({})).await.unwrap();
+    until_finished(workflow, &arn).await;
+}
+
+async fn running_executions_are_counted_by_name_prefix(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    let run = super::unique("count");
+    let (mine, theirs) = (format!("{run}-a_"), format!("{run}-b_"));
+    let mut started = Vec::new();
+    for name in [format!("{mine}1"), format!("{mine}2"), format!("{theirs}1")] {
+        let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+        // Waiting on its task, so surely running.
+        let token = tasks.token(&arn).await;
+        started.push((arn, token));
+    }
+    assert_eq!(workflow.count_running(&mine).await.unwrap(), 2);
+    assert_eq!(workflow.count_running(&theirs).await.unwrap(), 1);
+    assert_eq!(workflow.count_running(&run).await.unwrap(), 3);
+    assert_eq!(
+        workflow.count_running(&format!("{run}-c_")).await.unwrap(),
+        0,
+        "no execution has that prefix"
+    );
+
+    let (arn, token) = &started[0];
+    workflow.send_task_success(token, json!({})).await.unwrap();
+    until_finished(workflow, arn).await;
+    until_running(workflow, &mine, 1).await;
+    assert_eq!(workflow.count_running(&theirs).await.unwrap(), 1);
+
+    for (arn, token) in &started[1..] {
+        workflow
+            .send_task_failure(token, "Contract.Done", "counted")
+            .await
+            .unwrap();
+        until_finished(workflow, arn).await;
+    }
+    until_running(workflow, &run, 0).await;
+}
+
+async fn of_two_answers_racing_for_one_task_exactly_one_wins(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    let name = super::unique("raced");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    let (one, two) = tokio::join!(
+        workflow.send_task_success(&token, json!({"winner": 1})),
+        workflow.send_task_success(&token, json!({"winner": 2})),
+    );
+    let outcomes = [one, two];
+    let won = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(
+        won, 1,
+        "exactly one of two racing answers wins: {outcomes:?}"
+    );
+    for lost in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
+        assert_eq!(lost.kind, WorkflowErrorKind::TaskClosed, "{lost}");
+    }
+    let done = until_finished(workflow, &arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert!(
+        [json!({"winner": 1}), json!({"winner": 2})].contains(done.output.as_ref().unwrap()),
+        "the output is one of the answers: {:?}",
+        done.output
+    );
+}
+
+async fn a_closed_task_refuses_a_failure_too(workflow: &dyn Workflow, tasks: &dyn WaitingTasks) {
+    let name = super::unique("closed");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    workflow
+        .send_task_success(&token, json!({"delivered": true}))
+        .await
+        .unwrap();
+    let first = until_finished(workflow, &arn).await;
+    let late = workflow
+        .send_task_failure(&token, "Push.ClientGone", "too late")
+        .await
+        .unwrap_err();
+    assert_eq!(late.kind, WorkflowErrorKind::TaskClosed, "{late}");
+    assert_eq!(
+        workflow.describe(&arn).await.unwrap(),
+        first,
+        "the success stands"
+    );
+}
+
+async fn a_failure_s_cause_is_the_execution_s_cause(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    let name = super::unique("caused");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    workflow
+        .send_task_failure(&token, "Push.ClientGone", "the browser closed — ünï")
+        .await
+        .unwrap();
+    let done = until_finished(workflow, &arn).await;
+    assert_eq!(
+        (done.status, done.error.as_deref(), done.cause.as_deref()),
+        (
+            ExecutionStatus::Failed,
+            Some("Push.ClientGone"),
+            Some("the browser closed — ünï")
+        )
+    );
+}
