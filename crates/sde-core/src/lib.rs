@@ -41,8 +41,8 @@ pub use stats::{
     fill_buckets, rank_tags,
 };
 pub use store::{
-    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
-    StoredObject, content_disposition,
+    ContentInfo, Disposition, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError,
+    StoreErrorKind, StoredObject, content_disposition,
 };
 pub use workflow::{
     ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,
