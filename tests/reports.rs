@@ -7,6 +7,7 @@
 mod common;
 
 use common::TestApp;
+use common::hosts::{Call, Host};
 use resvg::usvg;
 use sde_dataimport::generate::SELECTIVE_TAG;
 use serde_json::{Value, json};
@@ -179,4 +180,34 @@ async fn reports_need_a_signed_in_caller_and_a_well_formed_body() {
     let too_long = json!({"search": [{"dateRange": ["1900-01-01", "2019-01-01"]}]});
     let (status, answer) = app.post("/report/hybrid", &token, too_long).await;
     assert_eq!(status, 400, "{answer}");
+}
+
+#[tokio::test]
+async fn both_hosts_answer_a_report_with_a_link_to_its_file() {
+    let app = TestApp::spawn().await;
+    let token = app.token("lin@example.com").await;
+    for host in Host::both(&app) {
+        for (path, content_type) in [
+            ("/report/graphical", "image/svg+xml"),
+            ("/report/hybrid", "application/pdf"),
+        ] {
+            let answer = host
+                .call(&Call::post(path, &token, &json!({"download": true})))
+                .await;
+            assert_eq!(
+                answer.status, 200,
+                "{:?} {path}: {}",
+                host.kind, answer.body
+            );
+            let url = answer.body.as_str().expect("a JSON string");
+            let (code, headers, body) = app.download(url).await;
+            assert_eq!(code, 200, "{:?} {path}", host.kind);
+            assert_eq!(headers["content-type"], content_type);
+            assert!(!body.is_empty());
+        }
+        let refused = host
+            .call(&Call::post("/report/graphical", "nonsense", &json!({})))
+            .await;
+        assert_eq!(refused.status, 401, "{:?}", host.kind);
+    }
 }
