@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sde_core::{ContentInfo, DownloadLinks, ObjectKey, ObjectStore, SigningKey};
+use sde_core::{ContentInfo, Disposition, DownloadLinks, ObjectKey, ObjectStore, SigningKey};
 use sde_edge::rest::{Downloads, REDIRECT_TTL, download_routes};
 use sde_localfs::LocalFsStore;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,7 @@ fn content() -> ContentInfo {
     ContentInfo {
         content_type: "text/csv; charset=utf-8".into(),
         download_name: "posts-20261201.csv".into(),
+        disposition: Disposition::Attachment,
     }
 }
 

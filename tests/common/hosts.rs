@@ -21,10 +21,11 @@ use axum::Router;
 use base64::Engine as _;
 use sde_auth::IdTokenVerifier;
 use sde_edge::rest::{
-    CorsOrigin, ExportStarter, StatusReader, download_request_routes, report_status_routes,
-    search_routes,
+    CorsOrigin, ExportStarter, Reporter, StatusReader, download_request_routes,
+    report_graphical_routes, report_hybrid_routes, report_status_routes, search_routes,
 };
 use sde_edge::ws::PushParts;
+use sde_handlers::reports::ReportSettings;
 use sde_lambda::websocket::AnonymousPush;
 use sde_local::AppState;
 use serde_json::{Map, Value, json};
@@ -142,6 +143,19 @@ impl<'a> Host<'a> {
                 workflow: state.workflow.clone(),
                 progress: state.progress.clone(),
             }),
+            "/report/graphical" | "/report/hybrid" => {
+                let reporter = Reporter {
+                    stats: state.stats.clone(),
+                    store: state.report_store.clone(),
+                    links: state.links.clone(),
+                    settings: ReportSettings::default(),
+                };
+                if path == "/report/graphical" {
+                    report_graphical_routes(reporter)
+                } else {
+                    report_hybrid_routes(reporter)
+                }
+            }
             other => panic!("no function serves {other}"),
         };
         sde_lambda::rest::api(routes, &cors())

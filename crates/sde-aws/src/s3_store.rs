@@ -13,7 +13,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use sde_core::{
     ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
-    StoredObject, content_disposition,
+    StoredObject,
 };
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -83,7 +83,7 @@ impl ObjectStore for S3Store {
             .bucket(&self.config.bucket)
             .key(key.as_str())
             .content_type(&content.content_type)
-            .content_disposition(content_disposition(&content.download_name));
+            .content_disposition(content.disposition.header(&content.download_name));
         let request = match &self.config.encryption {
             Encryption::S3Managed => request.server_side_encryption(ServerSideEncryption::Aes256),
             Encryption::Kms { key_id } => request
@@ -143,7 +143,7 @@ impl ObjectStore for S3Store {
             .bucket(&self.config.bucket)
             .key(key.as_str())
             .response_content_type(&content.content_type)
-            .response_content_disposition(content_disposition(&content.download_name))
+            .response_content_disposition(content.disposition.header(&content.download_name))
             .presigned(presigning)
             .await
             .map_err(|error| store_error(context(), error))?;

@@ -7,7 +7,7 @@ mod common;
 
 use bytes::Bytes;
 use sde_aws::{Encryption, MIN_PART_SIZE, S3Config, S3Store};
-use sde_core::{ContentInfo, ObjectKey, ObjectStore, SignedUrl, StoreErrorKind};
+use sde_core::{ContentInfo, Disposition, ObjectKey, ObjectStore, SignedUrl, StoreErrorKind};
 use std::time::Duration;
 
 /// Downloads `url` like a browser: the body, or `None` when the object is not there.
@@ -31,6 +31,7 @@ fn csv() -> ContentInfo {
     ContentInfo {
         content_type: "text/csv; charset=utf-8".into(),
         download_name: "Überblick 2024.csv".into(),
+        disposition: Disposition::Attachment,
     }
 }
 

@@ -7,7 +7,8 @@ use crate::index::{IndexError, PostScan, SearchIndex};
 use crate::links::DownloadLinks;
 use crate::options::ExportOptions;
 use crate::store::{
-    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoredObject,
+    ContentInfo, Disposition, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError,
+    StoredObject,
 };
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -112,6 +113,7 @@ pub async fn run_export(
     let content = ContentInfo {
         content_type: plan.options.content_type().to_owned(),
         download_name: plan.download_name.clone(),
+        disposition: Disposition::Attachment,
     };
     let upload = store.start_upload(&plan.key, &content).await?;
     let written = write_export(

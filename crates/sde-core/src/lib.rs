@@ -1,5 +1,5 @@
 //! The sde domain: posts, search criteria, export options, the traits every backend implements
-//! (search index, object store) and the streaming export pipeline, plus what every crate's
+//! (search index, post statistics, object store) and the streaming export pipeline, plus what every crate's
 //! start-up shares (the [`Secret`] type, the [`Settings`] reader). No cloud SDK type lives here.
 
 pub mod criteria;
@@ -14,6 +14,7 @@ pub mod owner;
 pub mod post;
 pub mod secret;
 pub mod settings;
+pub mod stats;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -35,9 +36,13 @@ pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};
 pub use secret::Secret;
 pub use settings::{Settings, SettingsError, SettingsErrorKind};
+pub use stats::{
+    Bucket, BucketCount, MAX_COUNTED_TAG_CHARS, PostStats, PostSummary, TagCount, TopTags,
+    fill_buckets, rank_tags,
+};
 pub use store::{
-    ContentInfo, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError, StoreErrorKind,
-    StoredObject, content_disposition,
+    ContentInfo, Disposition, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError,
+    StoreErrorKind, StoredObject, content_disposition,
 };
 pub use workflow::{
     ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,

@@ -1,13 +1,16 @@
-//! Links that last: download URLs signed with our own key, `<route><key>?expires=<unix>&name=<file>&type=<mime>&sig=<hex>`.
+//! Links that last: download URLs signed with our own key, `<route><key>?expires=<unix>&name=<file>&type=<mime>&sig=<hex>`,
+//! with `&disposition=inline` before `sig` for a file the browser is to show rather than save.
 //!
-//! The signature (HMAC-SHA256) covers the key, the expiry, the download name and the content
-//! type, so none of them can be changed without the URL being refused. A presigned S3 URL made
+//! The signature (HMAC-SHA256) covers the key, the expiry, the download name, the content type
+//! and an inline disposition, so none of them can be changed without the URL being refused. An
+//! attachment signs exactly the bytes it signed before dispositions existed, so links already
+//! handed out keep working. A presigned S3 URL made
 //! with a function's temporary credentials dies with them, long before the day an email
 //! promises; so every channel hands out a [`DownloadLinks`] link to our own download route,
 //! which checks it and redirects to a freshly presigned URL valid for minutes. The local store
 //! signs its own file URLs the same way.
 
-use crate::store::{ContentInfo, ObjectKey, SignedUrl};
+use crate::store::{ContentInfo, Disposition, ObjectKey, SignedUrl};
 use chrono::{DateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -105,6 +108,7 @@ pub struct DownloadGrant {
     pub expires_at: DateTime<Utc>,
     pub download_name: String,
     pub content_type: String,
+    pub disposition: Disposition,
 }
 
 /// Why a download URL was refused. All of them are a 403 to the caller.
@@ -140,12 +144,17 @@ impl UrlSigner {
                 expires,
                 &grant.download_name,
                 &grant.content_type,
+                grant.disposition,
             )
             .finalize()
             .into_bytes(),
         );
+        let inline = match grant.disposition {
+            Disposition::Attachment => "",
+            Disposition::Inline => "&disposition=inline",
+        };
         format!(
-            "{}{}?expires={expires}&name={}&type={}&sig={signature}",
+            "{}{}?expires={expires}&name={}&type={}{inline}&sig={signature}",
             self.route,
             grant.key,
             utf8_percent_encode(&grant.download_name, QUERY_VALUE),
@@ -164,6 +173,7 @@ impl UrlSigner {
         let mut name = None;
         let mut content_type = None;
         let mut signature = None;
+        let mut disposition = None;
         for pair in query.split('&') {
             let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
             // A query re-encoded as a form on its way (API Gateway's event → the function's
@@ -177,6 +187,7 @@ impl UrlSigner {
                 "name" => &mut name,
                 "type" => &mut content_type,
                 "sig" => &mut signature,
+                "disposition" => &mut disposition,
                 _ => continue,
             };
             if slot.replace(value.into_owned()).is_some() {
@@ -188,9 +199,14 @@ impl UrlSigner {
         else {
             return Err(UrlRefusal::Malformed);
         };
+        let disposition = match disposition.as_deref() {
+            None => Disposition::Attachment,
+            Some("inline") => Disposition::Inline,
+            Some(_) => return Err(UrlRefusal::Malformed),
+        };
         let expires: i64 = expires.parse().map_err(|_| UrlRefusal::Malformed)?;
         let signature = hex::decode(signature).map_err(|_| UrlRefusal::BadSignature)?;
-        self.mac(key, expires, &name, &content_type)
+        self.mac(key, expires, &name, &content_type, disposition)
             .verify_slice(&signature)
             .map_err(|_| UrlRefusal::BadSignature)?;
         let expires_at = Utc
@@ -205,10 +221,18 @@ impl UrlSigner {
             expires_at,
             download_name: name,
             content_type,
+            disposition,
         })
     }
 
-    fn mac(&self, key: &str, expires: i64, name: &str, content_type: &str) -> HmacSha256 {
+    fn mac(
+        &self,
+        key: &str,
+        expires: i64,
+        name: &str,
+        content_type: &str,
+        disposition: Disposition,
+    ) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
         let mut mac = match HmacSha256::new_from_slice(self.key.as_bytes()) {
             Ok(mac) => mac,
@@ -221,6 +245,13 @@ impl UrlSigner {
             name.as_bytes(),
             content_type.as_bytes(),
         ] {
+            mac.update(&(field.len() as u64).to_be_bytes());
+            mac.update(field);
+        }
+        // Only an inline link signs its disposition (as a fifth field), so attachment links
+        // sign what they always did.
+        if disposition == Disposition::Inline {
+            let field = b"inline";
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field);
         }
@@ -263,6 +294,7 @@ impl DownloadLinks {
                 .unwrap_or(expires_at),
             download_name: content.download_name.clone(),
             content_type: content.content_type.clone(),
+            disposition: content.disposition,
         });
         SignedUrl::new(format!("{}{path}", self.base_url), expires_at)
     }
@@ -290,6 +322,7 @@ mod tests {
             expires_at: now + Duration::hours(1),
             download_name: "posts export, 1.csv".into(),
             content_type: "text/csv; charset=utf-8".into(),
+            disposition: Disposition::Attachment,
         }
     }
 
@@ -359,6 +392,35 @@ mod tests {
     }
 
     #[test]
+    fn an_inline_link_says_so_and_cannot_be_turned_into_an_attachment_or_back() {
+        let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let signer = UrlSigner::new(SigningKey::generate(), "/files/");
+        let inline = DownloadGrant {
+            disposition: Disposition::Inline,
+            ..grant(now)
+        };
+        let url = signer.sign(&inline);
+        let (key, query) = split(&url);
+        assert!(query.contains("&disposition=inline&sig="), "{query}");
+        assert_eq!(signer.verify(key, query, now), Ok(inline));
+        let saved = query.replace("&disposition=inline", "");
+        assert_eq!(
+            signer.verify(key, &saved, now),
+            Err(UrlRefusal::BadSignature)
+        );
+        let attachment = signer.sign(&grant(now));
+        let (key, query) = split(&attachment);
+        assert!(!query.contains("disposition"), "{query}");
+        let shown = query.replace("&sig=", "&disposition=inline&sig=");
+        assert_eq!(
+            signer.verify(key, &shown, now),
+            Err(UrlRefusal::BadSignature)
+        );
+        let odd = query.replace("&sig=", "&disposition=attachment&sig=");
+        assert_eq!(signer.verify(key, &odd, now), Err(UrlRefusal::Malformed));
+    }
+
+    #[test]
     fn an_expired_url_is_refused() {
         let now = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
         let signer = UrlSigner::new(SigningKey::generate(), "/files/");
@@ -378,6 +440,7 @@ mod tests {
         let content = ContentInfo {
             content_type: "text/csv; charset=utf-8".into(),
             download_name: "posts.csv".into(),
+            disposition: Disposition::Attachment,
         };
         let url = links.issue(&key, &content, now + Duration::hours(24));
         let rest = url

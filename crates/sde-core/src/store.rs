@@ -53,8 +53,31 @@ impl fmt::Display for ObjectKey {
 pub struct ContentInfo {
     /// `Content-Type` of the download.
     pub content_type: String,
-    /// File name offered by `Content-Disposition: attachment`.
+    /// File name offered by `Content-Disposition`.
     pub download_name: String,
+    /// Whether the browser saves the file or shows it.
+    pub disposition: Disposition,
+}
+
+/// Whether a browser saves a download (`attachment`) or shows it (`inline`: in a tab, or in an
+/// `<img>` for a chart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Disposition {
+    #[default]
+    Attachment,
+    Inline,
+}
+
+impl Disposition {
+    /// The `Content-Disposition` header naming the file `download_name`: [`content_disposition`]
+    /// for an attachment, the same with `inline` for a file to show.
+    pub fn header(self, download_name: &str) -> String {
+        let attachment = content_disposition(download_name);
+        match self {
+            Disposition::Attachment => attachment,
+            Disposition::Inline => attachment.replacen("attachment", "inline", 1),
+        }
+    }
 }
 
 /// The `Content-Disposition` that saves a download as `download_name` (RFC 6266): an ASCII
@@ -248,6 +271,18 @@ impl StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inline_disposition_keeps_the_safe_file_name() {
+        assert_eq!(
+            Disposition::Inline.header("post-frequency \"x\".svg"),
+            "inline; filename=\"post-frequency _x_.svg\"; filename*=UTF-8''post-frequency%20%22x%22.svg"
+        );
+        assert_eq!(
+            Disposition::Attachment.header("a.svg"),
+            content_disposition("a.svg")
+        );
+    }
 
     #[test]
     fn keys_are_confined_to_a_safe_shape() {

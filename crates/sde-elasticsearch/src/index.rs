@@ -46,8 +46,13 @@ impl EsIndex {
         })
     }
 
+    /// The name of the posts index.
+    pub(crate) fn index_name(&self) -> &str {
+        &self.index
+    }
+
     /// Sends a search to `path` and returns the parsed 2xx response.
-    async fn post_search(
+    pub(crate) async fn post_search(
         &self,
         path: String,
         body: serde_json::Value,

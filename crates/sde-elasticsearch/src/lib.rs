@@ -18,6 +18,15 @@
 //! [`SearchPage::warning`](sde_core::SearchPage::warning); `timed_out: true` is a
 //! [`Timeout`](sde_core::IndexErrorKind::Timeout) error.
 //!
+//! # Counts
+//!
+//! [`EsIndex`] also implements [`PostStats`](sde_core::PostStats) with aggregation-only searches
+//! (`size: 0`): `min`/`max` of `DateCreated`, a `date_histogram` (`fixed_interval` for hours,
+//! `calendar_interval` for days, weeks and months, in UTC) and a `terms` aggregation on the
+//! `Tags.keyword` sub-field of the [mapping](index_mapping). Whatever the index size, each is one
+//! request that reads no document. A count from an answer with failed shards or a timeout would
+//! be silently short, so both are errors here, not warnings.
+//!
 //! # Scans
 //!
 //! A scan is a scroll sorted by `_doc` with the exact total, in batches of the requested size
@@ -64,6 +73,7 @@ pub mod mapping;
 pub mod query;
 pub mod response;
 pub mod scan;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transport;

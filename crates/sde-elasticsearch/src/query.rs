@@ -8,7 +8,7 @@
 //! nothing and so never changes the ranking (as in the embedded index).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sde_core::{PageRequest, PostQuery};
+use sde_core::{Bucket, PageRequest, PostQuery};
 use serde_json::{Value, json};
 
 /// Fields searched by every term, `Tags` boosted ×3.
@@ -98,6 +98,66 @@ pub fn scroll_next_body(scroll_id: &str, keep_alive: &str) -> Value {
 /// The body releasing scrolls.
 pub fn clear_scroll_body(scroll_ids: &[String]) -> Value {
     json!({"scroll_id": scroll_ids})
+}
+
+/// The keyword sub-field of `Tags` (see [`index_mapping`](crate::index_mapping)) that tag
+/// counts aggregate over.
+pub const TAGS_KEYWORD: &str = "Tags.keyword";
+
+/// The body of an aggregation-only search: no hits, the exact total, and `aggs`.
+fn aggregation_body(query: &PostQuery, aggs: Value) -> Value {
+    json!({
+        "query": query_clause(query),
+        "size": 0,
+        "track_total_hits": true,
+        "aggs": aggs,
+    })
+}
+
+/// The body asking how many posts match `query` and the oldest and newest `DateCreated`
+/// among them (`min`/`max` aggregations).
+pub fn summary_body(query: &PostQuery) -> Value {
+    aggregation_body(
+        query,
+        json!({
+            "oldest": {"min": {"field": "DateCreated"}},
+            "newest": {"max": {"field": "DateCreated"}},
+        }),
+    )
+}
+
+/// The body counting the posts matching `query` per `bucket`: a `date_histogram` in UTC with
+/// `fixed_interval` for hours and `calendar_interval` for days, weeks (starting Monday) and
+/// months; only buckets holding posts are returned (the caller fills the gaps).
+pub fn frequency_body(query: &PostQuery, bucket: Bucket) -> Value {
+    let (kind, interval) = match bucket {
+        Bucket::Hour => ("fixed_interval", "1h"),
+        Bucket::Day => ("calendar_interval", "1d"),
+        Bucket::Week => ("calendar_interval", "1w"),
+        Bucket::Month => ("calendar_interval", "1M"),
+    };
+    aggregation_body(
+        query,
+        json!({"frequency": {"date_histogram": {
+            "field": "DateCreated",
+            kind: interval,
+            "time_zone": "UTC",
+            "min_doc_count": 1,
+        }}}),
+    )
+}
+
+/// The body counting the `limit` tags most posts matching `query` carry: a `terms`
+/// aggregation on [`TAGS_KEYWORD`], most posts first and ties by tag.
+pub fn top_tags_body(query: &PostQuery, limit: usize) -> Value {
+    aggregation_body(
+        query,
+        json!({"tags": {"terms": {
+            "field": TAGS_KEYWORD,
+            "size": limit,
+            "order": [{"_count": "desc"}, {"_key": "asc"}],
+        }}}),
+    )
 }
 
 /// Whether the page reaches past [`MAX_RESULT_WINDOW`].

@@ -28,6 +28,9 @@ pub struct SearchResponse {
     pub shards: Shards,
     /// The hits and their total.
     pub hits: Hits,
+    /// The results of the request's `aggs`, by name.
+    #[serde(default)]
+    pub aggregations: Option<Value>,
 }
 
 /// The `_shards` header of a search response.

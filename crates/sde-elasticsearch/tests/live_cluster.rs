@@ -4,7 +4,7 @@
 //! explicit mapping and two shards, bulk-index posts, and delete them even when a check fails:
 //! one runs searches and a full scan over posts built here, the other runs the `SearchIndex`
 //! contract's semantics and served parts (`sde_core::testing::search_index`), the parts a fake
-//! cluster cannot check. Without the variable they print that they were skipped and pass.
+//! cluster cannot check, and the same two parts of the `PostStats` contract. Without the variable they print that they were skipped and pass.
 //!
 //! No cluster was reachable where these tests were written, so they have not been run yet; the
 //! rest of this crate's tests use hand-written responses.
@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkOperation, BulkOperations, BulkParts};
+use sde_core::testing::post_stats::{self, StatsUnderTest};
 use sde_core::testing::search_index::{semantics, served, served_posts};
 use sde_core::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
 use sde_elasticsearch::{ClientTransport, EsConfig, EsIndex};
@@ -255,6 +256,10 @@ struct Live {
 
 impl Live {
     async fn load(&self, posts: Vec<Post>) -> Arc<dyn SearchIndex> {
+        self.load_index(posts).await
+    }
+
+    async fn load_index(&self, posts: Vec<Post>) -> Arc<EsIndex> {
         let name = format!(
             "{}-{}",
             self.prefix,
@@ -296,6 +301,30 @@ async fn contract(live: Arc<Live>) {
     served::pages_hold_every_match_once_and_past_the_end_is_empty(&open).await;
     served::a_scan_yields_every_match_once_in_bounded_batches(&open).await;
     served::posts_come_back_exactly_as_stored(&open).await;
+
+    let load_stats = |posts: Vec<Post>| {
+        let live = Arc::clone(&live);
+        async move {
+            let index = live.load_index(posts).await;
+            StatsUnderTest {
+                search: index.clone(),
+                stats: index,
+            }
+        }
+    };
+    post_stats::semantics::the_histogram_adds_up_to_the_search_total(&load_stats).await;
+    post_stats::semantics::each_bucket_holds_what_a_search_of_its_span_finds(&load_stats).await;
+    post_stats::semantics::weeks_start_on_monday_and_months_on_the_first(&load_stats).await;
+    post_stats::semantics::each_top_tag_counts_the_posts_a_search_for_it_finds(&load_stats).await;
+    post_stats::semantics::a_tag_counts_once_per_post_exactly_as_written(&load_stats).await;
+    post_stats::semantics::the_summary_counts_matches_and_names_the_oldest_and_newest(&load_stats)
+        .await;
+    post_stats::semantics::nothing_matching_is_no_bars_no_tags_and_no_dates(&load_stats).await;
+    let open_stats = || async { load_stats(served_posts()).await.stats };
+    post_stats::served::the_served_summary(&open_stats).await;
+    post_stats::served::the_served_posts_per_day(&open_stats).await;
+    post_stats::served::the_served_posts_per_hour(&open_stats).await;
+    post_stats::served::the_served_tags(&open_stats).await;
 }
 
 #[tokio::test]

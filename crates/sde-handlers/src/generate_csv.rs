@@ -69,7 +69,7 @@ pub async fn generate_csv(
 }
 
 /// A key segment made only of characters object keys allow.
-fn key_segment(text: &str) -> String {
+pub(crate) fn key_segment(text: &str) -> String {
     let safe: String = text
         .chars()
         .take(128)

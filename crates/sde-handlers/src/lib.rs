@@ -1,7 +1,7 @@
-//! The seven functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
-//! `email-link`, `push-result`, `push-open-connection` — as plain async functions over typed
-//! input and the core traits. The Lambda binaries and the local stack both call these; neither
-//! re-implements one.
+//! The functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
+//! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid` —
+//! as plain async functions over typed input and the core traits. The Lambda binaries and the
+//! local stack both call these; neither re-implements one.
 
 pub mod api_error;
 pub mod download_request;
@@ -10,6 +10,7 @@ pub mod execution;
 pub mod generate_csv;
 pub mod push;
 pub mod report_status;
+pub mod reports;
 pub mod search;
 pub mod task_failure;
 

@@ -18,6 +18,7 @@ use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
+use sde_handlers::reports::ReportSettings;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
@@ -172,6 +173,21 @@ pub struct GenerateCsvDeps {
     pub links: DownloadLinks,
 }
 
+/// `report-graphical` and `report-hybrid`.
+#[derive(Debug)]
+pub struct ReportDeps {
+    /// The posts index, read only through its aggregations.
+    pub index: EsIndex,
+    /// The exports bucket, reports under `reports/`.
+    pub store: S3Store,
+    /// Signs the lasting links the reports hand out.
+    pub links: DownloadLinks,
+    /// How long those links last: as long as an export's (`SDE_URL_TTL_SECS`).
+    pub settings: ReportSettings,
+    /// The origin CORS headers name.
+    pub cors_origin: CorsOrigin,
+}
+
 /// `download`.
 #[derive(Debug)]
 pub struct DownloadDeps {
@@ -257,6 +273,20 @@ pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
         store: S3Store::new(client, s3),
         settings: export_settings(env)?,
         links: download_links(&sdk).await?,
+    })
+}
+
+/// Builds what `report-graphical` and `report-hybrid` need.
+pub async fn report_deps() -> anyhow::Result<ReportDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(ReportDeps {
+        index: es_index(&sdk).await?,
+        store: S3Store::new(sde_aws::s3_client(&sdk), S3Config::from_env()?),
+        links: download_links(&sdk).await?,
+        settings: ReportSettings {
+            url_ttl: export_settings(env)?.url_ttl,
+        },
+        cors_origin: cors_origin(env)?,
     })
 }
 

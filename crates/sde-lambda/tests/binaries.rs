@@ -7,8 +7,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-/// The functions of the design page, plus the WebSocket `$connect` authorizer.
-const FUNCTIONS: [&str; 9] = [
+/// The functions of the design page, plus the WebSocket `$connect` authorizer and the two
+/// reports.
+const FUNCTIONS: [&str; 11] = [
     "download",
     "download-request",
     "generate-csv",
@@ -17,6 +18,8 @@ const FUNCTIONS: [&str; 9] = [
     "push-result",
     "search",
     "report-status",
+    "report-graphical",
+    "report-hybrid",
     "ws-authorizer",
 ];
 

@@ -4,10 +4,11 @@
 use crate::stack::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sde_core::content_disposition;
 use sde_edge::EdgeError as ErrorResponse;
 use sde_handlers::{ApiError, ApiErrorKind};
 use tokio_util::io::ReaderStream;
@@ -38,12 +39,18 @@ pub async fn download_route(
         CONTENT_TYPE,
         header_value(&download.grant.content_type, "application/octet-stream"),
     );
+    let disposition = download.grant.disposition;
     headers.insert(
         CONTENT_DISPOSITION,
         header_value(
-            &content_disposition(&download.grant.download_name),
+            &disposition.header(&download.grant.download_name),
             "attachment",
         ),
+    );
+    // A file shown inline may be an SVG: whatever it held, it may run nothing and load nothing.
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     Ok(response)

@@ -14,14 +14,16 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
-use sde_core::{DownloadLinks, ObjectStore, SearchIndex, SigningKey};
+use sde_core::{DownloadLinks, ObjectStore, PostStats, SearchIndex, SigningKey};
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
-    CorsOrigin, Downloads, ExportStarter, StatusReader, download_request_routes, download_routes,
-    report_status_routes, search_routes,
+    CorsOrigin, Downloads, ExportStarter, Reporter, StatusReader, download_request_routes,
+    download_routes, report_graphical_routes, report_hybrid_routes, report_status_routes,
+    search_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
+use sde_handlers::reports::ReportSettings;
 use sde_localfs::LocalFsStore;
 use sde_states::{Engine, EngineOptions, StateMachine, TaskRegistry};
 use sde_tantivy::TantivyIndex;
@@ -160,6 +162,10 @@ impl StackConfig {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub index: Arc<dyn SearchIndex>,
+    /// The index's own counts, for the reports.
+    pub stats: Arc<dyn PostStats>,
+    /// Where reports are kept (the export store).
+    pub report_store: Arc<dyn ObjectStore>,
     pub workflow: Arc<LocalWorkflow>,
     pub progress: Arc<LocalProgressBoard>,
     pub push_registry: Arc<MemoryPushRegistry>,
@@ -266,15 +272,17 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         Some(layer) => layer(store.clone()),
         None => store.clone(),
     };
+    let index = Arc::new(index);
+    let stats: Arc<dyn PostStats> = index.clone();
     let index: Arc<dyn SearchIndex> = match &config.index_layer {
-        Some(layer) => layer(Arc::new(index)),
-        None => Arc::new(index),
+        Some(layer) => layer(index),
+        None => index,
     };
     register_tasks(
         &registry,
         TaskDeps {
             index: index.clone(),
-            store: export_store,
+            store: export_store.clone(),
             links: links.clone(),
             progress: progress.clone(),
             mailer,
@@ -315,6 +323,8 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
 
     let state = AppState {
         index,
+        stats,
+        report_store: export_store,
         workflow,
         progress,
         push_registry,
@@ -354,6 +364,12 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
 /// The shared REST API of `sde-edge` (callers verified by their ID token) beside the local
 /// stack's own routes: sign-in, signed files, the WebSocket and the page.
 fn router(state: AppState, origin: &CorsOrigin) -> Router {
+    let reporter = Reporter {
+        stats: state.stats.clone(),
+        store: state.report_store.clone(),
+        links: state.links.clone(),
+        settings: ReportSettings::default(),
+    };
     let api = search_routes(state.index.clone())
         .merge(download_request_routes(ExportStarter {
             workflow: state.workflow.clone(),
@@ -363,6 +379,8 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
             workflow: state.workflow.clone(),
             progress: state.progress.clone(),
         }))
+        .merge(report_graphical_routes(reporter.clone()))
+        .merge(report_hybrid_routes(reporter))
         .merge(download_routes(Downloads::new(
             state.store.clone(),
             state.links.clone(),

@@ -151,6 +151,7 @@ impl ObjectStore for LocalFsStore {
             expires_at: Utc::now() + expires_in,
             download_name: content.download_name.clone(),
             content_type: content.content_type.clone(),
+            disposition: content.disposition,
         };
         let url = format!("{}{}", self.base_url, self.signer.sign(&grant));
         Ok(SignedUrl::new(url, grant.expires_at))
@@ -211,6 +212,7 @@ mod tests {
             expires_at: chrono::DateTime::UNIX_EPOCH,
             download_name: "a.csv".into(),
             content_type: "text/csv".into(),
+            disposition: sde_core::Disposition::Attachment,
         }
     }
 }

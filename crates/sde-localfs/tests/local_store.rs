@@ -5,7 +5,7 @@
 
 use sde_core::UrlRefusal;
 use sde_core::testing::object_store_contract;
-use sde_core::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
+use sde_core::{ContentInfo, Disposition, ObjectKey, ObjectStore, SignedUrl};
 use sde_localfs::LocalFsStore;
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ fn content() -> ContentInfo {
     ContentInfo {
         content_type: "text/csv; charset=utf-8".into(),
         download_name: "export.csv".into(),
+        disposition: Disposition::Attachment,
     }
 }
 

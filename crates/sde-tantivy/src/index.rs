@@ -133,6 +133,16 @@ impl TantivyIndex {
         })
     }
 
+    /// A searcher on the latest commit the reader sees.
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.inner.reader.searcher()
+    }
+
+    /// The fields of the schema.
+    pub(crate) fn fields(&self) -> &PostFields {
+        &self.inner.fields
+    }
+
     /// Number of posts committed and visible to searches.
     pub fn num_posts(&self) -> u64 {
         self.inner.reader.searcher().num_docs()

@@ -2,7 +2,8 @@
 //! same search semantics (see the design page and [`sde_core::SearchIndex`]).
 //!
 //! [`TantivyIndex`] opens or creates an index, hands out a single [`PostWriter`] at a time, and
-//! implements [`SearchIndex`](sde_core::SearchIndex): ranked pages and snapshot scans.
+//! implements [`SearchIndex`](sde_core::SearchIndex) (ranked pages and snapshot scans) and
+//! [`PostStats`](sde_core::PostStats) (counts from aggregations).
 
 mod directory;
 mod error;
@@ -10,6 +11,7 @@ mod index;
 mod query;
 mod scan;
 mod schema;
+mod stats;
 
 pub use index::{PostWriter, TantivyIndex};
 pub use schema::ANALYZER_NAME;

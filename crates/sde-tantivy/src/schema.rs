@@ -7,6 +7,7 @@
 //! | `DateCreated` | date, indexed, fast (ns)               | range filter on the fast column          |
 //! | `Content`     | text ([`ANALYZER_NAME`])               | full text                                |
 //! | `Tags`        | text ([`ANALYZER_NAME`]), multi-valued | full text, boosted at query time         |
+//! | `TagsKeyword` | raw string, fast only, multi-valued    | tag counts (a terms aggregation), like Elasticsearch's `Tags.keyword` |
 //! | `post`        | string, stored only                    | the whole post, for pages and scans      |
 //!
 //! Only `post` is stored: the whole post as one record (see [`StoredPost`]), as Elasticsearch
@@ -19,7 +20,7 @@
 //! between the years 1677 and 2262, the range of `i64` nanoseconds.
 
 use chrono::{DateTime, Utc};
-use sde_core::{IndexError, IndexErrorKind, Post, UserId};
+use sde_core::{IndexError, IndexErrorKind, MAX_COUNTED_TAG_CHARS, Post, UserId};
 use std::fmt::Write as _;
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{
@@ -64,8 +65,12 @@ pub(crate) struct PostFields {
     pub date_created: Field,
     pub content: Field,
     pub tags: Field,
+    pub tags_keyword: Field,
     pub post: Field,
 }
+
+/// Name of the fast column of whole tags that tag counts aggregate over.
+pub(crate) const TAGS_KEYWORD: &str = "TagsKeyword";
 
 impl PostFields {
     /// Builds the schema and remembers its fields.
@@ -87,6 +92,10 @@ impl PostFields {
             ),
             content: builder.add_text_field("Content", text.clone()),
             tags: builder.add_text_field("Tags", text),
+            // Each tag whole, once per post: tantivy's terms aggregation counts a value once
+            // per document anyway, and a fast column needs no inverted index.
+            tags_keyword: builder
+                .add_text_field(TAGS_KEYWORD, TextOptions::default().set_fast("raw")),
             post: builder.add_text_field("post", STORED),
         };
         (builder.build(), fields)
@@ -105,6 +114,7 @@ impl PostFields {
             date_created: field("DateCreated")?,
             content: field("Content")?,
             tags: field("Tags")?,
+            tags_keyword: field(TAGS_KEYWORD)?,
             post: field("post")?,
         })
     }
@@ -123,6 +133,17 @@ impl PostFields {
         doc.add_text(self.content, &post.content);
         for tag in &post.tags {
             doc.add_text(self.tags, tag);
+        }
+        let mut counted: Vec<&str> = post
+            .tags
+            .iter()
+            .map(String::as_str)
+            .filter(|tag| tag.chars().count() <= MAX_COUNTED_TAG_CHARS)
+            .collect();
+        counted.sort_unstable();
+        counted.dedup();
+        for tag in counted {
+            doc.add_text(self.tags_keyword, tag);
         }
         doc.add_text(self.post, StoredPost::record(post, date_created));
         Ok(doc)

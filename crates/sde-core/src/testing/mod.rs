@@ -8,6 +8,7 @@
 
 pub mod mailer;
 pub mod object_store;
+pub mod post_stats;
 pub mod progress_board;
 pub mod push_channel;
 pub mod push_registry;

@@ -3,7 +3,7 @@
 //! completed upload replaces what was there. Run by `LocalFsStore`'s tests and by `S3Store`'s
 //! against moto.
 
-use crate::store::{ContentInfo, ObjectKey, ObjectStore, SignedUrl};
+use crate::store::{ContentInfo, Disposition, ObjectKey, ObjectStore, SignedUrl};
 use bytes::Bytes;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,6 +24,7 @@ where
     let content = ContentInfo {
         content_type: "text/csv; charset=utf-8".into(),
         download_name: "export.csv".into(),
+        disposition: Disposition::Attachment,
     };
     let ttl = Duration::from_secs(600);
 

@@ -98,6 +98,7 @@ async fn download(
     let content = ContentInfo {
         content_type: grant.content_type,
         download_name: grant.download_name,
+        disposition: grant.disposition,
     };
     let store = downloads.store.as_ref();
     let redirect = async {

@@ -9,19 +9,23 @@ pub mod email_link;
 pub mod generate_csv;
 pub mod push_open_connection;
 pub mod push_result;
+pub mod report_graphical;
+pub mod report_hybrid;
 pub mod report_status;
 pub mod search;
 pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 11] = [
     "download",
     "download-request",
     "email-link",
     "generate-csv",
     "push-open-connection",
     "push-result",
+    "report-graphical",
+    "report-hybrid",
     "report-status",
     "search",
     "ws-authorizer",
@@ -41,6 +45,8 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "generate-csv" => generate_csv::run().await,
         "push-open-connection" => push_open_connection::run().await,
         "push-result" => push_result::run().await,
+        "report-graphical" => report_graphical::run().await,
+        "report-hybrid" => report_hybrid::run().await,
         "report-status" => report_status::run().await,
         "search" => search::run().await,
         "ws-authorizer" => ws_authorizer::run().await,
