@@ -185,15 +185,8 @@ impl PushConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use sde_core::testing::settings_lookup as lookup;
 
     #[test]
     fn s3_settings_default_to_sse_s3_and_8_mib_parts() {

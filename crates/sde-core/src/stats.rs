@@ -144,6 +144,25 @@ pub struct TopTags {
     pub tags: Vec<TagCount>,
 }
 
+impl TopTags {
+    /// The first `limit` of `counts` (tag, posts) ranked by [`rank_tags`], out of `posts`
+    /// matching posts: what every backend's terms aggregation becomes.
+    pub fn ranked(
+        posts: u64,
+        counts: impl IntoIterator<Item = (String, u64)>,
+        limit: NonZeroUsize,
+    ) -> TopTags {
+        let tags = counts
+            .into_iter()
+            .map(|(tag, posts)| TagCount { tag, posts })
+            .collect();
+        TopTags {
+            posts,
+            tags: rank_tags(tags, limit),
+        }
+    }
+}
+
 /// How many posts match a query, and the dates of the oldest and newest of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostSummary {

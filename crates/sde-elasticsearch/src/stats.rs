@@ -8,8 +8,7 @@ use crate::response::SearchResponse;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sde_core::{
-    Bucket, BucketCount, IndexError, IndexErrorKind, PostQuery, PostStats, PostSummary, TagCount,
-    TopTags, rank_tags,
+    Bucket, BucketCount, IndexError, IndexErrorKind, PostQuery, PostStats, PostSummary, TopTags,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -144,14 +143,7 @@ impl PostStats for EsIndex {
         let (posts, aggregations) = self.aggregate(body, context).await?;
         let tags = buckets::<String>(&aggregations, "tags", context)?
             .into_iter()
-            .map(|found| TagCount {
-                tag: found.key,
-                posts: found.doc_count,
-            })
-            .collect();
-        Ok(TopTags {
-            posts,
-            tags: rank_tags(tags, limit),
-        })
+            .map(|found| (found.key, found.doc_count));
+        Ok(TopTags::ranked(posts, tags, limit))
     }
 }

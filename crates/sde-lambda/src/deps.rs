@@ -389,15 +389,8 @@ async fn es_index(sdk: &SdkConfig) -> anyhow::Result<EsIndex> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-    use std::collections::HashMap;
 
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use sde_core::testing::settings_lookup as lookup;
 
     #[test]
     fn the_cors_origin_is_required_and_must_be_an_origin() {

@@ -15,8 +15,7 @@ use crate::schema::{TAGS_KEYWORD, text_analyzer};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sde_core::{
-    Bucket, BucketCount, IndexError, IndexErrorKind, PostQuery, PostStats, PostSummary, TagCount,
-    TopTags, rank_tags,
+    Bucket, BucketCount, IndexError, IndexErrorKind, PostQuery, PostStats, PostSummary, TopTags,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -164,15 +163,8 @@ impl PostStats for TantivyIndex {
             let (posts, results) = index.aggregate(searcher, &query, request)?;
             let tags = buckets::<String>(&results, "tags")?
                 .into_iter()
-                .map(|found| TagCount {
-                    tag: found.key,
-                    posts: found.doc_count,
-                })
-                .collect();
-            Ok(TopTags {
-                posts,
-                tags: rank_tags(tags, limit),
-            })
+                .map(|found| (found.key, found.doc_count));
+            Ok(TopTags::ranked(posts, tags, limit))
         })
         .await
     }

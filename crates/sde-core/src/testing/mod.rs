@@ -37,3 +37,13 @@ pub fn unique(prefix: &str) -> String {
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}-{nanos}-{count}")
 }
+
+/// A settings lookup (`Fn(&str) -> Option<String>`, what [`crate::settings::Settings`] reads)
+/// over the `(variable, value)` pairs given, for tests of a configuration reader.
+pub fn settings_lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(variable, value)| ((*variable).to_owned(), (*value).to_owned()))
+        .collect();
+    move |variable| map.get(variable).cloned()
+}
