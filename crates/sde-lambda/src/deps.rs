@@ -13,13 +13,14 @@ use sde_aws::{
     S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SsmSecret,
 };
 use sde_core::{DownloadLinks, SigningKey};
-use sde_edge::rest::CorsOrigin;
+use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
 use sde_handlers::reports::ReportSettings;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn env(variable: &str) -> Option<String> {
@@ -176,14 +177,9 @@ pub struct GenerateCsvDeps {
 /// `report-graphical` and `report-hybrid`.
 #[derive(Debug)]
 pub struct ReportDeps {
-    /// The posts index, read only through its aggregations.
-    pub index: EsIndex,
-    /// The exports bucket, reports under `reports/`.
-    pub store: S3Store,
-    /// Signs the lasting links the reports hand out.
-    pub links: DownloadLinks,
-    /// How long those links last: as long as an export's (`SDE_URL_TTL_SECS`).
-    pub settings: ReportSettings,
+    /// The posts index (read only through its aggregations), the exports bucket (reports under
+    /// `reports/`), the link signer, and the links' lifetime (an export's, `SDE_URL_TTL_SECS`).
+    pub reporter: Reporter,
     /// The origin CORS headers name.
     pub cors_origin: CorsOrigin,
 }
@@ -280,11 +276,16 @@ pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
 pub async fn report_deps() -> anyhow::Result<ReportDeps> {
     let sdk = sde_aws::load_sdk_config().await;
     Ok(ReportDeps {
-        index: es_index(&sdk).await?,
-        store: S3Store::new(sde_aws::s3_client(&sdk), S3Config::from_env()?),
-        links: download_links(&sdk).await?,
-        settings: ReportSettings {
-            url_ttl: export_settings(env)?.url_ttl,
+        reporter: Reporter {
+            stats: Arc::new(es_index(&sdk).await?),
+            store: Arc::new(S3Store::new(
+                sde_aws::s3_client(&sdk),
+                S3Config::from_env()?,
+            )),
+            links: Arc::new(download_links(&sdk).await?),
+            settings: ReportSettings {
+                url_ttl: export_settings(env)?.url_ttl,
+            },
         },
         cors_origin: cors_origin(env)?,
     })

@@ -3,17 +3,14 @@
 //! whatever the index holds.
 
 use crate::{deps, rest};
-use sde_edge::rest::{Reporter, report_hybrid_routes};
-use std::sync::Arc;
+use sde_edge::rest::report_hybrid_routes;
 
 /// Builds the function's parts from the environment, then serves its events.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = deps::report_deps().await?;
-    let reporter = Reporter {
-        stats: Arc::new(deps.index),
-        store: Arc::new(deps.store),
-        links: Arc::new(deps.links),
-        settings: deps.settings,
-    };
-    rest::run(rest::api(report_hybrid_routes(reporter), &deps.cors_origin)).await
+    rest::run(rest::api(
+        report_hybrid_routes(deps.reporter),
+        &deps.cors_origin,
+    ))
+    .await
 }
