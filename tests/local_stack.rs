@@ -694,3 +694,53 @@ async fn a_user_may_hold_only_so_many_push_sockets_at_once() {
         "the closed socket's slot was not given back"
     );
 }
+
+#[tokio::test]
+async fn finished_exports_are_forgotten_after_the_file_lifetime_and_running_ones_kept() {
+    let app = TestApp::spawn_with(|config| config.retention = Duration::from_secs(1)).await;
+    let state = &app.stack.as_ref().unwrap().state;
+    let token = app.token("forgetful@example.com").await;
+    let done = app.start_export(&token, "direct", &selective()).await;
+    let url = url_of(&app.wait_finished(&token, &done, POLL).await);
+    let mut socket = app.connect(&token).await;
+    let pushed = app.start_export(&token, "push", &selective()).await;
+    socket.open(&pushed).await;
+    assert!(socket.next_frame(FRAME_WAIT).await.unwrap()["reportURL"].is_string());
+    // A push export nobody connects to waits for a client: running, however long.
+    let waiting = app.start_export(&token, "push", &selective()).await;
+
+    let mut forgotten = false;
+    for _ in 0..100 {
+        let (code, _) = app
+            .post("/report-status", &token, json!({"executionArn": done}))
+            .await;
+        let (pushed_code, _) = app
+            .post("/report-status", &token, json!({"executionArn": pushed}))
+            .await;
+        if code == 404 && pushed_code == 404 {
+            forgotten = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(forgotten, "finished exports are still known after 10 s");
+    assert_eq!(app.download(&url).await.0, 410, "the file is gone");
+    let records: Vec<_> = std::fs::read_dir(app.data_dir.join("executions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        records.len(),
+        1,
+        "only the running export's record: {records:?}"
+    );
+    assert!(records[0].ends_with(".json"));
+    assert_eq!(
+        app.status(&token, &waiting).await["status"],
+        "RUNNING",
+        "a running export is never forgotten"
+    );
+    // What remains is the running export's: its file waiting for a client, and its progress.
+    assert_eq!(state.push_registry.len(), 1);
+    assert_eq!(state.progress.len(), 1);
+}

@@ -1,8 +1,9 @@
 // Browser test of the try-it page: starts a real local stack (`sde serve` on a free port over a
 // temporary data directory, 3,000 seeded posts), drives Debian's Chromium headless through
 // playwright-core, and checks what a person would: signing in with the keyboard, searching,
-// paging, the three exports with their files' row counts, errors in words, the narrow layout,
-// and that the page loads nothing from anywhere else.
+// paging, the three exports with their files' row counts, the reports (the chart shown in the
+// page, its SVG and the trending PDF downloaded), errors in words, the narrow layout, and that
+// the page loads nothing from anywhere else.
 //
 // Run by scripts/browser-test.sh (which installs playwright-core and builds the binary):
 //   SDE_BIN=… SDE_BROWSER_TOOLS=… node --test tests/browser/page.test.mjs
@@ -240,6 +241,58 @@ test('the try-it page: sign in, search, page, export three ways', { timeout: 300
       const outbox = path.join(dataDir, 'outbox');
       assert.ok(existsSync(outbox) && readdirSync(outbox).some((name) => readFileSync(path.join(outbox, name), 'utf8').includes(EMAIL)),
         'a message to the signed-in address is in the outbox');
+    });
+
+    await t.test('views the post-frequency chart of the search, and downloads it and the trending PDF', async () => {
+      // The whole of 2019, the seeded posts' year: the chart then counts every match.
+      await page.fill('#from', '2019-01-01');
+      await page.fill('#to', '2019-12-31');
+      await page.click('#search-button');
+      await page.waitForFunction(() => document.getElementById('results').getAttribute('aria-busy') === 'false'
+        && document.getElementById('total-count'));
+      const yearTotal = Number(await page.getAttribute('#total-count', 'data-total'));
+      assert.equal(yearTotal, total, 'every seeded post is dated 2019');
+
+      await page.click('#view-chart');
+      await page.waitForSelector('#chart-figure', { state: 'visible', timeout: 60_000 });
+      await page.waitForFunction(() => {
+        const chart = document.getElementById('chart');
+        return chart.complete && chart.naturalWidth > 0;
+      });
+      const alt = await page.getAttribute('#chart', 'alt');
+      assert.match(alt, new RegExp(`${yearTotal} posts in total`), `the chart says its total: ${alt}`);
+      assert.match(alt, /Posts per week/, `a year is drawn in weeks: ${alt}`);
+      const box = await page.locator('#chart').boundingBox();
+      assert.ok(box.width > 300 && box.height > 100, `the chart is drawn large enough: ${JSON.stringify(box)}`);
+      // Not blank: the drawing has coloured bars, not just a white box.
+      const inked = await page.evaluate(() => {
+        const chart = document.getElementById('chart');
+        const canvas = document.createElement('canvas');
+        canvas.width = chart.naturalWidth;
+        canvas.height = chart.naturalHeight;
+        const context = canvas.getContext('2d');
+        context.drawImage(chart, 0, 0);
+        const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+        let coloured = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+          if (a > 0 && (Math.max(r, g, b) - Math.min(r, g, b)) > 40) coloured += 1;
+        }
+        return coloured / (canvas.width * canvas.height);
+      });
+      assert.ok(inked > 0.01, `coloured bars cover ${(inked * 100).toFixed(2)}% of the chart`);
+
+      const [chartFile] = await Promise.all([page.waitForEvent('download'), page.click('#download-chart')]);
+      assert.equal(chartFile.suggestedFilename(), 'post-frequency-20190101T0000Z-20200101T0000Z.svg');
+      const svg = readFileSync(await chartFile.path(), 'utf8');
+      assert.match(svg, /<svg[\s>]/);
+      assert.match(svg, new RegExp(`${yearTotal} posts in total`));
+
+      const [pdfFile] = await Promise.all([page.waitForEvent('download'), page.click('#download-trending')]);
+      assert.equal(pdfFile.suggestedFilename(), 'trending-tags-20190101T0000Z-20200101T0000Z.pdf');
+      const pdf = readFileSync(await pdfFile.path());
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+      assert.match(await page.textContent('#report-status'), /trending-tags PDF is downloading/);
     });
 
     await t.test('looks right (screenshot) and fits a narrow screen', async () => {

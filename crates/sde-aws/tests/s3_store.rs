@@ -137,6 +137,57 @@ async fn objects_are_encrypted_and_downloads_carry_their_name_and_type() {
 }
 
 #[tokio::test]
+async fn a_link_signed_inline_is_served_inline_whatever_the_object_was_stored_as() {
+    // A chart is stored once; the page shows it (`inline`, for an `<img src>`) and the person
+    // downloads it (`attachment`) from links to that one object: S3 must answer each presigned
+    // URL with the disposition the link asked for, not the one stored with the object.
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    let key = ObjectKey::new("reports/u-1/chart.svg").unwrap();
+    let svg = |disposition| ContentInfo {
+        content_type: "image/svg+xml".into(),
+        download_name: "post-frequency.svg".into(),
+        disposition,
+    };
+    let mut upload = store
+        .start_upload(&key, &svg(Disposition::Attachment))
+        .await
+        .unwrap();
+    upload
+        .upload_part(Bytes::from_static(
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+        ))
+        .await
+        .unwrap();
+    upload.complete().await.unwrap();
+
+    for (disposition, expected) in [
+        (Disposition::Inline, "inline; "),
+        (Disposition::Attachment, "attachment; "),
+    ] {
+        let url = store
+            .presign_get(&key, &svg(disposition), Duration::from_secs(300))
+            .await
+            .unwrap();
+        let response = reqwest::get(url.expose()).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+                .unwrap_or_default()
+        };
+        assert_eq!(header("content-type"), "image/svg+xml");
+        let served = header("content-disposition");
+        assert!(served.starts_with(expected), "{disposition:?}: {served}");
+        assert!(served.contains("post-frequency.svg"), "{served}");
+    }
+}
+
+#[tokio::test]
 async fn a_kms_key_selects_sse_kms() {
     let moto = moto_or_skip!();
     let bucket = moto.bucket().await;

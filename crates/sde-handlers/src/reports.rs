@@ -8,8 +8,9 @@
 //! the oldest post (a search up to a date covers everything before it), or 24 hours before the
 //! end when there is nothing older; with neither, the 24 hours up to the end — on a live system
 //! the last 24 hours, on old sample data the last day that has posts, never an empty chart.
-//! The bucket is the one asked for (hour by default), widened (hour → day → week → month) until
-//! the chart has at most [`MAX_BARS`] bars; a range too long even for months is refused.
+//! The chart's bucket is the one asked for (hour by default), widened (hour → day → week →
+//! month) until the chart has at most [`MAX_BARS`] bars; a chart of a range too long even for
+//! months is refused. The trending report draws no bars over time, so any range suits it.
 
 use crate::api_error::ApiError;
 use bytes::Bytes;
@@ -72,6 +73,7 @@ pub struct ReportPlan {
     pub query: PostQuery,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// The narrowest bar the request allows; the chart widens it (see [`choose_bucket`]).
     pub bucket: Bucket,
     pub download: bool,
 }
@@ -115,12 +117,11 @@ pub async fn plan(
         from: Some(from),
         to: Some(to),
     };
-    let bucket = choose_bucket(asked, from, to)?;
     Ok(ReportPlan {
         query,
         from,
         to,
-        bucket,
+        bucket: asked,
         download,
     })
 }
@@ -198,16 +199,17 @@ pub async fn report_graphical(
     request: &ReportRequest,
 ) -> Result<String, ApiError> {
     let plan = plan(stats, request, Utc::now()).await?;
-    let counts = stats.post_frequency(&plan.query, plan.bucket).await?;
-    let bars = fill_buckets(plan.bucket, plan.from, plan.to, &counts);
+    let bucket = choose_bucket(plan.bucket, plan.from, plan.to)?;
+    let counts = stats.post_frequency(&plan.query, bucket).await?;
+    let bars = fill_buckets(bucket, plan.from, plan.to, &counts);
     let svg = post_frequency_svg(&PostFrequency {
-        bucket: plan.bucket,
+        bucket,
         from: plan.from,
         to: plan.to,
         bars: &bars,
     });
     let total: u64 = bars.iter().map(|bar| bar.posts).sum();
-    info!(bucket = %plan.bucket, bars = bars.len(), total, "post-frequency chart drawn");
+    info!(%bucket, bars = bars.len(), total, "post-frequency chart drawn");
     let content = ContentInfo {
         content_type: "image/svg+xml".into(),
         download_name: file_name("post-frequency", &plan, "svg"),
@@ -451,8 +453,12 @@ mod tests {
             (
                 at("2019-07-01T10:00:00Z"),
                 at("2019-07-10T00:00:00Z"),
-                Bucket::Day
-            ),
+                Bucket::Hour
+            )
+        );
+        assert_eq!(
+            choose_bucket(plan.bucket, plan.from, plan.to).unwrap(),
+            Bucket::Day,
             "206 hours: too many for hourly bars"
         );
         let after_everything = json!({"search": [{"dateRange": ["2020-01-01", null]}]});
@@ -690,5 +696,39 @@ mod tests {
         assert_eq!(content.content_type, "application/pdf");
         assert!(bytes.starts_with(b"%PDF-"), "a PDF");
         assert!(bytes.len() > 1000, "in several parts");
+    }
+
+    #[tokio::test]
+    async fn only_the_chart_refuses_a_range_longer_than_two_hundred_months() {
+        let stats = spanning("1990-01-01T00:00:00Z", "2019-07-22T10:15:00Z");
+        let store = Kept::default();
+        let thirty_years = json!({"search": [{"dateRange": ["1990-01-01", "2020-01-01"]}]});
+        let pdf = report_hybrid(
+            &stats,
+            &store,
+            &links(),
+            ReportSettings::default(),
+            &owner(),
+            &request(thirty_years.clone()),
+        )
+        .await;
+        assert!(pdf.is_ok(), "the trending report has no bars: {pdf:?}");
+        let chart = report_graphical(
+            &stats,
+            &store,
+            &links(),
+            ReportSettings::default(),
+            &owner(),
+            &request(thirty_years),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(chart.status(), 400);
+        assert!(chart.to_string().contains("200 months"), "{chart}");
+        assert_eq!(
+            store.objects.lock().unwrap().len(),
+            1,
+            "only the PDF is stored"
+        );
     }
 }

@@ -1,5 +1,6 @@
 // The sde try-it page: sign in with the development issuer, search, page through results and
-// export the whole result directly, by email or over the push WebSocket, with live progress.
+// export the whole result directly, by email or over the push WebSocket, with live progress;
+// view the post-frequency chart of the search and download it, or the trending-tags PDF.
 // No dependencies and no inline code: the server's Content-Security-Policy allows only this
 // origin's script, style sheet and connections.
 
@@ -141,6 +142,10 @@ function signOut(reason = '') {
   show($('export-status'), '');
   $('export-progress').hidden = true;
   $('export-button').disabled = true;
+  setReportsEnabled(false);
+  show($('report-status'), '');
+  $('chart-figure').hidden = true;
+  $('chart').removeAttribute('src');
   renderAccount();
   show($('sign-in-message'), reason, reason ? 'error' : '');
   $('email').focus();
@@ -203,6 +208,7 @@ async function runSearch(page) {
     renderResults(answer.Results || []);
     renderTotal(answer.Status === 'warn' ? answer.ErrorMessage : '');
     $('export-button').disabled = false;
+    setReportsEnabled(true);
   } catch (error) {
     if (state.token) show(status, describe(error), 'error');
   } finally {
@@ -477,6 +483,79 @@ function code(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reports
+
+const REPORT_BUTTONS = ['view-chart', 'download-chart', 'download-trending'];
+
+function setReportsEnabled(enabled) {
+  for (const id of REPORT_BUTTONS) $(id).disabled = !enabled;
+}
+
+/** Asks for a report of the last search; resolves with its URL (the API answers a JSON string). */
+async function reportUrl(path, download) {
+  const url = await api(path, { download, search: state.criteria });
+  if (typeof url !== 'string' || !url) throw new ApiError('The server sent no report link.', 200);
+  return url;
+}
+
+/** Runs one report action with the buttons disabled and its outcome in the status line. */
+async function reportAction(busyText, action) {
+  if (!state.criteria) return;
+  const status = $('report-status');
+  setReportsEnabled(false);
+  show(status, busyText);
+  try {
+    await action(status);
+  } catch (error) {
+    if (state.token) show(status, `The report failed: ${describe(error)}`, 'error');
+  } finally {
+    if (state.token) setReportsEnabled(Boolean(state.criteria));
+  }
+}
+
+/** Shows the post-frequency chart in the page, described for screen readers by its own <desc>. */
+function viewChart() {
+  return reportAction('Drawing the chart…', async (status) => {
+    const url = await reportUrl('/report/graphical', false);
+    let response;
+    try {
+      response = await fetch(url);
+    } catch {
+      throw new ApiError('Could not fetch the chart.', 0);
+    }
+    if (!response.ok) throw new ApiError(`Fetching the chart answered ${response.status}.`, response.status);
+    const svg = await response.text();
+    const drawing = new DOMParser().parseFromString(svg, 'image/svg+xml');
+    const title = drawing.querySelector('svg > title')?.textContent?.trim() ?? 'Posts over time';
+    const desc = drawing.querySelector('svg > desc')?.textContent?.trim() ?? '';
+    const chart = $('chart');
+    // A data: URL (the page's policy allows images from here and data:) shows exactly the
+    // drawing fetched, without a second download.
+    chart.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+    chart.alt = desc ? `${title}. ${desc}` : title;
+    $('chart-caption').textContent = desc;
+    $('chart-figure').hidden = false;
+    show(status, '');
+  });
+}
+
+/** Starts the browser's download of a report, with a link to use if it does not start. */
+function downloadReport(path, label) {
+  return reportAction(`Preparing the ${label}…`, async (status) => {
+    const url = await reportUrl(path, true);
+    const link = document.createElement('a');
+    link.id = 'report-link';
+    link.href = url;
+    link.download = '';
+    link.textContent = `download the ${label} again`;
+    status.textContent = '';
+    status.className = 'message success';
+    status.append(`Your ${label} is downloading (or `, link, '). The link works for 24 hours.');
+    link.click();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 
 function start() {
@@ -489,6 +568,9 @@ function start() {
   $('prev-page').addEventListener('click', () => runSearch(state.page - 1));
   $('next-page').addEventListener('click', () => runSearch(state.page + 1));
   $('export-form').addEventListener('submit', submitExport);
+  $('view-chart').addEventListener('click', viewChart);
+  $('download-chart').addEventListener('click', () => downloadReport('/report/graphical', 'chart'));
+  $('download-trending').addEventListener('click', () => downloadReport('/report/hybrid', 'trending-tags PDF'));
   renderAccount();
   renderPager();
   document.body.dataset.ready = 'true';

@@ -2,6 +2,7 @@
 //! shared definition, and embedded stand-ins for the AWS parts — a tantivy index, a folder of
 //! signed-URL files, an outbox, a WebSocket hub and a development token issuer.
 
+mod aging;
 mod files;
 mod http;
 mod hub;

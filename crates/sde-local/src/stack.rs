@@ -339,7 +339,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         sockets: config.sockets,
         shutdown: CancellationToken::new(),
     };
-    spawn_retention_sweeper(store, config.retention, state.shutdown.clone());
+    spawn_housekeeping(&state, config.retention);
 
     let origin = match config.cors_origin.as_deref() {
         Some(origin) => CorsOrigin::parse(origin).context("reading the CORS origin")?,
@@ -421,26 +421,54 @@ async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<
     Ok(())
 }
 
-fn spawn_retention_sweeper(
-    store: Arc<LocalFsStore>,
-    retention: Duration,
-    shutdown: CancellationToken,
-) {
+/// Every hour (or every `retention`, when shorter) deletes the files older than `retention`
+/// and forgets what the stack keeps about the exports they came from — finished executions and
+/// their records, push records, progress — so a long-running stack uses the same memory and
+/// disk after ten thousand exports as after ten. A running export is never forgotten.
+fn spawn_housekeeping(state: &AppState, retention: Duration) {
+    let state = state.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600).min(retention));
         loop {
             tokio::select! {
                 _ = every.tick() => {
-                    let store = store.clone();
-                    let _ = tokio::task::spawn_blocking(move || {
-                        if let Err(error) = store.sweep_expired(retention) {
-                            tracing::warn!(error = %error, "sweeping expired exports failed");
-                        }
-                    })
-                    .await;
+                    let state = state.clone();
+                    let _ = tokio::task::spawn_blocking(move || forget_expired(&state, retention))
+                        .await;
                 }
-                () = shutdown.cancelled() => break,
+                () = state.shutdown.cancelled() => break,
             }
         }
     });
+}
+
+/// One round of [`spawn_housekeeping`].
+pub fn forget_expired(state: &AppState, retention: Duration) {
+    if let Err(error) = state.store.sweep_expired(retention) {
+        tracing::warn!(error = %error, "sweeping expired exports failed");
+    }
+    let Some(cutoff) = chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|retention| chrono::Utc::now().checked_sub_signed(retention))
+    else {
+        return;
+    };
+    let running: Vec<(String, String)> = state
+        .workflow
+        .engine()
+        .list_executions()
+        .into_iter()
+        .filter(|execution| !execution.status.is_finished())
+        .map(|execution| (execution.execution_arn, execution.name))
+        .collect();
+    let executions = state.workflow.forget_finished(cutoff);
+    let push_records = state
+        .push_registry
+        .forget_written_before(cutoff, |arn| running.iter().any(|(a, _)| a == arn));
+    let progress = state
+        .progress
+        .forget_written_before(cutoff, |id| running.iter().any(|(_, name)| name == id));
+    if executions + push_records + progress > 0 {
+        info!(executions, push_records, progress, "forgot expired exports");
+    }
 }

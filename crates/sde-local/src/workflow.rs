@@ -3,6 +3,7 @@
 //! cut short by a stop reads FAILED afterwards, never RUNNING forever.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sde_core::{ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind};
 use sde_states::{Engine, EngineError};
 use serde_json::Value;
@@ -62,6 +63,36 @@ impl LocalWorkflow {
     /// The interpreter, for hosts that need it directly (tests, stop).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Forgets executions that finished before `stopped_before`: in memory, and their records
+    /// on disk. Returns how many. Running executions are kept whatever their age.
+    pub fn forget_finished(&self, stopped_before: DateTime<Utc>) -> usize {
+        let mut forgotten: Vec<String> = self
+            .engine
+            .forget_finished(stopped_before)
+            .into_iter()
+            .map(|description| description.name)
+            .collect();
+        self.earlier
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, record| {
+                let expired = record.stop_date.is_some_and(|at| at < stopped_before);
+                if expired {
+                    forgotten.push(record.name.clone());
+                }
+                !expired
+            });
+        for name in &forgotten {
+            let path = self.record_path(name);
+            if let Err(error) = std::fs::remove_file(&path)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                warn!(path = %path.display(), error = %error, "deleting an execution record failed");
+            }
+        }
+        forgotten.len()
     }
 
     fn record_path(&self, name: &str) -> PathBuf {
@@ -253,6 +284,44 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the finished execution was not recorded on disk");
+    }
+
+    #[tokio::test]
+    async fn finished_executions_and_their_records_are_forgotten_after_the_cutoff() {
+        let dir = tempfile::tempdir().unwrap();
+        // One execution of an earlier run, read from its record, and one of this run.
+        let old = json!({"executionArn": arn("old"), "name": "old", "status": "SUCCEEDED",
+            "input": {}, "output": {}, "startDate": "2026-11-23T10:00:00Z",
+            "stopDate": "2026-11-23T10:00:05Z"});
+        std::fs::write(dir.path().join("old.json"), old.to_string()).unwrap();
+        let workflow = LocalWorkflow::open(engine(), dir.path()).unwrap();
+        let fresh = workflow.start("fresh", json!({})).await.unwrap();
+        let done = workflow.engine().wait(&fresh).await.unwrap();
+        let stopped = done.stop_date.unwrap();
+        // The record of `fresh` is written by a watching task; wait for it.
+        for _ in 0..100 {
+            if dir.path().join("fresh.json").exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        assert_eq!(
+            workflow.forget_finished(stopped),
+            1,
+            "only the earlier run's"
+        );
+        assert!(!dir.path().join("old.json").exists());
+        assert!(workflow.describe(&arn("old")).await.is_err());
+        assert!(workflow.describe(&fresh).await.is_ok());
+
+        assert_eq!(
+            workflow.forget_finished(stopped + chrono::Duration::seconds(1)),
+            1
+        );
+        assert!(!dir.path().join("fresh.json").exists());
+        let error = workflow.describe(&fresh).await.unwrap_err();
+        assert_eq!(error.kind, WorkflowErrorKind::NotFound);
     }
 
     /// A local workflow running the contract's waiting state machine, whose function hands each

@@ -198,6 +198,25 @@ impl Engine {
         out
     }
 
+    /// Forgets every execution that finished before `stopped_before`, with its history, and
+    /// returns their descriptions; running executions are kept whatever their age. Step
+    /// Functions keeps a finished standard execution for 90 days; a long-running local stack
+    /// forgets its executions once their files expire, so its memory stays flat.
+    pub fn forget_finished(&self, stopped_before: DateTime<Utc>) -> Vec<ExecutionDescription> {
+        let mut executions = lock(&self.inner.executions);
+        let mut forgotten = Vec::new();
+        executions.retain(|_, slot| {
+            let description = lock(&slot.description);
+            let expired = description.status != ExecutionStatus::Running
+                && description.stop_date.is_some_and(|at| at < stopped_before);
+            if expired {
+                forgotten.push(description.clone());
+            }
+            !expired
+        });
+        forgotten
+    }
+
     /// The execution's history so far.
     pub fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, EngineError> {
         Ok(lock(&self.slot(arn)?.history).clone())

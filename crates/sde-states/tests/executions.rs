@@ -70,6 +70,37 @@ async fn describe_execution_is_shaped_like_the_step_functions_response() {
 }
 
 #[tokio::test]
+async fn finished_executions_are_forgotten_after_a_cutoff_and_running_ones_never() {
+    let e = engine(waiting_definition(3600), &TaskRegistry::new());
+    let running = e.start_execution("running", json!({})).unwrap();
+    let quick = engine(waiting_definition(0), &TaskRegistry::new());
+    let done = quick.start_execution("done", json!({})).unwrap();
+    let finished = quick.wait(&done).await.unwrap();
+    let stopped_at = finished.stop_date.unwrap();
+
+    assert!(
+        quick.forget_finished(stopped_at).is_empty(),
+        "the cutoff is exclusive"
+    );
+    assert!(quick.describe_execution(&done).is_ok());
+    let forgotten = quick.forget_finished(stopped_at + chrono::Duration::milliseconds(1));
+    assert_eq!(forgotten, [finished]);
+    assert!(matches!(
+        quick.describe_execution(&done),
+        Err(EngineError::ExecutionDoesNotExist(_))
+    ));
+    assert!(quick.history(&done).is_err(), "its history goes with it");
+    assert!(quick.list_executions().is_empty());
+
+    let far_future = chrono::Utc::now() + chrono::Duration::days(365);
+    assert!(e.forget_finished(far_future).is_empty());
+    assert_eq!(
+        e.describe_execution(&running).unwrap().status,
+        ExecutionStatus::Running
+    );
+}
+
+#[tokio::test]
 async fn stop_execution_aborts_a_running_execution_and_invalidates_its_task_tokens() {
     // StopExecution: status ABORTED with the given error and cause.
     let r = TaskRegistry::new();
