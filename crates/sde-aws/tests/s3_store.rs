@@ -46,6 +46,28 @@ async fn open_uploads(moto: &common::Moto, bucket: &str) -> usize {
     listed.uploads().len()
 }
 
+/// Stores `bytes` at `key` in one part; returns the size stored.
+async fn put_one_part(
+    store: &S3Store,
+    key: &ObjectKey,
+    content: &ContentInfo,
+    bytes: &'static [u8],
+) -> u64 {
+    let mut upload = store.start_upload(key, content).await.unwrap();
+    upload.upload_part(Bytes::from_static(bytes)).await.unwrap();
+    upload.complete().await.unwrap().bytes
+}
+
+/// A response header as text; empty when absent.
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn s3_store_meets_the_object_store_contract() {
     let moto = moto_or_skip!();
@@ -73,12 +95,7 @@ async fn objects_are_encrypted_and_downloads_carry_their_name_and_type() {
     let bucket = moto.bucket().await;
     let store = store(&moto, &bucket);
     let key = ObjectKey::new("exports/u-1/run.csv").unwrap();
-    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
-    upload
-        .upload_part(Bytes::from_static(b"a,b\n1,2\n"))
-        .await
-        .unwrap();
-    assert_eq!(upload.complete().await.unwrap().bytes, 8);
+    assert_eq!(put_one_part(&store, &key, &csv(), b"a,b\n1,2\n").await, 8);
 
     let head = moto
         .s3()
@@ -116,18 +133,8 @@ async fn objects_are_encrypted_and_downloads_carry_their_name_and_type() {
     );
     let response = reqwest::get(url.expose()).await.unwrap();
     assert_eq!(response.status(), 200);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    assert_eq!(
-        header("content-type").as_deref(),
-        Some("text/csv; charset=utf-8")
-    );
-    let disposition = header("content-disposition").unwrap();
+    assert_eq!(header(&response, "content-type"), "text/csv; charset=utf-8");
+    let disposition = header(&response, "content-disposition");
     assert!(disposition.starts_with("attachment; "), "{disposition}");
     assert!(
         disposition.contains("filename*=UTF-8''%C3%9Cberblick%202024.csv"),
@@ -150,17 +157,8 @@ async fn a_link_signed_inline_is_served_inline_whatever_the_object_was_stored_as
         download_name: "post-frequency.svg".into(),
         disposition,
     };
-    let mut upload = store
-        .start_upload(&key, &svg(Disposition::Attachment))
-        .await
-        .unwrap();
-    upload
-        .upload_part(Bytes::from_static(
-            b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-        ))
-        .await
-        .unwrap();
-    upload.complete().await.unwrap();
+    let svg_text = b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>";
+    put_one_part(&store, &key, &svg(Disposition::Attachment), svg_text).await;
 
     for (disposition, expected) in [
         (Disposition::Inline, "inline; "),
@@ -172,16 +170,8 @@ async fn a_link_signed_inline_is_served_inline_whatever_the_object_was_stored_as
             .unwrap();
         let response = reqwest::get(url.expose()).await.unwrap();
         assert_eq!(response.status(), 200);
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-                .unwrap_or_default()
-        };
-        assert_eq!(header("content-type"), "image/svg+xml");
-        let served = header("content-disposition");
+        assert_eq!(header(&response, "content-type"), "image/svg+xml");
+        let served = header(&response, "content-disposition");
         assert!(served.starts_with(expected), "{disposition:?}: {served}");
         assert!(served.contains("post-frequency.svg"), "{served}");
     }
@@ -197,9 +187,7 @@ async fn a_kms_key_selects_sse_kms() {
     };
     let store = S3Store::new(moto.s3(), config);
     let key = ObjectKey::new("exports/kms.csv").unwrap();
-    let mut upload = store.start_upload(&key, &csv()).await.unwrap();
-    upload.upload_part(Bytes::from_static(b"x")).await.unwrap();
-    upload.complete().await.unwrap();
+    put_one_part(&store, &key, &csv(), b"x").await;
     let head = moto
         .s3()
         .head_object()
