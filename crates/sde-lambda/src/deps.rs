@@ -61,6 +61,7 @@ pub fn export_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<ExportLi
             defaults.max_running_per_owner,
             1..=1000,
         )?,
+        ..defaults
     })
 }
 

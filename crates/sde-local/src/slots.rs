@@ -8,10 +8,17 @@ use sde_core::{ExportSlots, ExportSlotsError, Reservation};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Each owner's reservations: export id and expiry.
+/// One slot taken: the export holding it, and when it lapses.
+#[derive(Debug)]
+struct Held {
+    export_id: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// Each owner's slots taken.
 #[derive(Debug, Default)]
 pub struct MemoryExportSlots {
-    held: Mutex<HashMap<String, Vec<(String, DateTime<Utc>)>>>,
+    held: Mutex<HashMap<String, Vec<Held>>>,
 }
 
 #[async_trait]
@@ -29,12 +36,15 @@ impl ExportSlots for MemoryExportSlots {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let slots = held.entry(owner.to_owned()).or_default();
-        slots.retain(|(_, expiry)| *expiry > now);
+        slots.retain(|held| held.expires_at > now);
         let count = u32::try_from(slots.len()).unwrap_or(u32::MAX);
         if count >= limit {
             return Ok(Reservation::Full { held: count });
         }
-        slots.push((export_id.to_owned(), expires_at));
+        slots.push(Held {
+            export_id: export_id.to_owned(),
+            expires_at,
+        });
         Ok(Reservation::Reserved)
     }
 
@@ -44,7 +54,7 @@ impl ExportSlots for MemoryExportSlots {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(slots) = held.get_mut(owner) {
-            slots.retain(|(id, _)| id != export_id);
+            slots.retain(|held| held.export_id != export_id);
             if slots.is_empty() {
                 held.remove(owner);
             }
