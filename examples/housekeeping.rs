@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
     config.seed_posts = 20_000;
     config.retention = Duration::from_secs(retention);
     // Each batch starts its exports at once; the per-user limit is not what is measured here.
-    config.limits.max_running_per_owner = BATCH as u64;
+    config.limits.max_running_per_owner = BATCH as u32;
     eprintln!("importing {} posts…", config.seed_posts);
     let stack = sde_local::start(config).await?;
     let state = &stack.state;

@@ -468,27 +468,59 @@ async fn tampered_download_links_are_refused() {
     assert_eq!(app.download(&other).await.0, 403);
 }
 
-#[tokio::test]
-async fn a_user_beyond_the_concurrent_export_limit_gets_429_and_others_are_unaffected() {
-    let app = TestApp::spawn_with(|config| config.limits.max_running_per_owner = 2).await;
+// Several workers, so the fifty requests are served in parallel, not one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_requests_by_one_user_start_exactly_the_limit_and_429_the_rest() {
+    let app = TestApp::spawn_with(|config| {
+        config.limits.max_running_per_owner = 3;
+        // Unscaled, a push export waits 15 minutes for its client: longer than this test.
+        config.time_scale = 1.0;
+    })
+    .await;
     let busy = app.token("busy@example.com").await;
-    // Push exports without a client stay running, holding their slots.
-    app.start_export(&busy, "push", &selective()).await;
-    app.start_export(&busy, "push", &selective()).await;
-    let (code, body) = app
-        .post(
-            "/download-request",
-            &busy,
-            json!({"type": "direct", "searchCriteria": selective()}),
-        )
-        .await;
-    assert_eq!(code, 429, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("the limit is 2"),
-        "{body}"
-    );
+    // Push exports without a client stay running (they wait for one), holding their slots.
+    let push = json!({"type": "push", "searchCriteria": selective()});
+    let answers = futures::future::join_all(
+        (0..50).map(|_| app.post("/download-request", &busy, push.clone())),
+    )
+    .await;
+    let started: Vec<String> = answers
+        .iter()
+        .filter(|(code, _)| *code == 200)
+        .map(|(_, body)| body["executionArn"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(started.len(), 3, "{answers:?}");
+    for (code, body) in answers.iter().filter(|(code, _)| *code != 200) {
+        assert_eq!(*code, 429, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("the limit is 3"),
+            "{body}"
+        );
+    }
     let other = app.token("other@example.com").await;
     app.start_export(&other, "direct", &selective()).await;
+
+    // One export ends (its client connects and takes the file): its slot is free again, and
+    // only that one.
+    let mut socket = app.connect(&busy).await;
+    socket.open(&started[0]).await;
+    let frame = socket.next_frame(FRAME_WAIT).await.expect("a frame");
+    assert!(frame["reportURL"].is_string(), "{frame}");
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        let (code, body) = app.post("/download-request", &busy, push.clone()).await;
+        if code == 200 {
+            break;
+        }
+        assert_eq!(code, 429, "{body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ended export's slot was never given back"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    let (code, body) = app.post("/download-request", &busy, push).await;
+    assert_eq!(code, 429, "{body}");
 }
 
 #[tokio::test]

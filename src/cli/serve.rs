@@ -25,8 +25,9 @@ pub struct ServeArgs {
     #[arg(long, env = "SDE_SMTP_URL")]
     pub smtp_url: Option<String>,
     /// Exports one user may have running at once; more are answered with 429.
-    #[arg(long, env = "SDE_MAX_RUNNING_EXPORTS", default_value_t = 5)]
-    pub max_running_exports: u64,
+    #[arg(long, env = "SDE_MAX_RUNNING_EXPORTS", default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_running_exports: u32,
     /// Let a WebSocket without a token follow a push export by its ARN, as the unchanged
     /// original frontend connects (see SECURITY.md for the trade-off). Off by default.
     #[arg(long, env = "SDE_PUSH_ALLOW_ANONYMOUS")]

@@ -137,6 +137,7 @@ impl<'a> Host<'a> {
             "/search" => search_routes(state.index.clone()),
             "/download-request" => download_request_routes(ExportStarter {
                 workflow: state.workflow.clone(),
+                slots: state.slots.clone(),
                 limits: state.limits,
             }),
             "/report-status" => report_status_routes(StatusReader {

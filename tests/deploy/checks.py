@@ -483,6 +483,131 @@ def iam_problems(template: dict[str, Any], allowlist: dict[str, Any]) -> list[st
 
 
 # ---------------------------------------------------------------------------------------------
+# The per-user export limit and the REST API's throttling
+
+# The statuses an execution ends in: each must give its export's slot back.
+EXECUTION_ENDS = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r.get("Type") == kind}
+
+
+def _function(template: dict[str, Any], name_suffix: str) -> tuple[str, dict[str, Any]] | None:
+    for name, resource in _of_type(template, "AWS::Lambda::Function").items():
+        if str(render(resource["Properties"].get("FunctionName", ""))).endswith(name_suffix):
+            return name, resource["Properties"]
+    return None
+
+
+def export_slots_problems(template: dict[str, Any]) -> list[str]:
+    """The slots table is keyed (owner, slot), lets TTL delete lapsed slots, and is the table
+    both functions that take and give back slots are given."""
+    tables = _of_type(template, "AWS::DynamoDB::Table")
+    if "ExportSlotsTable" not in tables:
+        return ["no ExportSlotsTable"]
+    table = tables["ExportSlotsTable"]["Properties"]
+    problems = []
+    keys = {k["AttributeName"]: k["KeyType"] for k in table.get("KeySchema", [])}
+    if keys != {"owner": "HASH", "slot": "RANGE"}:
+        problems.append(f"the slots table is keyed {keys}, not owner (HASH) and slot (RANGE)")
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    if types.get("owner") != "S" or types.get("slot") != "N":
+        problems.append(f"the slots table's key types are {types}, not owner S and slot N")
+    ttl = table.get("TimeToLiveSpecification", {})
+    if ttl.get("AttributeName") != "expiresAt" or ttl.get("Enabled") is not True:
+        problems.append("the slots table does not expire items by their expiresAt (TTL)")
+    if table.get("BillingMode") != "PAY_PER_REQUEST":
+        problems.append("the slots table is provisioned: a burst of requests would be throttled")
+    for suffix in ("-download-request", "-release-export-slot"):
+        found = _function(template, suffix)
+        if found is None:
+            problems.append(f"no function *{suffix}")
+            continue
+        variables = found[1].get("Environment", {}).get("Variables", {})
+        if render(variables.get("SDE_EXPORT_SLOTS_TABLE")) != "${ExportSlotsTable}":
+            problems.append(f"*{suffix} is not given the slots table in SDE_EXPORT_SLOTS_TABLE")
+    return problems
+
+
+def slot_release_problems(template: dict[str, Any], state_machine: str) -> list[str]:
+    """An EventBridge rule sends every end of the export machine's executions - and nothing
+    else - to release-export-slot, which lets EventBridge invoke it."""
+    found = _function(template, "-release-export-slot")
+    if found is None:
+        return ["no function *-release-export-slot"]
+    function = "${%s.Arn}" % found[0]
+    rules = [
+        r["Properties"]
+        for r in _of_type(template, "AWS::Events::Rule").values()
+        if any(render(t.get("Arn")) == function for t in r["Properties"].get("Targets", []))
+    ]
+    if len(rules) != 1:
+        return [f"{len(rules)} EventBridge rules invoke release-export-slot, not one"]
+    pattern = rules[0].get("EventPattern", {})
+    problems = []
+    if pattern.get("source") != ["aws.states"] or pattern.get("detail-type") != [
+        "Step Functions Execution Status Change"
+    ]:
+        problems.append("the rule does not match Step Functions' Execution Status Change events")
+    detail = pattern.get("detail", {})
+    statuses = set(detail.get("status", []))
+    if statuses != EXECUTION_ENDS:
+        problems.append(
+            f"the rule matches the statuses {sorted(statuses)}, not every end {sorted(EXECUTION_ENDS)}"
+        )
+    machines = [str(render(m)) for m in detail.get("stateMachineArn", [])]
+    if len(machines) != 1 or not machines[0].endswith(f":stateMachine:{state_machine}"):
+        problems.append(f"the rule matches the state machines {machines}, not only {state_machine}")
+    permitted = [
+        p["Properties"]
+        for p in _of_type(template, "AWS::Lambda::Permission").values()
+        if render(p["Properties"].get("FunctionName")) == function
+        and p["Properties"].get("Principal") == "events.amazonaws.com"
+    ]
+    if not permitted:
+        problems.append("EventBridge may not invoke release-export-slot")
+    return problems
+
+
+def throttling_problems(template: dict[str, Any], path: str = "/download-request") -> list[str]:
+    """The REST stage is throttled, `POST <path>` more tightly, and that route's burst fits in
+    its function's reserved concurrency, so a flood meets API Gateway's 429 before the function
+    is throttled (which API Gateway would answer with a 5xx)."""
+    deployments = list(_of_type(template, "AWS::ApiGateway::Deployment").values())
+    if len(deployments) != 1:
+        return [f"{len(deployments)} REST API deployments, not one"]
+    stage = deployments[0]["Properties"].get("StageDescription", {})
+    rate, burst = stage.get("ThrottlingRateLimit"), stage.get("ThrottlingBurstLimit")
+    if not (isinstance(rate, (int, float)) and rate > 0 and isinstance(burst, int) and burst > 0):
+        return ["the REST API stage sets no throttling rate and burst"]
+    problems = []
+    # MethodSettings name a method's path with its slashes as ~1, after a leading slash.
+    resource_path = "/" + path.replace("/", "~1")
+    methods = [
+        m for m in stage.get("MethodSettings", [])
+        if m.get("HttpMethod") == "POST" and m.get("ResourcePath") == resource_path
+    ]
+    if len(methods) != 1:
+        return problems + [f"POST {path} has no throttling of its own"]
+    method_rate = methods[0].get("ThrottlingRateLimit")
+    method_burst = methods[0].get("ThrottlingBurstLimit")
+    if not (isinstance(method_rate, (int, float)) and 0 < method_rate <= rate):
+        problems.append(f"POST {path} may run at {method_rate}/s, not within the stage's {rate}/s")
+    if not (isinstance(method_burst, int) and 0 < method_burst <= burst):
+        problems.append(f"POST {path} bursts to {method_burst}, not within the stage's {burst}")
+    found = _function(template, path.replace("/", "-"))
+    reserved = found[1].get("ReservedConcurrentExecutions") if found else None
+    if not (isinstance(reserved, int) and reserved > 0):
+        problems.append(f"the function behind POST {path} has no reserved concurrency")
+    elif isinstance(method_burst, int) and method_burst > reserved:
+        problems.append(
+            f"POST {path} bursts to {method_burst}, beyond its function's reserved concurrency {reserved}"
+        )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
 # Lambda zips
 
 ELF_MACHINES = {"x86_64": 62, "arm64": 183}  # EM_X86_64, EM_AARCH64

@@ -150,6 +150,27 @@ impl SfnConfig {
     }
 }
 
+/// Settings of [`DynamoDbExportSlots`](crate::DynamoDbExportSlots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotsConfig {
+    /// `SDE_EXPORT_SLOTS_TABLE`: the DynamoDB table of export slots (partition key `owner`,
+    /// string; sort key `slot`, number; TTL attribute `expiresAt`).
+    pub table: String,
+}
+
+impl SlotsConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table = Settings(lookup).required("SDE_EXPORT_SLOTS_TABLE", "sde-dev-export-slots")?;
+        Ok(SlotsConfig { table })
+    }
+}
+
 /// Settings of [`ApiGatewayPushChannel`](crate::ApiGatewayPushChannel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushConfig {
@@ -250,6 +271,9 @@ mod tests {
         let endpoint =
             PushConfig::from_lookup(lookup(&[("SDE_WEBSOCKET_ENDPOINT", "ws://x")])).unwrap_err();
         assert_eq!(endpoint.variable, "SDE_WEBSOCKET_ENDPOINT");
+
+        let table = SlotsConfig::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(table.variable, "SDE_EXPORT_SLOTS_TABLE");
     }
 
     #[test]
@@ -269,5 +293,9 @@ mod tests {
             push.endpoint,
             "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
         );
+        let slots =
+            SlotsConfig::from_lookup(lookup(&[("SDE_EXPORT_SLOTS_TABLE", "sde-ci-export-slots")]))
+                .unwrap();
+        assert_eq!(slots.table, "sde-ci-export-slots");
     }
 }

@@ -1,5 +1,6 @@
 //! The AWS adapters of the sde core traits: [`S3Store`] ([`ObjectStore`](sde_core::ObjectStore)),
 //! [`SesMailer`] ([`Mailer`](sde_core::Mailer)), [`SfnWorkflow`] ([`Workflow`](sde_core::Workflow)),
+//! [`DynamoDbExportSlots`] ([`ExportSlots`](sde_core::ExportSlots)),
 //! [`ApiGatewayPushChannel`] ([`PushChannel`](sde_core::PushChannel)), [`S3PushRegistry`]
 //! ([`PushRegistry`](sde_core::PushRegistry)) and [`S3ProgressBoard`]
 //! ([`ProgressBoard`](sde_core::ProgressBoard)), plus the typed configuration they are built
@@ -9,6 +10,7 @@
 //! with the `*Config::from_env` of what it uses, and builds only the adapters it needs.
 
 mod config;
+mod dynamodb_slots;
 mod errors;
 mod progress;
 mod push;
@@ -22,7 +24,9 @@ mod ssm;
 
 pub use config::{
     ConfigError, Encryption, MIN_PART_SIZE, PushConfig, S3Config, SesConfig, Settings, SfnConfig,
+    SlotsConfig,
 };
+pub use dynamodb_slots::DynamoDbExportSlots;
 pub use progress::S3ProgressBoard;
 pub use push::ApiGatewayPushChannel;
 pub use registry::S3PushRegistry;

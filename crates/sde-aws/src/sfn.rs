@@ -97,39 +97,8 @@ fn status(status: &SfnStatus) -> Option<ExecutionStatus> {
     })
 }
 
-/// Pages of `ListExecutions` read to count one owner's running exports; beyond this many
-/// running executions in the account the count is a lower bound.
-const MAX_LIST_PAGES: usize = 10;
-
 #[async_trait]
 impl Workflow for SfnWorkflow {
-    async fn count_running(&self, name_prefix: &str) -> Result<u64, WorkflowError> {
-        let mut count = 0;
-        let mut next_token = None;
-        for _ in 0..MAX_LIST_PAGES {
-            let page = self
-                .client
-                .list_executions()
-                .state_machine_arn(&self.config.state_machine_arn)
-                .status_filter(SfnStatus::Running)
-                .max_results(1000)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|sdk_error| workflow_error("listing running executions", sdk_error))?;
-            count += page
-                .executions()
-                .iter()
-                .filter(|e| e.name().starts_with(name_prefix))
-                .count() as u64;
-            next_token = page.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
-            }
-        }
-        Ok(count)
-    }
-
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError> {
         let output = self
             .client

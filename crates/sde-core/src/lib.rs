@@ -1,6 +1,7 @@
 //! The sde domain: posts, search criteria, export options, the traits every backend implements
-//! (search index, post statistics, object store) and the streaming export pipeline, plus what every crate's
-//! start-up shares (the [`Secret`] type, the [`Settings`] reader). No cloud SDK type lives here.
+//! (search index, post statistics, object store, export slots) and the streaming export
+//! pipeline, plus what every crate's start-up shares (the [`Secret`] type, the [`Settings`]
+//! reader). No cloud SDK type lives here.
 
 pub mod criteria;
 pub mod delivery;
@@ -14,6 +15,7 @@ pub mod owner;
 pub mod post;
 pub mod secret;
 pub mod settings;
+pub mod slots;
 pub mod stats;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -36,6 +38,7 @@ pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};
 pub use secret::Secret;
 pub use settings::{Settings, SettingsError, SettingsErrorKind};
+pub use slots::{ExportSlots, ExportSlotsError, ExportSlotsErrorKind, Reservation};
 pub use stats::{
     Bucket, BucketCount, MAX_COUNTED_TAG_CHARS, PostStats, PostSummary, TagCount, TopTags,
     fill_buckets, rank_tags,

@@ -169,9 +169,6 @@ pub trait Workflow: Send + Sync + fmt::Debug {
     /// ARN. A name already used fails with [`WorkflowErrorKind::AlreadyExists`].
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError>;
 
-    /// How many executions whose name starts with `name_prefix` are running now.
-    async fn count_running(&self, name_prefix: &str) -> Result<u64, WorkflowError>;
-
     /// Describes the execution `execution_arn`; an unknown ARN is [`WorkflowErrorKind::NotFound`].
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError>;
 

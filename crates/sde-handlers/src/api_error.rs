@@ -1,8 +1,8 @@
 //! Errors of the HTTP and WebSocket handlers, and their one mapping to a status and a body.
 
 use sde_core::{
-    BoxError, CriteriaError, IndexError, IndexErrorKind, OptionsError, UnverifiedEmail,
-    WorkflowError, WorkflowErrorKind,
+    BoxError, CriteriaError, ExportSlotsError, ExportSlotsErrorKind, IndexError, IndexErrorKind,
+    OptionsError, UnverifiedEmail, WorkflowError, WorkflowErrorKind,
 };
 use serde_json::{Value, json};
 use std::fmt;
@@ -142,6 +142,18 @@ impl From<WorkflowError> for ApiError {
     }
 }
 
+impl From<ExportSlotsError> for ApiError {
+    fn from(error: ExportSlotsError) -> Self {
+        match error.kind {
+            ExportSlotsErrorKind::Unavailable => {
+                ApiError::new(ApiErrorKind::Unavailable, "export slots unavailable")
+                    .with_source(error)
+            }
+            ExportSlotsErrorKind::Rejected => ApiError::internal(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +181,20 @@ mod tests {
             "describing",
         ));
         assert_eq!(error.status(), 404);
+    }
+
+    #[test]
+    fn a_slot_store_that_cannot_be_reached_is_a_503_and_says_nothing_internal() {
+        let unreachable = ApiError::from(ExportSlotsError::new(
+            ExportSlotsErrorKind::Unavailable,
+            "reserving in table sde-prod-export-slots",
+        ));
+        assert_eq!(unreachable.status(), 503);
+        assert!(!unreachable.body().to_string().contains("sde-prod"));
+        let refused = ApiError::from(ExportSlotsError::new(
+            ExportSlotsErrorKind::Rejected,
+            "reserving",
+        ));
+        assert_eq!(refused.status(), 500);
     }
 }

@@ -1,6 +1,6 @@
 //! The functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
-//! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid` —
-//! as plain async functions over typed input and the core traits. The Lambda binaries and the
+//! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid`,
+//! `release-export-slot` — as plain async functions over typed input and the core traits. The Lambda binaries and the
 //! local stack both call these; neither re-implements one.
 
 pub mod api_error;
@@ -9,6 +9,7 @@ pub mod email_link;
 pub mod execution;
 pub mod generate_csv;
 pub mod push;
+pub mod release_export_slot;
 pub mod report_status;
 pub mod reports;
 pub mod search;
@@ -16,4 +17,5 @@ pub mod task_failure;
 
 pub use api_error::{ApiError, ApiErrorKind};
 pub use execution::{DeliveryType, ExecutionInput, ExportOutput};
+pub use release_export_slot::release_export_slot;
 pub use task_failure::TaskFailure;

@@ -34,10 +34,6 @@ impl Workflow for FakeWorkflow {
         unreachable!("not used")
     }
 
-    async fn count_running(&self, _: &str) -> Result<u64, WorkflowError> {
-        unreachable!("not used")
-    }
-
     async fn describe(&self, arn: &str) -> Result<ExecutionDescription, WorkflowError> {
         let delivery = match arn {
             ARN => "push",

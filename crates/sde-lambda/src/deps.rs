@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use aws_config::SdkConfig;
 use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_aws::{
-    ApiGatewayPushChannel, ConfigError, PushConfig, S3Config, S3ProgressBoard, S3PushRegistry,
-    S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SsmSecret,
+    ApiGatewayPushChannel, ConfigError, DynamoDbExportSlots, PushConfig, S3Config, S3ProgressBoard,
+    S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SlotsConfig,
+    SsmSecret,
 };
 use sde_core::{DownloadLinks, SigningKey};
 use sde_edge::rest::{CorsOrigin, Reporter};
@@ -60,6 +61,7 @@ pub fn export_limits(lookup: impl Fn(&str) -> Option<String>) -> Result<ExportLi
             defaults.max_running_per_owner,
             1..=1000,
         )?,
+        ..defaults
     })
 }
 
@@ -142,6 +144,8 @@ pub struct SearchDeps {
 pub struct DownloadRequestDeps {
     /// The export state machine.
     pub workflow: SfnWorkflow,
+    /// Each user's slots for running exports.
+    pub slots: DynamoDbExportSlots,
     /// How many exports one user may run at once.
     pub limits: ExportLimits,
     /// The origin CORS headers name.
@@ -242,6 +246,7 @@ pub async fn download_request_deps() -> anyhow::Result<DownloadRequestDeps> {
     let sdk = sde_aws::load_sdk_config().await;
     Ok(DownloadRequestDeps {
         workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+        slots: DynamoDbExportSlots::new(&sdk, SlotsConfig::from_env()?),
         limits: export_limits(env)?,
         cors_origin: cors_origin(env)?,
     })
@@ -337,6 +342,12 @@ pub fn public_api_url(lookup: impl Fn(&str) -> Option<String>) -> Result<String,
             format!("must be the API's https URL without query, got {url:?}"),
         )),
     }
+}
+
+/// Builds what `release-export-slot` needs: the export slots table.
+pub async fn release_export_slot_deps() -> anyhow::Result<DynamoDbExportSlots> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(DynamoDbExportSlots::new(&sdk, SlotsConfig::from_env()?))
 }
 
 /// Builds what `email-link` needs.

@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-/// The functions of the design page, plus the WebSocket `$connect` authorizer and the two
-/// reports.
-const FUNCTIONS: [&str; 11] = [
+/// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports
+/// and the one that gives back an ended export's slot.
+const FUNCTIONS: [&str; 12] = [
     "download",
     "download-request",
     "generate-csv",
@@ -21,6 +21,7 @@ const FUNCTIONS: [&str; 11] = [
     "report-graphical",
     "report-hybrid",
     "ws-authorizer",
+    "release-export-slot",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).

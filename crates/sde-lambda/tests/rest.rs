@@ -10,13 +10,16 @@ use aws_lambda_events::encodings::Body;
 use axum::Router;
 use axum::http::HeaderValue;
 use common::*;
-use sde_core::{ExecutionStatus, ExportProgress, ProgressBoard, SearchIndex, Workflow};
+use sde_core::{
+    ExecutionStatus, ExportProgress, ExportSlots, ProgressBoard, SearchIndex, Workflow,
+};
 use sde_edge::rest::{
     CorsOrigin, ExportStarter, StatusReader, download_request_routes, report_status_routes,
     search_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_lambda::rest;
+use sde_local::MemoryExportSlots;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -28,11 +31,12 @@ fn search_api(index: impl SearchIndex + 'static) -> Router {
     rest::api(search_routes(Arc::new(index)), &cors())
 }
 
-fn download_api(workflow: &Arc<FakeWorkflow>) -> Router {
+fn download_api(workflow: &Arc<FakeWorkflow>, slots: &Arc<MemoryExportSlots>) -> Router {
     let workflow: Arc<dyn Workflow> = workflow.clone();
     rest::api(
         download_request_routes(ExportStarter {
             workflow,
+            slots: slots.clone(),
             limits: ExportLimits::default(),
         }),
         &cors(),
@@ -109,7 +113,7 @@ async fn an_event_without_authorizer_claims_is_a_401() {
 
     let workflow = Arc::new(FakeWorkflow::default());
     let response = rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &Arc::new(MemoryExportSlots::default())),
         without_claims("rest-download-request.json"),
     )
     .await;
@@ -141,7 +145,7 @@ async fn a_body_not_declared_json_is_a_415() {
 
     let workflow = Arc::new(FakeWorkflow::default());
     let response = rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &Arc::new(MemoryExportSlots::default())),
         with_content_type(
             "rest-download-request.json",
             "application/x-www-form-urlencoded",
@@ -162,7 +166,7 @@ async fn an_unreachable_index_is_a_503_that_leaks_nothing() {
 async fn download_request_starts_an_execution_owned_by_the_caller() {
     let workflow = Arc::new(FakeWorkflow::default());
     let response = rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &Arc::new(MemoryExportSlots::default())),
         fixture("rest-download-request.json"),
     )
     .await;
@@ -185,7 +189,7 @@ async fn download_request_starts_an_execution_owned_by_the_caller() {
 async fn the_execution_input_has_the_shape_of_the_generate_csv_fixture() {
     let workflow = Arc::new(FakeWorkflow::default());
     rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &Arc::new(MemoryExportSlots::default())),
         fixture("rest-download-request.json"),
     )
     .await;
@@ -204,16 +208,23 @@ async fn the_execution_input_has_the_shape_of_the_generate_csv_fixture() {
 
 #[tokio::test]
 async fn too_many_running_exports_is_a_429() {
-    let workflow = Arc::new(FakeWorkflow {
-        running: 5,
-        ..FakeWorkflow::default()
-    });
+    let workflow = Arc::new(FakeWorkflow::default());
+    let slots = Arc::new(MemoryExportSlots::default());
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    for n in 0..5 {
+        let export_id = format!("{SUB}_{n}");
+        slots.reserve(SUB, &export_id, 5, until).await.unwrap();
+    }
     let response = rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &slots),
         fixture("rest-download-request.json"),
     )
     .await;
     assert_eq!(response.status_code, 429);
+    assert_eq!(
+        body(&response)["message"],
+        "you already have 5 exports running (the limit is 5); wait for one to finish"
+    );
     assert!(workflow.started.lock().unwrap().is_empty());
 }
 
@@ -281,7 +292,7 @@ async fn an_email_export_for_an_unverified_address_is_a_403_and_starts_nothing()
     body["type"] = json!("email");
     event["body"] = json!(body.to_string());
     let response = rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &Arc::new(MemoryExportSlots::default())),
         serde_json::from_value(event.clone()).unwrap(),
     )
     .await;
@@ -295,7 +306,7 @@ async fn an_email_export_for_an_unverified_address_is_a_403_and_starts_nothing()
 
     event["requestContext"]["authorizer"]["claims"]["email_verified"] = json!("true");
     let response = rest::serve(
-        download_api(&workflow),
+        download_api(&workflow, &Arc::new(MemoryExportSlots::default())),
         serde_json::from_value(event).unwrap(),
     )
     .await;

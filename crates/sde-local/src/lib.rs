@@ -1,6 +1,7 @@
 //! The local stack: the sde REST and WebSocket API, the state-machine interpreter running the
 //! shared definition, and embedded stand-ins for the AWS parts — a tantivy index, a folder of
-//! signed-URL files, an outbox, a WebSocket hub and a development token issuer.
+//! signed-URL files, an outbox, a WebSocket hub, export slots in memory and a development token
+//! issuer.
 
 mod aging;
 mod files;
@@ -10,6 +11,7 @@ mod outbox;
 mod page;
 mod progress;
 mod push_registry;
+mod slots;
 mod stack;
 mod tasks;
 mod workflow;
@@ -18,8 +20,9 @@ mod ws;
 pub use hub::WsHub;
 pub use outbox::OutboxMailer;
 pub use push_registry::MemoryPushRegistry;
+pub use slots::MemoryExportSlots;
 pub use stack::{
     AppState, AuthConfig, DEFINITION, IndexLayer, RunningStack, SocketLimits, StackConfig,
     StoreLayer, start,
 };
-pub use workflow::{INTERRUPTED, LocalWorkflow};
+pub use workflow::{EndListener, INTERRUPTED, LocalWorkflow};

@@ -7,14 +7,17 @@ use crate::hub::WsHub;
 use crate::outbox::OutboxMailer;
 use crate::progress::LocalProgressBoard;
 use crate::push_registry::MemoryPushRegistry;
+use crate::slots::MemoryExportSlots;
 use crate::tasks::{TaskDeps, register_tasks};
-use crate::workflow::LocalWorkflow;
+use crate::workflow::{EndListener, LocalWorkflow};
 use crate::ws::ws_route;
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
-use sde_core::{DownloadLinks, ObjectStore, PostStats, SearchIndex, SigningKey};
+use sde_core::{
+    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, SearchIndex, SigningKey,
+};
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
     CorsOrigin, Downloads, ExportStarter, Reporter, StatusReader, download_request_routes,
@@ -35,7 +38,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 /// The one state-machine definition, shared with AWS.
 pub const DEFINITION: &str = include_str!("../../../statemachine/download-request.asl.json");
@@ -167,6 +170,8 @@ pub struct AppState {
     /// Where reports are kept (the export store).
     pub report_store: Arc<dyn ObjectStore>,
     pub workflow: Arc<LocalWorkflow>,
+    /// Each user's slots for running exports, given back as their executions end.
+    pub slots: Arc<MemoryExportSlots>,
     pub progress: Arc<LocalProgressBoard>,
     pub push_registry: Arc<MemoryPushRegistry>,
     pub hub: Arc<WsHub>,
@@ -267,7 +272,11 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         ..EngineOptions::default()
     };
     let engine = Engine::new(machine, registry.clone(), options);
-    let workflow = Arc::new(LocalWorkflow::open(engine, &data_dir.join("executions"))?);
+    let slots = Arc::new(MemoryExportSlots::default());
+    let workflow = Arc::new(
+        LocalWorkflow::open(engine, &data_dir.join("executions"))?
+            .on_end(release_slots_at_the_end(slots.clone())),
+    );
     let export_store: Arc<dyn ObjectStore> = match &config.store_layer {
         Some(layer) => layer(store.clone()),
         None => store.clone(),
@@ -326,6 +335,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         stats,
         report_store: export_store,
         workflow,
+        slots,
         progress,
         push_registry,
         hub,
@@ -373,6 +383,7 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
     let api = search_routes(state.index.clone())
         .merge(download_request_routes(ExportStarter {
             workflow: state.workflow.clone(),
+            slots: state.slots.clone(),
             limits: state.limits,
         }))
         .merge(report_status_routes(StatusReader {
@@ -395,6 +406,20 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         .route("/style.css", get(crate::page::style_css_route))
         .with_state(state.clone());
     sde_edge::rest::api(api.merge(local), state.authenticator.clone(), origin)
+}
+
+/// Gives back an export's slot when its execution ends, through the handler EventBridge's
+/// "Execution Status Change" event calls on AWS.
+fn release_slots_at_the_end(slots: Arc<MemoryExportSlots>) -> EndListener {
+    Arc::new(move |ended: ExecutionDescription| {
+        let slots = slots.clone();
+        tokio::spawn(async move {
+            let released = sde_handlers::release_export_slot(slots.as_ref(), &ended.name).await;
+            if let Err(error) = released {
+                warn!(export_id = ended.name, error = %error, "giving back an export slot failed");
+            }
+        });
+    })
 }
 
 async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<()> {

@@ -15,13 +15,28 @@ use tracing::warn;
 /// Error name of executions interrupted by a stop of the local stack.
 pub const INTERRUPTED: &str = sde_handlers::task_failure::names::INTERRUPTED;
 
+/// Told of each execution started here once it has ended, whatever its end: what Step
+/// Functions' "Execution Status Change" events to EventBridge are on AWS.
+pub type EndListener = Arc<dyn Fn(ExecutionDescription) + Send + Sync>;
+
 /// The local workflow engine.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalWorkflow {
     engine: Engine,
     records_dir: PathBuf,
     /// Executions of earlier runs, by ARN.
     earlier: Arc<Mutex<HashMap<String, ExecutionDescription>>>,
+    on_end: Option<EndListener>,
+}
+
+impl std::fmt::Debug for LocalWorkflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalWorkflow")
+            .field("engine", &self.engine)
+            .field("records_dir", &self.records_dir)
+            .field("on_end", &self.on_end.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalWorkflow {
@@ -57,7 +72,15 @@ impl LocalWorkflow {
             engine,
             records_dir: records_dir.to_path_buf(),
             earlier: Arc::new(Mutex::new(earlier)),
+            on_end: None,
         })
+    }
+
+    /// Tells `listener` of each execution started from now on once it has ended (after its
+    /// record is written).
+    pub fn on_end(mut self, listener: EndListener) -> Self {
+        self.on_end = Some(listener);
+        self
     }
 
     /// The interpreter, for hosts that need it directly (tests, stop).
@@ -155,19 +178,12 @@ impl Workflow for LocalWorkflow {
         tokio::spawn(async move {
             if let Ok(done) = this.engine.wait(&watched).await {
                 this.persist(&done);
+                if let Some(listener) = &this.on_end {
+                    listener(done);
+                }
             }
         });
         Ok(arn)
-    }
-
-    async fn count_running(&self, name_prefix: &str) -> Result<u64, WorkflowError> {
-        let running = self
-            .engine
-            .list_executions()
-            .into_iter()
-            .filter(|e| e.status == ExecutionStatus::Running && e.name.starts_with(name_prefix))
-            .count();
-        Ok(running as u64)
     }
 
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError> {
@@ -322,6 +338,25 @@ mod tests {
         assert!(!dir.path().join("fresh.json").exists());
         let error = workflow.describe(&fresh).await.unwrap_err();
         assert_eq!(error.kind, WorkflowErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn the_end_listener_is_told_of_each_execution_once_it_has_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let (told, mut ended) = tokio::sync::mpsc::unbounded_channel();
+        let workflow = LocalWorkflow::open(engine(), dir.path())
+            .unwrap()
+            .on_end(Arc::new(move |done: ExecutionDescription| {
+                told.send(done).unwrap();
+            }));
+        let arn = workflow.start("told", json!({})).await.unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(30), ended.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.execution_arn, arn);
+        assert_eq!(done.name, "told");
+        assert_eq!(done.status, ExecutionStatus::Succeeded);
     }
 
     /// A local workflow running the contract's waiting state machine, whose function hands each

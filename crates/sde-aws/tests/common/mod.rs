@@ -1,7 +1,7 @@
 //! What every moto-backed test needs: the server's URL (or a clear skip), an SDK configuration
 //! pointed at it with dummy credentials, and fresh resource names; and, where moto falls short,
-//! a stand-in for API Gateway's management API ([`api_gateway`]) and a relay that keeps the
-//! requests sent to moto ([`relay`]).
+//! a stand-in for API Gateway's management API ([`api_gateway`]) and relays in front of moto
+//! that keep the requests sent to it or pass them one at a time ([`relay`]).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,6 +1,7 @@
-//! A TCP relay in front of moto that keeps every byte clients send through it, so a test can
-//! read a request as it went out where moto keeps less of it than it was sent (SES v2 keeps only
-//! the HTML body of a message that has a text body too).
+//! Relays in front of moto: [`RecordingRelay`] keeps every byte clients send through it, so a
+//! test can read a request as it went out where moto keeps less of it than it was sent (SES v2
+//! keeps only the HTML body of a message that has a text body too); [`SerialRelay`] passes one
+//! request at a time, so moto's DynamoDB conditional writes are atomic as DynamoDB's are.
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,4 +75,75 @@ async fn relay(client: TcpStream, server: TcpStream, sent: Arc<Mutex<Vec<u8>>>) 
         let _ = to_client.shutdown().await;
     };
     tokio::join!(upstream, downstream);
+}
+
+/// A relay in front of moto that passes on one HTTP request at a time, and the next only once
+/// moto has answered the last. moto 5.2.5 checks a DynamoDB condition and then writes without
+/// a lock, so two conditional writes racing for one item can both succeed (two of fifty racing
+/// `attribute_not_exists` puts did, in one run of ten); DynamoDB documents a conditional write
+/// as atomic for its item. One request at a time makes moto's writes atomic too; the requests of
+/// racing callers still interleave as they would against DynamoDB.
+pub struct SerialRelay {
+    /// Where clients connect instead of the target.
+    pub url: String,
+}
+
+impl SerialRelay {
+    /// Relays to `target` (`http://host:port`).
+    pub async fn start(target: &str) -> Self {
+        let target = target
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(one_at_a_time(client, target.clone(), Arc::clone(&turn)));
+            }
+        });
+        SerialRelay { url }
+    }
+}
+
+/// Passes each request of `client` on whole, in its turn, on a connection of its own, and
+/// hands back the whole answer (moto closes the connection after each).
+async fn one_at_a_time(mut client: TcpStream, target: String, turn: Arc<tokio::sync::Mutex<()>>) {
+    let mut pending = Vec::new();
+    loop {
+        let Some(request) = next_request(&mut client, &mut pending).await else {
+            return;
+        };
+        let answer = {
+            let _turn = turn.lock().await;
+            let mut server = TcpStream::connect(&target).await.unwrap();
+            server.write_all(&request).await.unwrap();
+            let mut answer = Vec::new();
+            server.read_to_end(&mut answer).await.unwrap();
+            answer
+        };
+        if client.write_all(&answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The next whole request (head and `Content-Length` body) from `client`; `None` once it closes.
+async fn next_request(client: &mut TcpStream, pending: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut buffer = [0u8; 8192];
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let length = super::content_length(&String::from_utf8_lossy(&pending[..end]));
+            if pending.len() >= end + 4 + length {
+                let rest = pending.split_off(end + 4 + length);
+                return Some(std::mem::replace(pending, rest));
+            }
+        }
+        let read = client.read(&mut buffer).await.unwrap_or(0);
+        if read == 0 {
+            return None;
+        }
+        pending.extend_from_slice(&buffer[..read]);
+    }
 }

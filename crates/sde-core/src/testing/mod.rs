@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod export_slots;
 pub mod mailer;
 pub mod object_store;
 pub mod post_stats;
@@ -15,6 +16,7 @@ pub mod push_registry;
 pub mod search_index;
 pub mod workflow;
 
+pub use export_slots::export_slots_contract;
 pub use mailer::{DeliveredEmail, mailer_contract};
 pub use object_store::object_store_contract;
 pub use progress_board::progress_board_contract;

@@ -2,7 +2,7 @@
 //!
 //! | part | what it checks | runs against |
 //! |---|---|---|
-//! | [`workflow_contract`] | an execution is described while it waits (ARN, state machine, name, status, its input exactly as started — the owner `report-status` checks among it) and once it ends (the answer sent as its output, or the error of a failure, and a stop date); a task token completes its task once, and a second answer is [`TaskClosed`](WorkflowErrorKind::TaskClosed); an unknown token is `TaskClosed` too; a name is used once, whatever the input, and stays used after its execution ends ([`AlreadyExists`](WorkflowErrorKind::AlreadyExists)); an unknown or malformed ARN is [`NotFound`](WorkflowErrorKind::NotFound); running executions are counted by name prefix, and stop counting when they end | `LocalWorkflow` (sde-local's unit tests); `SfnWorkflow` against moto's Step Functions in execute mode (sde-aws's tests) |
+//! | [`workflow_contract`] | an execution is described while it waits (ARN, state machine, name, status, its input exactly as started — the owner `report-status` checks among it) and once it ends (the answer sent as its output, or the error of a failure, and a stop date); a task token completes its task once, and a second answer is [`TaskClosed`](WorkflowErrorKind::TaskClosed); an unknown token is `TaskClosed` too; a name is used once, whatever the input, and stays used after its execution ends ([`AlreadyExists`](WorkflowErrorKind::AlreadyExists)); an unknown or malformed ARN is [`NotFound`](WorkflowErrorKind::NotFound) | `LocalWorkflow` (sde-local's unit tests); `SfnWorkflow` against moto's Step Functions in execute mode (sde-aws's tests) |
 //! | [`task_answer_contract`] | how a waiting task takes answers beyond that: of two answers racing for one task exactly one wins and the other is `TaskClosed` (what the push path's race relies on); a closed task refuses a failure as well as a success; a failure's cause becomes the execution's cause | `LocalWorkflow` only. moto 5.2.5 shows none of the three: while an execution runs it takes every `SendTaskSuccess` (a later answer overwrites an earlier, so both racers succeed), it takes `SendTaskFailure` on a token it has seen even after the execution ended, and it drops the cause of a `SendTaskFailure` |
 //!
 //! Every check runs executions of [`waiting_definition`]: one task that hands its token to a
@@ -72,22 +72,6 @@ async fn until_finished(workflow: &dyn Workflow, arn: &str) -> ExecutionDescript
     }
 }
 
-/// Counts running executions named `prefix…` until there are `expected`.
-async fn until_running(workflow: &dyn Workflow, prefix: &str, expected: u64) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let running = workflow.count_running(prefix).await.unwrap();
-        if running == expected {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{running} executions named {prefix:?}… run, not {expected}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
 /// The state machine an execution ARN names:
 /// `arn:…:execution:<machine>:<name>` → `arn:…:stateMachine:<machine>`.
 fn state_machine_of(execution_arn: &str) -> String {
@@ -117,7 +101,6 @@ pub async fn workflow_contract(workflow: &dyn Workflow, tasks: &dyn WaitingTasks
     an_unknown_token_is_task_closed(workflow).await;
     an_execution_name_is_used_once(workflow, tasks).await;
     an_unknown_execution_is_not_found(workflow, tasks).await;
-    running_executions_are_counted_by_name_prefix(workflow, tasks).await;
 }
 
 /// Runs [`task_answer_contract`]'s checks, as [`workflow_contract`] does.
@@ -310,44 +293,6 @@ async fn an_unknown_execution_is_not_found(workflow: &dyn Workflow, tasks: &dyn 
     let token = tasks.token(&arn).await;
     workflow.send_task_success(&token, json!({})).await.unwrap();
     until_finished(workflow, &arn).await;
-}
-
-async fn running_executions_are_counted_by_name_prefix(
-    workflow: &dyn Workflow,
-    tasks: &dyn WaitingTasks,
-) {
-    let run = super::unique("count");
-    let (mine, theirs) = (format!("{run}-a_"), format!("{run}-b_"));
-    let mut started = Vec::new();
-    for name in [format!("{mine}1"), format!("{mine}2"), format!("{theirs}1")] {
-        let arn = workflow.start(&name, export_input(&name)).await.unwrap();
-        // Waiting on its task, so surely running.
-        let token = tasks.token(&arn).await;
-        started.push((arn, token));
-    }
-    assert_eq!(workflow.count_running(&mine).await.unwrap(), 2);
-    assert_eq!(workflow.count_running(&theirs).await.unwrap(), 1);
-    assert_eq!(workflow.count_running(&run).await.unwrap(), 3);
-    assert_eq!(
-        workflow.count_running(&format!("{run}-c_")).await.unwrap(),
-        0,
-        "no execution has that prefix"
-    );
-
-    let (arn, token) = &started[0];
-    workflow.send_task_success(token, json!({})).await.unwrap();
-    until_finished(workflow, arn).await;
-    until_running(workflow, &mine, 1).await;
-    assert_eq!(workflow.count_running(&theirs).await.unwrap(), 1);
-
-    for (arn, token) in &started[1..] {
-        workflow
-            .send_task_failure(token, "Contract.Done", "counted")
-            .await
-            .unwrap();
-        until_finished(workflow, arn).await;
-    }
-    until_running(workflow, &run, 0).await;
 }
 
 async fn of_two_answers_racing_for_one_task_exactly_one_wins(

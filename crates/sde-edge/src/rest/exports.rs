@@ -6,7 +6,7 @@ use crate::error::EdgeResult;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use sde_core::{ProgressBoard, SearchIndex, SearchRequest, Workflow};
+use sde_core::{ExportSlots, ProgressBoard, SearchIndex, SearchRequest, Workflow};
 use sde_handlers::download_request::{DownloadRequest, DownloadResponse, ExportLimits};
 use sde_handlers::report_status::{ReportStatusRequest, ReportStatusResponse};
 use sde_handlers::search::SearchResponse;
@@ -33,6 +33,8 @@ async fn search(
 #[derive(Debug, Clone)]
 pub struct ExportStarter {
     pub workflow: Arc<dyn Workflow>,
+    /// Each user's slots for running exports.
+    pub slots: Arc<dyn ExportSlots>,
     pub limits: ExportLimits,
 }
 
@@ -51,6 +53,7 @@ async fn download_request(
     Ok(Json(
         sde_handlers::download_request::download_request(
             starter.workflow.as_ref(),
+            starter.slots.as_ref(),
             starter.limits,
             &caller,
             request,

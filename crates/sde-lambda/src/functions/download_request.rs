@@ -9,6 +9,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = deps::download_request_deps().await?;
     let routes = download_request_routes(ExportStarter {
         workflow: Arc::new(deps.workflow),
+        slots: Arc::new(deps.slots),
         limits: deps.limits,
     });
     rest::run(rest::api(routes, &deps.cors_origin)).await

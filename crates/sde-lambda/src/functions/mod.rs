@@ -9,6 +9,7 @@ pub mod email_link;
 pub mod generate_csv;
 pub mod push_open_connection;
 pub mod push_result;
+pub mod release_export_slot;
 pub mod report_graphical;
 pub mod report_hybrid;
 pub mod report_status;
@@ -17,13 +18,14 @@ pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     "download",
     "download-request",
     "email-link",
     "generate-csv",
     "push-open-connection",
     "push-result",
+    "release-export-slot",
     "report-graphical",
     "report-hybrid",
     "report-status",
@@ -45,6 +47,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "generate-csv" => generate_csv::run().await,
         "push-open-connection" => push_open_connection::run().await,
         "push-result" => push_result::run().await,
+        "release-export-slot" => release_export_slot::run().await,
         "report-graphical" => report_graphical::run().await,
         "report-hybrid" => report_hybrid::run().await,
         "report-status" => report_status::run().await,

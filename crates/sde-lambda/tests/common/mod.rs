@@ -101,7 +101,6 @@ pub struct FakeWorkflow {
     pub executions: Mutex<HashMap<String, ExecutionDescription>>,
     pub started: Mutex<Vec<(String, Value)>>,
     pub completed_tasks: Mutex<Vec<(String, Value)>>,
-    pub running: u64,
 }
 
 impl FakeWorkflow {
@@ -136,10 +135,6 @@ impl Workflow for FakeWorkflow {
         Ok(format!(
             "arn:aws:states:eu-west-1:123456789012:execution:sde-dev-download-request:{name}"
         ))
-    }
-
-    async fn count_running(&self, _: &str) -> Result<u64, WorkflowError> {
-        Ok(self.running)
     }
 
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError> {
