@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-/// The functions of the design page, plus the WebSocket `$connect` authorizer and the two
-/// reports.
-const FUNCTIONS: [&str; 11] = [
+/// The functions of the design page, plus the WebSocket `$connect` authorizer, the two
+/// reports and posts.
+const FUNCTIONS: [&str; 12] = [
     "download",
     "download-request",
     "generate-csv",
@@ -20,6 +20,7 @@ const FUNCTIONS: [&str; 11] = [
     "report-status",
     "report-graphical",
     "report-hybrid",
+    "posts",
     "ws-authorizer",
 ];
 

@@ -9,6 +9,7 @@
 pub mod mailer;
 pub mod object_store;
 pub mod post_stats;
+pub mod post_store;
 pub mod progress_board;
 pub mod push_channel;
 pub mod push_registry;
@@ -17,6 +18,7 @@ pub mod workflow;
 
 pub use mailer::{DeliveredEmail, mailer_contract};
 pub use object_store::object_store_contract;
+pub use post_store::{StoreUnderTest, new_post};
 pub use progress_board::progress_board_contract;
 pub use push_channel::{PushClients, push_channel_contract};
 pub use push_registry::push_registry_contract;
