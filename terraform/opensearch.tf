@@ -29,6 +29,16 @@ resource "random_password" "opensearch_reader" {
   override_special = "!#%*+-=?_"
 }
 
+# The posts function's user: it may only index documents into the posts index.
+resource "random_password" "opensearch_writer" {
+  length           = 32
+  min_upper        = 1
+  min_lower        = 1
+  min_numeric      = 1
+  min_special      = 1
+  override_special = "!#%*+-=?_"
+}
+
 resource "aws_opensearch_domain" "posts" {
   domain_name    = "${local.name}-posts"
   engine_version = var.opensearch_engine_version

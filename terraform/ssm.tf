@@ -9,6 +9,7 @@ locals {
     "es-url"                   = "https://${aws_opensearch_domain.posts.endpoint}"
     "es-index"                 = var.posts_index
     "es-username"              = var.opensearch_reader_username
+    "es-writer-username"       = var.opensearch_writer_username
     "exports-bucket"           = aws_s3_bucket.exports.bucket
     "site-origin"              = var.site_origin
     "parameters-kms-key-arn"   = aws_kms_key.parameters.arn
@@ -32,13 +33,24 @@ resource "aws_ssm_parameter" "lambda_subnet_ids" {
 }
 
 # The functions' OpenSearch password (user var.opensearch_reader_username). Its name is
-# SDE_ES_PASSWORD_PARAMETER of search and generate-csv.
+# SDE_ES_PASSWORD_PARAMETER of the functions that read the index (search, generate-csv, the
+# reports).
 resource "aws_ssm_parameter" "es_password" {
   name        = "${local.parameter_prefix}/es-password"
   description = "sde ${var.stage}: password of the OpenSearch user the functions search as"
   type        = "SecureString"
   key_id      = aws_kms_key.parameters.arn
   value       = random_password.opensearch_reader.result
+}
+
+# The password of the user new posts are indexed as (var.opensearch_writer_username). Its name
+# is SDE_ES_PASSWORD_PARAMETER of posts, the only function that may read it.
+resource "aws_ssm_parameter" "es_writer_password" {
+  name        = "${local.parameter_prefix}/es-writer-password"
+  description = "sde ${var.stage}: password of the OpenSearch user the posts function indexes new posts as"
+  type        = "SecureString"
+  key_id      = aws_kms_key.parameters.arn
+  value       = random_password.opensearch_writer.result
 }
 
 # The FGAC master user's password, for operators only (no function may read it).

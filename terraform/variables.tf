@@ -67,6 +67,12 @@ variable "opensearch_reader_username" {
   default     = "sde-reader"
 }
 
+variable "opensearch_writer_username" {
+  description = "Internal OpenSearch user the posts function indexes new posts as (HTTP basic auth over HTTPS). Create it once after apply, as the README section Deploy to AWS shows, mapped to a role that may only index documents into the posts index."
+  type        = string
+  default     = "sde-writer"
+}
+
 variable "posts_index" {
   description = "Index (or alias) holding the posts."
   type        = string

@@ -164,6 +164,38 @@ async fn both_hosts_answer_every_request_alike() {
             Some("no such export"),
         ),
         case(
+            "a post naming its author",
+            Call::post(
+                "/posts",
+                &ada,
+                &json!({"Post": "hi", "Tags": [], "UserID": "someone-else"}),
+            ),
+            400,
+            Some("invalid JSON body at UserID: unknown field `UserID`"),
+        ),
+        case(
+            "a post without text",
+            Call::post("/posts", &ada, &json!({"Post": " ", "Tags": ["#a"]})),
+            400,
+            Some("\"Post\" must not be empty"),
+        ),
+        case(
+            "a post past the length limit",
+            Call::post(
+                "/posts",
+                &ada,
+                &json!({"Post": "x".repeat(sde_core::MAX_POST_CHARS + 1)}),
+            ),
+            413,
+            Some("\"Post\" is 2001 characters long"),
+        ),
+        case(
+            "a post as a form",
+            post_raw("/posts", &ada, "text/plain", "{\"Post\": \"hi\"}".into()),
+            415,
+            None,
+        ),
+        case(
             "the status of one's own export",
             Call::post("/report-status", &ada, &json!({"executionArn": arn})),
             200,

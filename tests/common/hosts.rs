@@ -21,7 +21,7 @@ use axum::Router;
 use base64::Engine as _;
 use sde_auth::IdTokenVerifier;
 use sde_edge::rest::{
-    CorsOrigin, ExportStarter, Reporter, StatusReader, download_request_routes,
+    CorsOrigin, ExportStarter, Reporter, StatusReader, download_request_routes, posts_routes,
     report_graphical_routes, report_hybrid_routes, report_status_routes, search_routes,
 };
 use sde_edge::ws::PushParts;
@@ -144,6 +144,7 @@ impl<'a> Host<'a> {
                 workflow: state.workflow.clone(),
                 progress: state.progress.clone(),
             }),
+            "/posts" => posts_routes(state.posts.clone()),
             "/report/graphical" | "/report/hybrid" => {
                 let reporter = Reporter {
                     stats: state.stats.clone(),

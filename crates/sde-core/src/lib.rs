@@ -1,7 +1,7 @@
 //! The sde domain: posts, search criteria, export options, the traits every backend implements
-//! (search index, post statistics, object store, export slots) and the streaming export
-//! pipeline, plus what every crate's start-up shares (the [`Secret`] type, the [`Settings`]
-//! reader). No cloud SDK type lives here.
+//! (search index, post statistics, post store, object store, export slots) and the streaming
+//! export pipeline, plus what every crate's start-up shares (the [`Secret`] type, the
+//! [`Settings`] reader). No cloud SDK type lives here.
 
 pub mod criteria;
 pub mod delivery;
@@ -13,6 +13,7 @@ pub mod links;
 pub mod options;
 pub mod owner;
 pub mod post;
+pub mod posting;
 pub mod secret;
 pub mod settings;
 pub mod slots;
@@ -36,6 +37,9 @@ pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner}
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
 pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};
+pub use posting::{
+    MAX_POST_CHARS, MAX_TAG_CHARS, MAX_TAGS, NewPost, PostError, PostRequest, PostStore,
+};
 pub use secret::Secret;
 pub use settings::{Settings, SettingsError, SettingsErrorKind};
 pub use slots::{ExportSlots, ExportSlotsError, ExportSlotsErrorKind, Reservation};

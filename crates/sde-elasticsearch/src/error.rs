@@ -55,6 +55,9 @@ pub enum EsError {
     /// A request body could not be encoded (never expected: bodies are built from JSON values).
     #[error("could not encode the request body")]
     Encode(#[source] serde_json::Error),
+    /// A 2xx answer to a write that does not say the document was written under its id.
+    #[error("the write of document {id:?} answered {result:?}, not created or updated")]
+    UnexpectedWrite { id: String, result: String },
     /// A scan handed out more posts than its total said it would.
     #[error("the scroll returned {yielded} posts, more than its total of {total}")]
     TooManyHits { yielded: u64, total: u64 },

@@ -51,6 +51,11 @@ impl EsIndex {
         &self.index
     }
 
+    /// Where requests go.
+    pub(crate) fn transport(&self) -> &dyn EsTransport {
+        self.transport.as_ref()
+    }
+
     /// Sends a search to `path` and returns the parsed 2xx response.
     pub(crate) async fn post_search(
         &self,

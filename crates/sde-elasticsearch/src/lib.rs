@@ -38,6 +38,12 @@
 //! export, read start to end by one Lambda, is the use scroll is made for; its keep-alive is
 //! [`EsConfig::scroll_keep_alive`] (2 minutes) between batches.
 //!
+//! # New posts
+//!
+//! [`EsIndex`] also implements [`PostStore`](sde_core::PostStore): one
+//! `PUT /<index>/_doc/<id>?refresh=wait_for` per post, answered once a refresh has made the post
+//! searchable (`src/posting.rs` says why `wait_for` rather than `true`).
+//!
 //! # Engines
 //!
 //! Targeted: **OpenSearch 2.x**, what Amazon OpenSearch Service provisions today (the deploy
@@ -63,13 +69,17 @@
 //! access policy then need not be IP-open: FGAC checks every request's credentials, the domain
 //! enforces HTTPS and node-to-node encryption, and the network path (VPC access with a security
 //! group that admits only the functions) is the deploy issue's part. Locally, `SDE_ES_USERNAME`
-//! and `SDE_ES_PASSWORD` play the same role ([`EsConfig::from_env`]).
+//! and `SDE_ES_PASSWORD` play the same role ([`EsConfig::from_env`]). The posts function writes
+//! as another internal user (e.g. `sde-writer`) whose role may only index documents into the
+//! posts index (`indices:data/write/index` and `indices:data/write/bulk*`), with its own
+//! password parameter; the readers cannot write and the writer cannot read.
 
 pub mod config;
 pub mod error;
 mod index;
 pub mod index_name;
 pub mod mapping;
+mod posting;
 pub mod query;
 pub mod response;
 pub mod scan;

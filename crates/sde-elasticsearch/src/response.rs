@@ -33,7 +33,7 @@ pub struct SearchResponse {
     pub aggregations: Option<Value>,
 }
 
-/// The `_shards` header of a search response.
+/// The `_shards` header of a search or write response.
 #[derive(Debug, Default, Deserialize)]
 pub struct Shards {
     /// Shards searched.

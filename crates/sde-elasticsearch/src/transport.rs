@@ -21,6 +21,8 @@ use std::time::Duration;
 pub enum EsMethod {
     /// Searches and scrolls.
     Post,
+    /// Indexing a new post under its id.
+    Put,
     /// Clearing scrolls.
     Delete,
 }
@@ -116,6 +118,7 @@ impl EsTransport for ClientTransport {
         })?;
         let method = match request.method {
             EsMethod::Post => Method::Post,
+            EsMethod::Put => Method::Put,
             EsMethod::Delete => Method::Delete,
         };
         let failed = |error: elasticsearch::Error| {

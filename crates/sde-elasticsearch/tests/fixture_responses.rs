@@ -656,3 +656,42 @@ fn es7_hits_carry_a_type_and_newer_engines_do_not() {
         assert_eq!(hit.get("_type").is_some(), engine == "es7", "{engine}");
     }
 }
+
+#[test]
+fn the_write_fixtures_read_as_their_documented_shape() {
+    let stored = sde_core::testing::new_post();
+    for engine in ENGINES {
+        let created = fixture_json(engine, "index_created.json");
+        for field in [
+            "_index",
+            "_id",
+            "_version",
+            "result",
+            "_shards",
+            "_seq_no",
+            "_primary_term",
+        ] {
+            assert!(created.get(field).is_some(), "{engine}: no {field}");
+        }
+        assert_eq!(created["_id"], json!(stored.id), "{engine}");
+        assert_eq!(created["result"], "created", "{engine}");
+        assert_eq!(created["_shards"]["failed"], 0, "{engine}");
+        assert_eq!(created.get("_type").is_some(), engine == "es7", "{engine}");
+
+        let refused = fixture_json(engine, "index_refused.json");
+        assert_eq!(refused["status"], 400, "{engine}");
+        assert!(refused["error"]["root_cause"].is_array(), "{engine}");
+        let detail = ErrorDetail::parse(&fixture(engine, "index_refused.json"));
+        // Elasticsearch 8.8 renamed the exception a document that does not fit its mapping
+        // raises; Elasticsearch 7 and OpenSearch kept the older name.
+        let expected = match engine {
+            "es8" => "document_parsing_exception",
+            _ => "mapper_parsing_exception",
+        };
+        assert_eq!(detail.error_type, expected, "{engine}");
+        assert!(
+            detail.reason.contains("[UserID] of type [long]"),
+            "{engine}"
+        );
+    }
+}

@@ -4,7 +4,9 @@
 //! explicit mapping and two shards, bulk-index posts, and delete them even when a check fails:
 //! one runs searches and a full scan over posts built here, the other runs the `SearchIndex`
 //! contract's semantics and served parts (`sde_core::testing::search_index`), the parts a fake
-//! cluster cannot check, and the same two parts of the `PostStats` contract. Without the variable they print that they were skipped and pass.
+//! cluster cannot check, the same two parts of the `PostStats` contract and the semantics of the
+//! `PostStore` contract (a post stored with `refresh=wait_for` is searchable the moment the
+//! cluster answers). Without the variable they print that they were skipped and pass.
 //!
 //! No cluster was reachable where these tests were written, so they have not been run yet; the
 //! rest of this crate's tests use hand-written responses.
@@ -17,6 +19,7 @@ use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts};
 use elasticsearch::params::Refresh;
 use elasticsearch::{BulkOperation, BulkOperations, BulkParts};
 use sde_core::testing::post_stats::{self, StatsUnderTest};
+use sde_core::testing::post_store::{self, StoreUnderTest};
 use sde_core::testing::search_index::{semantics, served, served_posts};
 use sde_core::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
 use sde_elasticsearch::{ClientTransport, EsConfig, EsIndex};
@@ -325,6 +328,22 @@ async fn contract(live: Arc<Live>) {
     post_stats::served::the_served_posts_per_day(&open_stats).await;
     post_stats::served::the_served_posts_per_hour(&open_stats).await;
     post_stats::served::the_served_tags(&open_stats).await;
+
+    let load_store = |posts: Vec<Post>| {
+        let live = Arc::clone(&live);
+        async move {
+            let index = live.load_index(posts).await;
+            StoreUnderTest {
+                store: index.clone(),
+                search: index.clone(),
+                stats: index,
+            }
+        }
+    };
+    post_store::semantics::a_stored_post_is_found_at_once_by_search_scan_and_counts(&load_store)
+        .await;
+    post_store::semantics::storing_the_same_id_again_replaces_the_post(&load_store).await;
+    post_store::semantics::posts_stored_at_the_same_time_are_all_stored(&load_store).await;
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use sde_core::{
     BoxError, CriteriaError, ExportSlotsError, ExportSlotsErrorKind, IndexError, IndexErrorKind,
-    OptionsError, UnverifiedEmail, WorkflowError, WorkflowErrorKind,
+    OptionsError, PostError, UnverifiedEmail, WorkflowError, WorkflowErrorKind,
 };
 use serde_json::{Value, json};
 use std::fmt;
@@ -120,13 +120,33 @@ impl From<OptionsError> for ApiError {
     }
 }
 
-impl From<IndexError> for ApiError {
-    fn from(error: IndexError) -> Self {
+impl From<PostError> for ApiError {
+    /// A post past a limit is too large (413); a malformed one is a bad request (400).
+    fn from(error: PostError) -> Self {
+        let kind = if error.is_over_limit() {
+            ApiErrorKind::PayloadTooLarge
+        } else {
+            ApiErrorKind::BadRequest
+        };
+        ApiError::new(kind, error.to_string())
+    }
+}
+
+impl ApiError {
+    /// The index failed while doing `what` (for the log: "search failed", "storing the post
+    /// failed"): a 503 if trying again may help, else a 500.
+    pub fn index_failure(error: IndexError, what: &str) -> Self {
         let kind = match error.kind {
             IndexErrorKind::Unavailable | IndexErrorKind::Timeout => ApiErrorKind::Unavailable,
             IndexErrorKind::Rejected | IndexErrorKind::Corrupt => ApiErrorKind::Internal,
         };
-        ApiError::new(kind, "search failed").with_source(error)
+        ApiError::new(kind, what).with_source(error)
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(error: IndexError) -> Self {
+        ApiError::index_failure(error, "search failed")
     }
 }
 

@@ -139,6 +139,15 @@ pub struct SearchDeps {
     pub cors_origin: CorsOrigin,
 }
 
+/// `posts`.
+#[derive(Debug)]
+pub struct PostsDeps {
+    /// The posts index, written to as a user that may only index documents into it.
+    pub store: EsIndex,
+    /// The origin CORS headers name.
+    pub cors_origin: CorsOrigin,
+}
+
 /// `download-request`.
 #[derive(Debug)]
 pub struct DownloadRequestDeps {
@@ -237,6 +246,16 @@ pub async fn search_deps() -> anyhow::Result<SearchDeps> {
     let sdk = sde_aws::load_sdk_config().await;
     Ok(SearchDeps {
         index: es_index(&sdk).await?,
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// Builds what `posts` needs: the same settings as `search`, naming the writer user and its
+/// password parameter instead of the reader's.
+pub async fn posts_deps() -> anyhow::Result<PostsDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(PostsDeps {
+        store: es_index(&sdk).await?,
         cors_origin: cors_origin(env)?,
     })
 }

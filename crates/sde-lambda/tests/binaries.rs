@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-/// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports
-/// and the one that gives back an ended export's slot.
-const FUNCTIONS: [&str; 12] = [
+/// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
+/// the one that gives back an ended export's slot, and posts.
+const FUNCTIONS: [&str; 13] = [
     "download",
     "download-request",
     "generate-csv",
@@ -20,6 +20,7 @@ const FUNCTIONS: [&str; 12] = [
     "report-status",
     "report-graphical",
     "report-hybrid",
+    "posts",
     "ws-authorizer",
     "release-export-slot",
 ];

@@ -14,8 +14,8 @@ use sde_core::{
     ExecutionStatus, ExportProgress, ExportSlots, ProgressBoard, SearchIndex, Workflow,
 };
 use sde_edge::rest::{
-    CorsOrigin, ExportStarter, StatusReader, download_request_routes, report_status_routes,
-    search_routes,
+    CorsOrigin, ExportStarter, StatusReader, download_request_routes, posts_routes,
+    report_status_routes, search_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_lambda::rest;
@@ -51,6 +51,10 @@ fn status_api(workflow: FakeWorkflow, progress: RecordingProgress) -> Router {
         }),
         &cors(),
     )
+}
+
+fn posts_api(index: &sde_tantivy::TantivyIndex) -> Router {
+    rest::api(posts_routes(Arc::new(index.clone())), &cors())
 }
 
 fn body(response: &ApiGatewayProxyResponse) -> Value {
@@ -318,4 +322,49 @@ fn body_of_message(response: &ApiGatewayProxyResponse) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+#[tokio::test]
+async fn posts_stores_the_post_as_the_authorizers_user_and_answers_201() {
+    let index = sample_index();
+    let response = rest::serve(posts_api(&index), fixture("rest-posts.json")).await;
+    assert_eq!(response.status_code, 201, "{:?}", response.body);
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
+    assert_eq!(header(&response, "Content-Type"), "application/json");
+    let post = body(&response);
+    assert_eq!(post["UserID"], SUB, "the authorizer's sub");
+    assert_eq!(post["Content"], "Two cats, one box,\n\"who fits?\"");
+    assert_eq!(post["Tags"], json!(["#cats", "#boxes"]));
+
+    let boxes = sde_core::PostQuery {
+        terms: vec!["boxes".into()],
+        ..sde_core::PostQuery::default()
+    };
+    let page = index
+        .search(&boxes, sde_core::PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1, "searchable when the function answers");
+    assert_eq!(page.posts[0].id, post["uuid"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn posts_refuses_a_body_naming_a_user_and_a_call_without_claims() {
+    let index = sample_index();
+    let mut event = fixture_json("rest-posts.json");
+    event["body"] = json!(r#"{"Post": "hi", "Tags": [], "UserID": "someone-else"}"#);
+    let response = rest::serve(posts_api(&index), serde_json::from_value(event).unwrap()).await;
+    assert_eq!(response.status_code, 400);
+    assert!(
+        body(&response)["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `UserID`"),
+        "{:?}",
+        response.body
+    );
+
+    let response = rest::serve(posts_api(&index), without_claims("rest-posts.json")).await;
+    assert_eq!(response.status_code, 401);
+    assert_eq!(index.num_posts(), 4, "nothing was stored");
 }

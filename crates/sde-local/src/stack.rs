@@ -16,13 +16,13 @@ use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
-    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, SearchIndex, SigningKey,
+    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, PostStore, SearchIndex, SigningKey,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
     CorsOrigin, Downloads, ExportStarter, Reporter, StatusReader, download_request_routes,
-    download_routes, report_graphical_routes, report_hybrid_routes, report_status_routes,
-    search_routes,
+    download_routes, posts_routes, report_graphical_routes, report_hybrid_routes,
+    report_status_routes, search_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -167,6 +167,8 @@ pub struct AppState {
     pub index: Arc<dyn SearchIndex>,
     /// The index's own counts, for the reports.
     pub stats: Arc<dyn PostStats>,
+    /// The index written to: new posts, committed before `POST /posts` answers.
+    pub posts: Arc<dyn PostStore>,
     /// Where reports are kept (the export store).
     pub report_store: Arc<dyn ObjectStore>,
     pub workflow: Arc<LocalWorkflow>,
@@ -283,6 +285,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
     };
     let index = Arc::new(index);
     let stats: Arc<dyn PostStats> = index.clone();
+    let posts: Arc<dyn PostStore> = index.clone();
     let index: Arc<dyn SearchIndex> = match &config.index_layer {
         Some(layer) => layer(index),
         None => index,
@@ -333,6 +336,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
     let state = AppState {
         index,
         stats,
+        posts,
         report_store: export_store,
         workflow,
         slots,
@@ -392,6 +396,7 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         }))
         .merge(report_graphical_routes(reporter.clone()))
         .merge(report_hybrid_routes(reporter))
+        .merge(posts_routes(state.posts.clone()))
         .merge(download_routes(Downloads::new(
             state.store.clone(),
             state.links.clone(),

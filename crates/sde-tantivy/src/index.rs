@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{EnableScoring, Query, TermSetQuery};
 use tantivy::store::Compressor;
@@ -35,6 +35,9 @@ const DOC_STORE_BLOCK_BYTES: usize = 4096;
 const SEARCH_DOC_STORE_CACHE_BLOCKS: usize = 128;
 /// Posts a [`PostWriter`] collects before it deletes their ids in one operation and adds them.
 const ADD_BATCH_POSTS: usize = 10_000;
+/// Memory of the writer that stores one new post: the least tantivy accepts for its one
+/// thread (a post is a few kilobytes; the arena grows only as far as it is used).
+const SINGLE_POST_WRITER_MEMORY_BYTES: usize = 15_000_000;
 
 /// The posts index on tantivy, on disk or in RAM.
 ///
@@ -51,6 +54,9 @@ struct Inner {
     reader: IndexReader,
     fields: PostFields,
     location: String,
+    /// Held while a new post is written, so posts stored at the same time take the index's one
+    /// writer in turn instead of failing on its lock.
+    posting: Mutex<()>,
 }
 
 impl fmt::Debug for TantivyIndex {
@@ -121,6 +127,7 @@ impl TantivyIndex {
                 reader,
                 fields,
                 location,
+                posting: Mutex::new(()),
             }),
         })
     }
@@ -146,6 +153,40 @@ impl TantivyIndex {
     /// Number of posts committed and visible to searches.
     pub fn num_posts(&self) -> u64 {
         self.inner.reader.searcher().num_docs()
+    }
+
+    /// A writer for one new post, taken in turn by the posts stored at the same time through
+    /// this index (see [`PostStore`](sde_core::PostStore)); the guard must outlive the writer.
+    pub(crate) fn single_post_writer(
+        &self,
+    ) -> Result<(MutexGuard<'_, ()>, PostWriter), IndexError> {
+        let turn = self
+            .inner
+            .posting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let writer = self
+            .inner
+            .index
+            .writer_with_num_threads(1, SINGLE_POST_WRITER_MEMORY_BYTES)
+            .map_err(|error| {
+                from_tantivy(
+                    format!(
+                        "opening a writer on {} for a new post (is an import running?)",
+                        self.inner.location
+                    ),
+                    error,
+                )
+            })?;
+        Ok((
+            turn,
+            PostWriter {
+                writer,
+                index: self.clone(),
+                pending: Vec::new(),
+                batch_posts: 1,
+            },
+        ))
     }
 
     /// The index's one writer. A second writer, from this or another process, cannot be had

@@ -2,12 +2,14 @@
 //! same search semantics (see the design page and [`sde_core::SearchIndex`]).
 //!
 //! [`TantivyIndex`] opens or creates an index, hands out a single [`PostWriter`] at a time, and
-//! implements [`SearchIndex`](sde_core::SearchIndex) (ranked pages and snapshot scans) and
-//! [`PostStats`](sde_core::PostStats) (counts from aggregations).
+//! implements [`SearchIndex`](sde_core::SearchIndex) (ranked pages and snapshot scans),
+//! [`PostStats`](sde_core::PostStats) (counts from aggregations) and
+//! [`PostStore`](sde_core::PostStore) (new posts, searchable once stored).
 
 mod directory;
 mod error;
 mod index;
+mod posting;
 mod query;
 mod scan;
 mod schema;

@@ -1,11 +1,12 @@
 //! What the tantivy index promises beyond the `SearchIndex` contract: persistence, commit-based
-//! visibility, one writer at a time, and scans that keep their snapshot and stop when closed.
+//! visibility, one writer at a time, and scans that keep their snapshot and stop when closed; new
+//! posts stored on disk at once, and refused while an import holds the writer.
 
 // Helpers shared by tests panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use sde_core::{IndexErrorKind, PageRequest, Post, PostQuery, SearchIndex, UserId};
+use sde_core::{IndexErrorKind, PageRequest, Post, PostQuery, PostStore, SearchIndex, UserId};
 use sde_tantivy::TantivyIndex;
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
@@ -286,4 +287,65 @@ async fn searches_see_a_commit_made_after_the_index_was_opened() {
             .total,
         1
     );
+}
+
+#[tokio::test]
+async fn a_stored_post_is_on_disk_when_put_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("posts");
+    let stored = Post {
+        user_id: UserId::Text("9f1c-42".into()),
+        ..post(7, "zeppelin")
+    };
+    {
+        let index = TantivyIndex::open_or_create(&path).unwrap();
+        write(&index, [post(1, "cats")]);
+        index.put(&stored).await.unwrap();
+    }
+    let reopened = TantivyIndex::open_or_create(&path).unwrap();
+    let page = reopened
+        .search(&terms(&["zeppelin"]), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.posts, [stored]);
+    assert_eq!(reopened.num_posts(), 2);
+}
+
+#[tokio::test]
+async fn while_an_import_holds_the_writer_a_post_is_unavailable_and_nothing_is_lost() {
+    let index = TantivyIndex::in_memory().unwrap();
+    let mut import = index.writer().unwrap();
+    import.add(&post(1, "cats")).unwrap();
+    let error = index.put(&post(2, "zeppelin")).await.unwrap_err();
+    assert_eq!(error.kind, IndexErrorKind::Unavailable, "{error}");
+    assert!(error.kind.is_transient());
+    assert_eq!(import.commit().unwrap(), 1, "the import is unharmed");
+    index.put(&post(2, "zeppelin")).await.unwrap();
+    assert_eq!(
+        index.num_posts(),
+        2,
+        "and a post can be stored once it is done"
+    );
+}
+
+#[tokio::test]
+async fn a_scan_started_before_a_post_is_stored_keeps_its_snapshot() {
+    let index = TantivyIndex::in_memory().unwrap();
+    write(&index, (0..5).map(|i| post(i, "cats")));
+    let mut scan = index.scan(&all(), batch(2)).await.unwrap();
+    index.put(&post(9, "cats")).await.unwrap();
+    let mut seen = 0;
+    let mut posts = Vec::new();
+    while scan.next_batch(&mut posts).await.unwrap() {
+        seen += posts.len();
+    }
+    scan.close().await.unwrap();
+    assert_eq!((scan_total_of(&index).await, seen), (6, 5));
+}
+
+async fn scan_total_of(index: &TantivyIndex) -> u64 {
+    let scan = index.scan(&all(), batch(2)).await.unwrap();
+    let total = scan.total();
+    scan.close().await.unwrap();
+    total
 }

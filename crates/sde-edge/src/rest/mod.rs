@@ -6,12 +6,14 @@
 
 mod downloads;
 mod exports;
+mod posts;
 mod reports;
 
 pub use downloads::{Clock, Downloads, REDIRECT_TTL, download_routes};
 pub use exports::{
     ExportStarter, StatusReader, download_request_routes, report_status_routes, search_routes,
 };
+pub use posts::posts_routes;
 pub use reports::{Reporter, report_graphical_routes, report_hybrid_routes};
 
 use crate::caller::{Authenticate, Authenticator};

@@ -7,6 +7,7 @@ pub mod download;
 pub mod download_request;
 pub mod email_link;
 pub mod generate_csv;
+pub mod posts;
 pub mod push_open_connection;
 pub mod push_result;
 pub mod release_export_slot;
@@ -18,11 +19,12 @@ pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 12] = [
+pub const NAMES: [&str; 13] = [
     "download",
     "download-request",
     "email-link",
     "generate-csv",
+    "posts",
     "push-open-connection",
     "push-result",
     "release-export-slot",
@@ -45,6 +47,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "download-request" => download_request::run().await,
         "email-link" => email_link::run().await,
         "generate-csv" => generate_csv::run().await,
+        "posts" => posts::run().await,
         "push-open-connection" => push_open_connection::run().await,
         "push-result" => push_result::run().await,
         "release-export-slot" => release_export_slot::run().await,
