@@ -16,8 +16,10 @@
 //! to the count if it is below the cap. DynamoDB applies both or neither, atomically, so two
 //! racing adds of one term give one `Added` and one `AlreadySubscribed`, and racing adds of
 //! different terms never take the count past the cap. Removing is the same transaction in
-//! reverse: delete the subscription if it exists, and subtract 1. Listing is a strongly
-//! consistent `Query` of the user's partition, every page.
+//! reverse: delete the subscription if it exists, and subtract 1. DynamoDB cancels a transaction
+//! that meets another on the same items (`TransactionConflict`) without applying it; it is sent
+//! again, a few times, so racing requests are decided by the conditions, not by that cancellation.
+//! Listing is a strongly consistent `Query` of the user's partition, every page.
 
 use crate::config::SubscriptionsConfig;
 use crate::errors::fault;
@@ -80,22 +82,53 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-/// Which items of a cancelled transaction failed their condition.
-fn failed_conditions(error: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<Vec<bool>> {
+/// How a transaction of ours ended, read from its cancellation reasons (one per item, in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cancelled {
+    /// The first item (the term's) failed its condition.
+    FirstItemCondition,
+    /// Only the second item (the count's) failed its condition.
+    SecondItemCondition,
+    /// Another transaction was writing one of the items at the same time; none of ours applied,
+    /// and sending it again decides it.
+    Conflict,
+    /// Anything else.
+    Other,
+}
+
+/// Reads the reason codes of a cancelled transaction of two items.
+fn classify(codes: &[Option<&str>]) -> Cancelled {
+    let failed =
+        |index: usize| codes.get(index).copied().flatten() == Some("ConditionalCheckFailed");
+    if failed(0) {
+        Cancelled::FirstItemCondition
+    } else if failed(1) {
+        Cancelled::SecondItemCondition
+    } else if codes.contains(&Some("TransactionConflict")) {
+        Cancelled::Conflict
+    } else {
+        Cancelled::Other
+    }
+}
+
+/// How a cancelled transaction ended; `None` when the failure was not a cancellation.
+fn cancelled(error: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<Cancelled> {
     let SdkError::ServiceError(service) = error else {
         return None;
     };
     let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err() else {
         return None;
     };
-    Some(
-        cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
-            .collect(),
-    )
+    let codes: Vec<Option<&str>> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|reason| reason.code())
+        .collect();
+    Some(classify(&codes))
 }
+
+/// How many times a transaction is sent while it meets another on the same items.
+const CONFLICT_ATTEMPTS: u32 = 5;
 
 /// The subscriptions table.
 #[derive(Debug, Clone)]
@@ -157,16 +190,42 @@ impl DynamoDbSubscriptions {
         })
     }
 
+    /// Sends `items` as one transaction; sends it again (after a short, growing pause) while
+    /// DynamoDB cancels it for meeting a concurrent transaction on the same items, which two
+    /// racing requests for one user do. Returns how the last attempt was cancelled, if it was.
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
-    ) -> Result<(), SdkError<TransactWriteItemsError, HttpResponse>> {
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
+        context: &str,
+    ) -> Result<Option<Cancelled>, SubscriptionsError> {
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(error) = sent else {
+                return Ok(None);
+            };
+            match cancelled(&error) {
+                Some(Cancelled::Conflict) if attempt < CONFLICT_ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
+                        .await;
+                    attempt += 1;
+                }
+                Some(Cancelled::Conflict) => {
+                    return Err(SubscriptionsError::new(
+                        SubscriptionsErrorKind::Unavailable,
+                        format!("{context}: concurrent transactions kept conflicting"),
+                    )
+                    .with_source(error));
+                }
+                Some(Cancelled::Other) | None => return Err(store_error(context, error)),
+                Some(outcome) => return Ok(Some(outcome)),
+            }
+        }
     }
 }
 
@@ -224,15 +283,13 @@ impl Subscriptions for DynamoDbSubscriptions {
                 .update(self.count_update(user, kind, 1, Some(cap))?)
                 .build(),
         ];
-        match self.transact(items).await {
-            Ok(()) => Ok(Added::Added),
-            Err(error) => match failed_conditions(&error).as_deref() {
-                Some([true, ..]) => Ok(Added::AlreadySubscribed),
-                Some([false, true]) => Ok(Added::Full {
-                    held: self.held(user, kind).await?,
-                }),
-                _ => Err(store_error("adding a subscription", error)),
-            },
+        match self.transact(items, "adding a subscription").await? {
+            None => Ok(Added::Added),
+            Some(Cancelled::FirstItemCondition) => Ok(Added::AlreadySubscribed),
+            // `transact` answers only a failed condition: here the count's.
+            Some(_) => Ok(Added::Full {
+                held: self.held(user, kind).await?,
+            }),
         }
     }
 
@@ -256,13 +313,11 @@ impl Subscriptions for DynamoDbSubscriptions {
                 .update(self.count_update(user, kind, -1, None)?)
                 .build(),
         ];
-        match self.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(error) => match failed_conditions(&error).as_deref() {
-                Some([true, ..]) => Ok(false),
-                _ => Err(store_error("removing a subscription", error)),
-            },
-        }
+        // The count's update has no condition: only the term's delete can fail its own.
+        Ok(self
+            .transact(items, "removing a subscription")
+            .await?
+            .is_none())
     }
 
     async fn list(
@@ -335,5 +390,33 @@ impl Subscriptions for DynamoDbSubscriptions {
             subscriptions,
             next: page.last_evaluated_key().and_then(encode_token),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_transaction_is_read_by_which_item_failed_and_why() {
+        let failed = Some("ConditionalCheckFailed");
+        let none = Some("None");
+        let conflict = Some("TransactionConflict");
+        assert_eq!(classify(&[failed, none]), Cancelled::FirstItemCondition);
+        assert_eq!(classify(&[failed, failed]), Cancelled::FirstItemCondition);
+        assert_eq!(classify(&[none, failed]), Cancelled::SecondItemCondition);
+        assert_eq!(classify(&[conflict, none]), Cancelled::Conflict);
+        assert_eq!(classify(&[none, conflict]), Cancelled::Conflict);
+        assert_eq!(classify(&[Some("ValidationError"), none]), Cancelled::Other);
+        assert_eq!(classify(&[]), Cancelled::Other);
+    }
+
+    #[test]
+    fn equal_normalised_terms_share_a_key_within_a_sort_keys_size() {
+        let term = |text: &str| SubscriptionTerm::parse(text).unwrap();
+        assert_eq!(digest(&term(" Hot Dog ")), digest(&term("hot dog")));
+        assert_ne!(digest(&term("dog")), digest(&term("hot dog")));
+        let longest = "🐈".repeat(sde_core::criteria::MAX_TERM_CHARS);
+        assert_eq!(format!("term#{}", digest(&term(&longest))).len(), 69);
     }
 }
