@@ -196,6 +196,42 @@ async fn both_hosts_answer_every_request_alike() {
             None,
         ),
         case(
+            "one's daily subscriptions, none yet",
+            Call {
+                method: "GET",
+                body: None,
+                ..Call::post("/subscriptions/daily", &ada, &json!(null))
+            },
+            200,
+            None,
+        ),
+        case(
+            "a subscription to an empty term",
+            Call::post("/subscriptions/real-time", &ada, &json!({"value": "  "})),
+            400,
+            Some("\"value\" must not be empty"),
+        ),
+        case(
+            "removing a subscription one does not hold",
+            Call {
+                method: "DELETE",
+                ..Call::post("/subscriptions/daily", &ada, &json!({"value": "dog"}))
+            },
+            404,
+            Some("Subscription not found"),
+        ),
+        case(
+            "a subscription as a form",
+            post_raw(
+                "/subscriptions/daily",
+                &ada,
+                "text/plain",
+                "{\"value\": \"dog\"}".into(),
+            ),
+            415,
+            None,
+        ),
+        case(
             "the status of one's own export",
             Call::post("/report-status", &ada, &json!({"executionArn": arn})),
             200,

@@ -23,6 +23,7 @@ use sde_auth::IdTokenVerifier;
 use sde_edge::rest::{
     CorsOrigin, ExportStarter, Reporter, StatusReader, download_request_routes, posts_routes,
     report_graphical_routes, report_hybrid_routes, report_status_routes, search_routes,
+    subscriptions_routes,
 };
 use sde_edge::ws::PushParts;
 use sde_handlers::reports::ReportSettings;
@@ -145,6 +146,9 @@ impl<'a> Host<'a> {
                 progress: state.progress.clone(),
             }),
             "/posts" => posts_routes(state.posts.clone()),
+            "/subscriptions/daily" | "/subscriptions/real-time" => {
+                subscriptions_routes(state.subscriptions.clone())
+            }
             "/report/graphical" | "/report/hybrid" => {
                 let reporter = Reporter {
                     stats: state.stats.clone(),

@@ -171,6 +171,28 @@ impl SlotsConfig {
     }
 }
 
+/// Settings of [`DynamoDbSubscriptions`](crate::DynamoDbSubscriptions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionsConfig {
+    /// `SDE_SUBSCRIPTIONS_TABLE`: the DynamoDB table of subscriptions (keys `pk` and `sk`,
+    /// strings; index `by-kind` on `kind` and `subscriber`).
+    pub table: String,
+}
+
+impl SubscriptionsConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table =
+            Settings(lookup).required("SDE_SUBSCRIPTIONS_TABLE", "sde-dev-subscriptions")?;
+        Ok(SubscriptionsConfig { table })
+    }
+}
+
 /// Settings of [`ApiGatewayPushChannel`](crate::ApiGatewayPushChannel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushConfig {
@@ -274,6 +296,8 @@ mod tests {
 
         let table = SlotsConfig::from_lookup(lookup(&[])).unwrap_err();
         assert_eq!(table.variable, "SDE_EXPORT_SLOTS_TABLE");
+        let table = SubscriptionsConfig::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(table.variable, "SDE_SUBSCRIPTIONS_TABLE");
     }
 
     #[test]

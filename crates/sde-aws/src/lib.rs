@@ -1,6 +1,7 @@
 //! The AWS adapters of the sde core traits: [`S3Store`] ([`ObjectStore`](sde_core::ObjectStore)),
 //! [`SesMailer`] ([`Mailer`](sde_core::Mailer)), [`SfnWorkflow`] ([`Workflow`](sde_core::Workflow)),
-//! [`DynamoDbExportSlots`] ([`ExportSlots`](sde_core::ExportSlots)),
+//! [`DynamoDbExportSlots`] ([`ExportSlots`](sde_core::ExportSlots)), [`DynamoDbSubscriptions`]
+//! ([`Subscriptions`](sde_core::Subscriptions)),
 //! [`ApiGatewayPushChannel`] ([`PushChannel`](sde_core::PushChannel)), [`S3PushRegistry`]
 //! ([`PushRegistry`](sde_core::PushRegistry)) and [`S3ProgressBoard`]
 //! ([`ProgressBoard`](sde_core::ProgressBoard)), plus the typed configuration they are built
@@ -11,6 +12,7 @@
 
 mod config;
 mod dynamodb_slots;
+mod dynamodb_subscriptions;
 mod errors;
 mod progress;
 mod push;
@@ -24,9 +26,10 @@ mod ssm;
 
 pub use config::{
     ConfigError, Encryption, MIN_PART_SIZE, PushConfig, S3Config, SesConfig, Settings, SfnConfig,
-    SlotsConfig,
+    SlotsConfig, SubscriptionsConfig,
 };
 pub use dynamodb_slots::DynamoDbExportSlots;
+pub use dynamodb_subscriptions::DynamoDbSubscriptions;
 pub use progress::S3ProgressBoard;
 pub use push::ApiGatewayPushChannel;
 pub use registry::S3PushRegistry;

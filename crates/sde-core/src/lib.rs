@@ -1,5 +1,5 @@
 //! The sde domain: posts, search criteria, export options, the traits every backend implements
-//! (search index, post statistics, post store, object store, export slots) and the streaming
+//! (search index, post statistics, post store, object store, export slots, subscriptions) and the streaming
 //! export pipeline, plus what every crate's start-up shares (the [`Secret`] type, the
 //! [`Settings`] reader). No cloud SDK type lives here.
 
@@ -19,6 +19,7 @@ pub mod settings;
 pub mod slots;
 pub mod stats;
 pub mod store;
+pub mod subscriptions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod workflow;
@@ -50,6 +51,11 @@ pub use stats::{
 pub use store::{
     ContentInfo, Disposition, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError,
     StoreErrorKind, StoredObject, content_disposition,
+};
+pub use subscriptions::{
+    Added, MAX_SUBSCRIPTIONS_PER_KIND, SubscriberPage, Subscription, SubscriptionError,
+    SubscriptionKind, SubscriptionRequest, SubscriptionTerm, Subscriptions, SubscriptionsError,
+    SubscriptionsErrorKind,
 };
 pub use workflow::{
     ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,

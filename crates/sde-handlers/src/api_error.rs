@@ -2,7 +2,8 @@
 
 use sde_core::{
     BoxError, CriteriaError, ExportSlotsError, ExportSlotsErrorKind, IndexError, IndexErrorKind,
-    OptionsError, PostError, UnverifiedEmail, WorkflowError, WorkflowErrorKind,
+    OptionsError, PostError, SubscriptionError, SubscriptionsError, SubscriptionsErrorKind,
+    UnverifiedEmail, WorkflowError, WorkflowErrorKind,
 };
 use serde_json::{Value, json};
 use std::fmt;
@@ -170,6 +171,24 @@ impl From<ExportSlotsError> for ApiError {
                     .with_source(error)
             }
             ExportSlotsErrorKind::Rejected => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<SubscriptionError> for ApiError {
+    fn from(error: SubscriptionError) -> Self {
+        ApiError::bad_request(error.to_string())
+    }
+}
+
+impl From<SubscriptionsError> for ApiError {
+    fn from(error: SubscriptionsError) -> Self {
+        match error.kind {
+            SubscriptionsErrorKind::Unavailable => {
+                ApiError::new(ApiErrorKind::Unavailable, "subscriptions unavailable")
+                    .with_source(error)
+            }
+            SubscriptionsErrorKind::Rejected => ApiError::internal(error),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
 //! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid`,
-//! `release-export-slot`, `posts` — as plain async functions over typed input and the core
-//! traits. The Lambda binaries and the local stack both call these; neither re-implements one.
+//! `release-export-slot`, `posts`, `subscriptions` — as plain async functions over typed input
+//! and the core traits. The Lambda binaries and the local stack both call these; neither re-implements one.
 
 pub mod api_error;
 pub mod download_request;
@@ -14,6 +14,7 @@ pub mod release_export_slot;
 pub mod report_status;
 pub mod reports;
 pub mod search;
+pub mod subscriptions;
 pub mod task_failure;
 
 pub use api_error::{ApiError, ApiErrorKind};

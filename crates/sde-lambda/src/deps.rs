@@ -9,9 +9,9 @@ use anyhow::Context as _;
 use aws_config::SdkConfig;
 use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_aws::{
-    ApiGatewayPushChannel, ConfigError, DynamoDbExportSlots, PushConfig, S3Config, S3ProgressBoard,
-    S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SlotsConfig,
-    SsmSecret,
+    ApiGatewayPushChannel, ConfigError, DynamoDbExportSlots, DynamoDbSubscriptions, PushConfig,
+    S3Config, S3ProgressBoard, S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig,
+    SfnWorkflow, SlotsConfig, SsmSecret, SubscriptionsConfig,
 };
 use sde_core::{DownloadLinks, SigningKey};
 use sde_edge::rest::{CorsOrigin, Reporter};
@@ -148,6 +148,15 @@ pub struct PostsDeps {
     pub cors_origin: CorsOrigin,
 }
 
+/// `subscriptions`.
+#[derive(Debug)]
+pub struct SubscriptionsDeps {
+    /// The subscriptions table.
+    pub store: DynamoDbSubscriptions,
+    /// The origin CORS headers name.
+    pub cors_origin: CorsOrigin,
+}
+
 /// `download-request`.
 #[derive(Debug)]
 pub struct DownloadRequestDeps {
@@ -256,6 +265,15 @@ pub async fn posts_deps() -> anyhow::Result<PostsDeps> {
     let sdk = sde_aws::load_sdk_config().await;
     Ok(PostsDeps {
         store: es_index(&sdk).await?,
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// Builds what `subscriptions` needs: the subscriptions table.
+pub async fn subscriptions_deps() -> anyhow::Result<SubscriptionsDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(SubscriptionsDeps {
+        store: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
         cors_origin: cors_origin(env)?,
     })
 }

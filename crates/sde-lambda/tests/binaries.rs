@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
-/// the one that gives back an ended export's slot, and posts.
-const FUNCTIONS: [&str; 13] = [
+/// the one that gives back an ended export's slot, posts and subscriptions.
+const FUNCTIONS: [&str; 14] = [
     "download",
     "download-request",
     "generate-csv",
@@ -21,6 +21,7 @@ const FUNCTIONS: [&str; 13] = [
     "report-graphical",
     "report-hybrid",
     "posts",
+    "subscriptions",
     "ws-authorizer",
     "release-export-slot",
 ];

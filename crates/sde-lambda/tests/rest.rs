@@ -15,11 +15,11 @@ use sde_core::{
 };
 use sde_edge::rest::{
     CorsOrigin, ExportStarter, StatusReader, download_request_routes, posts_routes,
-    report_status_routes, search_routes,
+    report_status_routes, search_routes, subscriptions_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_lambda::rest;
-use sde_local::MemoryExportSlots;
+use sde_local::{LocalSubscriptions, MemoryExportSlots};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -367,4 +367,102 @@ async fn posts_refuses_a_body_naming_a_user_and_a_call_without_claims() {
     let response = rest::serve(posts_api(&index), without_claims("rest-posts.json")).await;
     assert_eq!(response.status_code, 401);
     assert_eq!(index.num_posts(), 4, "nothing was stored");
+}
+
+fn subscriptions_api(dir: &tempfile::TempDir) -> Router {
+    let store = LocalSubscriptions::open(&dir.path().join("subscriptions.json")).unwrap();
+    rest::api(subscriptions_routes(Arc::new(store)), &cors())
+}
+
+/// The subscriptions fixture as `method` on `/subscriptions/<kind>`, with `body` (JSON text).
+fn subscriptions_event(method: &str, kind: &str, body: Option<&str>) -> ApiGatewayProxyRequest {
+    let mut event = fixture_json("rest-subscriptions.json");
+    let path = format!("/subscriptions/{kind}");
+    event["httpMethod"] = json!(method);
+    event["requestContext"]["httpMethod"] = json!(method);
+    event["resource"] = json!(path);
+    event["path"] = json!(path);
+    event["requestContext"]["resourcePath"] = json!(path);
+    event["requestContext"]["path"] = json!(format!("/dev{path}"));
+    event["body"] = json!(body);
+    serde_json::from_value(event).unwrap()
+}
+
+#[tokio::test]
+async fn subscriptions_serves_all_six_routes_as_the_authorizers_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = subscriptions_api(&dir);
+    let response = rest::serve(api.clone(), fixture("rest-subscriptions.json")).await;
+    assert_eq!(response.status_code, 201, "{:?}", response.body);
+    assert_eq!(header(&response, "Access-Control-Allow-Origin"), CORS);
+    assert_eq!(
+        body(&response),
+        json!({"value": "Northern Lights", "kind": "daily"})
+    );
+
+    let again = rest::serve(api.clone(), fixture("rest-subscriptions.json")).await;
+    assert_eq!(again.status_code, 400);
+    assert_eq!(body_of_message(&again), "Subscription already exists");
+
+    let real_time = rest::serve(
+        api.clone(),
+        subscriptions_event("POST", "real-time", Some(r##"{"value":"#aurora"}"##)),
+    )
+    .await;
+    assert_eq!(real_time.status_code, 201, "{:?}", real_time.body);
+
+    for (kind, terms) in [
+        ("daily", json!(["Northern Lights"])),
+        ("real-time", json!(["#aurora"])),
+    ] {
+        let listed = rest::serve(api.clone(), subscriptions_event("GET", kind, None)).await;
+        assert_eq!(listed.status_code, 200, "{:?}", listed.body);
+        assert_eq!(body(&listed), terms, "{kind}");
+    }
+
+    for kind in ["daily", "real-time"] {
+        let term = if kind == "daily" {
+            "northern lights"
+        } else {
+            "#AURORA"
+        };
+        let body_text = json!({ "value": term }).to_string();
+        let removed = rest::serve(
+            api.clone(),
+            subscriptions_event("DELETE", kind, Some(&body_text)),
+        )
+        .await;
+        assert_eq!(removed.status_code, 200, "{kind}: {:?}", removed.body);
+        let absent = rest::serve(
+            api.clone(),
+            subscriptions_event("DELETE", kind, Some(&body_text)),
+        )
+        .await;
+        assert_eq!(absent.status_code, 404, "{kind}");
+        assert_eq!(body_of_message(&absent), "Subscription not found");
+    }
+    let store = LocalSubscriptions::open(&dir.path().join("subscriptions.json")).unwrap();
+    assert_eq!(
+        sde_core::Subscriptions::list(&store, SUB, sde_core::SubscriptionKind::Daily)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn subscriptions_refuses_an_unverified_address_and_a_call_without_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = subscriptions_api(&dir);
+    let mut event = fixture_json("rest-subscriptions.json");
+    event["requestContext"]["authorizer"]["claims"]["email_verified"] = json!("false");
+    let response = rest::serve(api.clone(), serde_json::from_value(event).unwrap()).await;
+    assert_eq!(response.status_code, 403, "{:?}", response.body);
+    assert!(body_of_message(&response).contains("not verified"));
+
+    let response = rest::serve(api.clone(), without_claims("rest-subscriptions.json")).await;
+    assert_eq!(response.status_code, 401);
+
+    let listed = rest::serve(api, subscriptions_event("GET", "daily", None)).await;
+    assert_eq!(body(&listed), json!([]), "nothing was stored");
 }

@@ -1,7 +1,7 @@
 //! The local stack: the sde REST and WebSocket API, the state-machine interpreter running the
 //! shared definition, and embedded stand-ins for the AWS parts — a tantivy index, a folder of
-//! signed-URL files, an outbox, a WebSocket hub, export slots in memory and a development token
-//! issuer.
+//! signed-URL files, an outbox, a WebSocket hub, export slots in memory, subscriptions in a file and a
+//! development token issuer.
 
 mod aging;
 mod files;
@@ -13,6 +13,7 @@ mod progress;
 mod push_registry;
 mod slots;
 mod stack;
+mod subscriptions;
 mod tasks;
 mod workflow;
 mod ws;
@@ -25,4 +26,5 @@ pub use stack::{
     AppState, AuthConfig, DEFINITION, IndexLayer, RunningStack, SocketLimits, StackConfig,
     StoreLayer, start,
 };
+pub use subscriptions::LocalSubscriptions;
 pub use workflow::{EndListener, INTERRUPTED, LocalWorkflow};

@@ -8,6 +8,7 @@ use crate::outbox::OutboxMailer;
 use crate::progress::LocalProgressBoard;
 use crate::push_registry::MemoryPushRegistry;
 use crate::slots::MemoryExportSlots;
+use crate::subscriptions::LocalSubscriptions;
 use crate::tasks::{TaskDeps, register_tasks};
 use crate::workflow::{EndListener, LocalWorkflow};
 use crate::ws::ws_route;
@@ -16,13 +17,14 @@ use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
-    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, PostStore, SearchIndex, SigningKey,
+    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, PostStore, SearchIndex,
+    SigningKey, Subscriptions,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
     CorsOrigin, Downloads, ExportStarter, Reporter, StatusReader, download_request_routes,
     download_routes, posts_routes, report_graphical_routes, report_hybrid_routes,
-    report_status_routes, search_routes,
+    report_status_routes, search_routes, subscriptions_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -174,6 +176,8 @@ pub struct AppState {
     pub workflow: Arc<LocalWorkflow>,
     /// Each user's slots for running exports, given back as their executions end.
     pub slots: Arc<MemoryExportSlots>,
+    /// Each user's subscriptions, kept in `subscriptions.json` under the data directory.
+    pub subscriptions: Arc<dyn Subscriptions>,
     pub progress: Arc<LocalProgressBoard>,
     pub push_registry: Arc<MemoryPushRegistry>,
     pub hub: Arc<WsHub>,
@@ -262,6 +266,11 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         &config.mail_from,
         config.smtp_url.as_deref(),
     )?);
+    let subscriptions_file = data_dir.join("subscriptions.json");
+    let subscriptions: Arc<dyn Subscriptions> = Arc::new(
+        LocalSubscriptions::open(&subscriptions_file)
+            .with_context(|| format!("opening {}", subscriptions_file.display()))?,
+    );
     let hub = Arc::new(WsHub::default());
     let push_registry = Arc::new(MemoryPushRegistry::default());
     let progress = Arc::new(LocalProgressBoard::new(push_registry.clone(), hub.clone()));
@@ -340,6 +349,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         report_store: export_store,
         workflow,
         slots,
+        subscriptions,
         progress,
         push_registry,
         hub,
@@ -397,6 +407,7 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         .merge(report_graphical_routes(reporter.clone()))
         .merge(report_hybrid_routes(reporter))
         .merge(posts_routes(state.posts.clone()))
+        .merge(subscriptions_routes(state.subscriptions.clone()))
         .merge(download_routes(Downloads::new(
             state.store.clone(),
             state.links.clone(),

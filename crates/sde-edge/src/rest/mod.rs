@@ -8,6 +8,7 @@ mod downloads;
 mod exports;
 mod posts;
 mod reports;
+mod subscriptions;
 
 pub use downloads::{Clock, Downloads, REDIRECT_TTL, download_routes};
 pub use exports::{
@@ -15,6 +16,7 @@ pub use exports::{
 };
 pub use posts::posts_routes;
 pub use reports::{Reporter, report_graphical_routes, report_hybrid_routes};
+pub use subscriptions::subscriptions_routes;
 
 use crate::caller::{Authenticate, Authenticator};
 use crate::error::EdgeError;

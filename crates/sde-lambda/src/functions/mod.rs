@@ -15,11 +15,12 @@ pub mod report_graphical;
 pub mod report_hybrid;
 pub mod report_status;
 pub mod search;
+pub mod subscriptions;
 pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 14] = [
     "download",
     "download-request",
     "email-link",
@@ -32,6 +33,7 @@ pub const NAMES: [&str; 13] = [
     "report-hybrid",
     "report-status",
     "search",
+    "subscriptions",
     "ws-authorizer",
 ];
 
@@ -55,6 +57,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "report-hybrid" => report_hybrid::run().await,
         "report-status" => report_status::run().await,
         "search" => search::run().await,
+        "subscriptions" => subscriptions::run().await,
         "ws-authorizer" => ws_authorizer::run().await,
         other => Err(UnknownFunction(other.to_owned()).into()),
     }
