@@ -62,8 +62,9 @@ async fn main() -> anyhow::Result<()> {
     let mut config = sde_local::StackConfig::new("127.0.0.1:0".parse()?, dir.path().to_path_buf());
     config.seed_posts = 20_000;
     config.retention = Duration::from_secs(retention);
-    // Each batch starts its exports at once; the per-user limit is not what is measured here.
+    // Each batch starts its exports at once; the per-user limits are not what is measured here.
     config.limits.max_running_per_owner = BATCH as u32;
+    config.sockets.per_user = BATCH;
     eprintln!("importing {} posts…", config.seed_posts);
     let stack = sde_local::start(config).await?;
     let state = &stack.state;
@@ -71,9 +72,18 @@ async fn main() -> anyhow::Result<()> {
         "{exports} exports in batches of {BATCH} by {USERS} users, file lifetime {retention} s"
     );
     println!(
-        "{:>8} {:>9} {:>9} {:>11} {:>7} {:>9} {:>7} {:>8}",
-        "exports", "RSS MiB", "peak MiB", "executions", "push", "progress", "files", "records"
+        "{:>8} {:>7} {:>9} {:>9} {:>11} {:>7} {:>9} {:>7} {:>8}",
+        "exports",
+        "secs",
+        "RSS MiB",
+        "peak MiB",
+        "executions",
+        "push",
+        "progress",
+        "files",
+        "records"
     );
+    let started = std::time::Instant::now();
     let mut done = 0;
     while done < exports {
         let batch = BATCH.min(exports - done);
@@ -86,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
         done += batch;
         let (rss, peak) = memory_mib();
         println!(
-            "{done:>8} {rss:>9.1} {peak:>9.1} {:>11} {:>7} {:>9} {:>7} {:>8}",
+            "{done:>8} {:>7.1} {rss:>9.1} {peak:>9.1} {:>11} {:>7} {:>9} {:>7} {:>8}",
+            started.elapsed().as_secs_f64(),
             state.workflow.engine().list_executions().len(),
             state.push_registry.len(),
             state.progress.len(),
