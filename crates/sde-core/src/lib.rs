@@ -52,5 +52,6 @@ pub use store::{
     StoreErrorKind, StoredObject, content_disposition,
 };
 pub use workflow::{
-    ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,
+    ExecutionDescription, ExecutionStatus, ExecutionSummary, Workflow, WorkflowError,
+    WorkflowErrorKind, execution_arn_of,
 };

@@ -43,12 +43,8 @@ pub async fn generate_csv(
     let options = ExportOptions::try_from(&input.options)
         .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
     let extension = options.extension();
-    let key = ObjectKey::new(format!(
-        "exports/{}/{}.{extension}",
-        key_segment(&input.owner.sub),
-        key_segment(&input.export_id)
-    ))
-    .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
+    let key =
+        export_key(input, &options).map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
     let plan = ExportPlan {
         query: criteria.query,
         options,
@@ -66,6 +62,20 @@ pub async fn generate_csv(
         bytes: report.bytes,
         expires_at: report.expires_at,
     })
+}
+
+/// Where the export of `input` is written: `exports/<owner>/<export id>.<ext>`. Known from the
+/// input alone, so the file of an export stopped midway can be found and deleted.
+pub fn export_key(
+    input: &ExecutionInput,
+    options: &ExportOptions,
+) -> Result<ObjectKey, sde_core::StoreError> {
+    ObjectKey::new(format!(
+        "exports/{}/{}.{}",
+        key_segment(&input.owner.sub),
+        key_segment(&input.export_id),
+        options.extension()
+    ))
 }
 
 /// A key segment made only of characters object keys allow.
