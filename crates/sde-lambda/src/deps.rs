@@ -172,6 +172,23 @@ pub struct ReportStatusDeps {
     pub cors_origin: CorsOrigin,
 }
 
+/// `exports`.
+#[derive(Debug)]
+pub struct ExportsDeps {
+    /// The export state machine (list, describe, stop).
+    pub workflow: SfnWorkflow,
+    /// The exports bucket: whether a file is still there, and deleting it.
+    pub store: S3Store,
+    /// Progress of running exports.
+    pub progress: S3ProgressBoard,
+    /// Push records, to leave a cancelled export's client its frame.
+    pub registry: S3PushRegistry,
+    /// The WebSocket API's management endpoint, to tell a connected client at once.
+    pub channel: ApiGatewayPushChannel,
+    /// The origin CORS headers name.
+    pub cors_origin: CorsOrigin,
+}
+
 /// `generate-csv`.
 #[derive(Debug)]
 pub struct GenerateCsvDeps {
@@ -278,6 +295,21 @@ pub async fn report_status_deps() -> anyhow::Result<ReportStatusDeps> {
     Ok(ReportStatusDeps {
         workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
         progress: S3ProgressBoard::new(sde_aws::s3_client(&sdk), &s3),
+        cors_origin: cors_origin(env)?,
+    })
+}
+
+/// Builds what `exports` needs.
+pub async fn exports_deps() -> anyhow::Result<ExportsDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let s3 = S3Config::from_env()?;
+    let client = sde_aws::s3_client(&sdk);
+    Ok(ExportsDeps {
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+        progress: S3ProgressBoard::new(client.clone(), &s3),
+        registry: S3PushRegistry::new(client.clone(), &s3),
+        store: S3Store::new(client, s3),
+        channel: ApiGatewayPushChannel::new(&sdk, &PushConfig::from_env()?),
         cors_origin: cors_origin(env)?,
     })
 }

@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
-/// the one that gives back an ended export's slot, and posts.
-const FUNCTIONS: [&str; 13] = [
+/// the one that gives back an ended export's slot, posts, and the caller's exports.
+const FUNCTIONS: [&str; 14] = [
     "download",
     "download-request",
     "generate-csv",
@@ -23,6 +23,7 @@ const FUNCTIONS: [&str; 13] = [
     "posts",
     "ws-authorizer",
     "release-export-slot",
+    "exports",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).
