@@ -165,9 +165,9 @@ pub struct CancelDeps<'a> {
 /// Another user's export, or an id that is no export, is a 404.
 ///
 /// The execution's end gives its export slot back (EventBridge on AWS, the workflow's end
-/// listener locally). A stopped execution's running task is cut short locally; on AWS the
-/// running `generate-csv` invocation is not stopped by Step Functions and may still complete
-/// its upload afterwards — see SECURITY.md.
+/// listener locally). A stopped execution's running task is cut short locally; on AWS Step
+/// Functions does not stop the running `generate-csv` invocation, which notices the stop by
+/// itself and aborts its upload ([`crate::generate_csv::generate_csv`]).
 pub async fn cancel_export(
     deps: CancelDeps<'_>,
     caller: &Owner,

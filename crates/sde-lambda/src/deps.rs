@@ -89,6 +89,7 @@ pub fn export_settings(
     Ok(ExportSettings {
         url_ttl: Duration::from_secs(ttl),
         batch_size,
+        ..defaults
     })
 }
 
@@ -202,6 +203,8 @@ pub struct GenerateCsvDeps {
     pub settings: ExportSettings,
     /// Signs the lasting links the export hands out.
     pub links: DownloadLinks,
+    /// The export state machine, asked whether the export was cancelled.
+    pub workflow: SfnWorkflow,
 }
 
 /// `report-graphical` and `report-hybrid`.
@@ -325,6 +328,7 @@ pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
         store: S3Store::new(client, s3),
         settings: export_settings(env)?,
         links: download_links(&sdk).await?,
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
     })
 }
 
