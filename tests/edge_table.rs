@@ -54,6 +54,9 @@ async fn both_hosts_answer_every_request_alike() {
     app.wait_finished(&ada, &arn, Duration::from_millis(20))
         .await;
     let unknown_arn = arn.replace(&arn[arn.len() - 8..], "00000000");
+    // Call paths are static, as a route table's are.
+    let adas_export: &'static str =
+        Box::leak(format!("/exports/{}", arn.rsplit(':').next().unwrap()).into_boxed_str());
 
     let too_big = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES));
     let cases = vec![
@@ -236,6 +239,24 @@ async fn both_hosts_answer_every_request_alike() {
             Call::post("/report-status", &ada, &json!({"executionArn": arn})),
             200,
             None,
+        ),
+        case(
+            "the exports of a user who has none",
+            Call::without_body("GET", "/exports", &eve),
+            200,
+            None,
+        ),
+        case(
+            "cancelling another user's export",
+            Call::without_body("DELETE", adas_export, &eve),
+            404,
+            Some("no such export"),
+        ),
+        case(
+            "cancelling what is no export",
+            Call::without_body("DELETE", "/exports/no-such-export", &ada),
+            404,
+            Some("no such export"),
         ),
     ];
 

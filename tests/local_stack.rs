@@ -776,3 +776,170 @@ async fn finished_exports_are_forgotten_after_the_file_lifetime_and_running_ones
     assert_eq!(state.push_registry.len(), 1);
     assert_eq!(state.progress.len(), 1);
 }
+
+/// The export id (execution name) of an execution ARN.
+fn id_of(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap()
+}
+
+#[tokio::test]
+async fn the_export_list_shows_the_callers_own_exports_newest_first() {
+    let app = TestApp::spawn().await;
+    let ada = app.token("ada-list@example.com").await;
+    let bob = app.token("bob-list@example.com").await;
+    let direct = app.start_export(&ada, "direct", &selective()).await;
+    let url = url_of(&app.wait_finished(&ada, &direct, POLL).await);
+    let push = app.start_export(&ada, "push", &selective()).await;
+    let bobs = app.start_export(&bob, "direct", &selective()).await;
+
+    let listed = app.exports(&ada).await;
+    let ids: Vec<&str> = listed.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id_of(&push), id_of(&direct)], "{listed:?}");
+    let (newest, finished) = (&listed[0], &listed[1]);
+    assert_eq!(newest["type"], "push");
+    assert_eq!(newest["executionArn"], json!(push));
+    assert_eq!(finished["status"], "SUCCEEDED");
+    assert_eq!(finished["type"], "direct");
+    assert_eq!(finished["reportURL"], json!(url));
+    assert_eq!(
+        finished["rows"],
+        app.search(&ada, &selective()).await["TotalResults"]
+    );
+    assert!(finished["created"].is_string() && finished["finished"].is_string());
+
+    let bobs_list = app.exports(&bob).await;
+    assert_eq!(bobs_list.len(), 1);
+    assert_eq!(bobs_list[0]["executionArn"], json!(bobs));
+}
+
+#[tokio::test]
+async fn another_users_export_cannot_be_cancelled_or_deleted() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice-del@example.com").await;
+    let mallory = app.token("mallory-del@example.com").await;
+    let arn = app.start_export(&alice, "direct", &selective()).await;
+    app.wait_finished(&alice, &arn, POLL).await;
+    for id in [id_of(&arn), "no-such-export", "x_y"] {
+        let (code, body) = app
+            .call(reqwest::Method::DELETE, &format!("/exports/{id}"), &mallory)
+            .await;
+        assert_eq!(
+            (code, body),
+            (404, json!({"message": "no such export"})),
+            "{id}"
+        );
+    }
+    let status = app.status(&alice, &arn).await;
+    assert_eq!(status["status"], "SUCCEEDED");
+    assert_eq!(
+        app.download(&url_of(&status)).await.0,
+        200,
+        "the file is still there"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_running_export_aborts_it_leaves_no_file_tells_its_client_and_frees_its_slot()
+{
+    let app = TestApp::spawn_with(|config| {
+        config.limits.max_running_per_owner = 1;
+        // Unscaled, a push export waits 15 minutes for its client: it is still running when
+        // cancelled.
+        config.time_scale = 1.0;
+    })
+    .await;
+    let token = app.token("canceller@example.com").await;
+    let push = json!({"type": "push", "searchCriteria": selective()});
+    let arn = app.start_export(&token, "push", &selective()).await;
+    let (code, _) = app.post("/download-request", &token, push.clone()).await;
+    assert_eq!(code, 429, "the one slot is held");
+    // No client comes for it: it writes its file, then waits, running, for one.
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    while app.stored_files().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no file was written"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+
+    let (code, body) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/exports/{}", id_of(&arn)),
+            &token,
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        (body["status"].clone(), body["cancelled"].clone()),
+        (json!("ABORTED"), json!(true))
+    );
+    let status = app.status(&token, &arn).await;
+    assert_eq!(status["status"], "ABORTED");
+    assert_eq!(status["reportURL"], "");
+    assert_eq!(
+        app.stored_files(),
+        Vec::<std::path::PathBuf>::new(),
+        "no file is left"
+    );
+    let listed = app.exports(&token).await;
+    assert_eq!(listed[0]["status"], "ABORTED");
+
+    // The client that comes for it now is told it was cancelled.
+    let mut socket = app.connect(&token).await;
+    socket.open(&arn).await;
+    let frame = socket.next_frame(FRAME_WAIT).await.expect("a frame");
+    assert_eq!(frame, json!({"error": "cancelled", "executionArn": arn}));
+
+    // The slot is given back: a new export can start.
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        let (code, body) = app.post("/download-request", &token, push.clone()).await;
+        if code == 200 {
+            break;
+        }
+        assert_eq!(code, 429, "{body}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cancelled export's slot was never given back"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_finished_export_removes_its_file_and_its_link_answers_410() {
+    let app = TestApp::spawn().await;
+    let token = app.token("tidy@example.com").await;
+    let arn = app.start_export(&token, "direct", &selective()).await;
+    let url = url_of(&app.wait_finished(&token, &arn, POLL).await);
+    assert_eq!(app.download(&url).await.0, 200);
+
+    let (code, body) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/exports/{}", id_of(&arn)),
+            &token,
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        (body["status"].clone(), body["cancelled"].clone()),
+        (json!("SUCCEEDED"), json!(false))
+    );
+    assert_eq!(app.stored_files(), Vec::<std::path::PathBuf>::new());
+    assert_eq!(app.download(&url).await.0, 410);
+    let listed = app.exports(&token).await;
+    assert_eq!(listed[0]["fileDeleted"], true);
+    assert!(listed[0].get("reportURL").is_none(), "{}", listed[0]);
+    // Deleting again is harmless.
+    let (code, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/exports/{}", id_of(&arn)),
+            &token,
+        )
+        .await;
+    assert_eq!(code, 200);
+}

@@ -243,6 +243,54 @@ test('the try-it page: sign in, search, page, export three ways', { timeout: 300
         'a message to the signed-in address is in the outbox');
     });
 
+    await t.test('lists your exports, deletes a finished file and cancels a running export', async () => {
+      // The three exports above, newest first, each ready with its row count.
+      await page.waitForFunction(() => document.querySelectorAll('#my-exports-body tr[data-status="SUCCEEDED"]').length === 3,
+        null, { timeout: 30_000 });
+      const rows = page.locator('#my-exports-body tr');
+      assert.deepEqual(await rows.locator('td:nth-child(2)').allTextContents(), ['Email', 'Push', 'Direct']);
+      for (const count of await rows.locator('td:nth-child(4)').allTextContents()) {
+        assert.equal(count, total.toLocaleString('en'));
+      }
+
+      // Delete the direct export's file: its link stops working.
+      const direct = rows.nth(2);
+      const href = await direct.locator('a.download').getAttribute('href');
+      assert.equal((await fetch(href)).status, 200);
+      await direct.locator('button.delete').click();
+      await page.waitForFunction(() => document.querySelector('#my-exports-body tr:nth-child(3) td:nth-child(5)')?.textContent === 'Deleted');
+      assert.equal(await page.textContent('#my-exports-status'), 'The file was deleted.');
+      assert.equal((await fetch(href)).status, 410, 'a deleted file\'s link answers 410');
+
+      // A push export nobody connects for stays running (it waits for its client): cancel it.
+      const arn = await page.evaluate(async () => {
+        const response = await fetch('/download-request', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${sessionStorage.getItem('sde.idToken')}` },
+          body: JSON.stringify({ type: 'push', searchCriteria: { type: 'posts', search: [] } }),
+        });
+        return (await response.json()).executionArn;
+      });
+      const id = arn.split(':').pop();
+      await page.click('#refresh-exports');
+      const running = page.locator(`#my-exports-body tr[data-id="${id}"]`);
+      await page.locator(`#my-exports-body tr[data-id="${id}"][data-status="RUNNING"]`).waitFor();
+      assert.equal(await running.locator('td.export-status').textContent(), 'Running');
+      await running.locator('button.cancel').click();
+      await page.locator(`#my-exports-body tr[data-id="${id}"][data-status="ABORTED"]`).waitFor({ timeout: 30_000 });
+      assert.equal(await running.locator('td.export-status').textContent(), 'Cancelled');
+      assert.equal(await page.textContent('#my-exports-status'), 'The export was cancelled.');
+      const status = await page.evaluate(async (executionArn) => {
+        const response = await fetch('/report-status', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${sessionStorage.getItem('sde.idToken')}` },
+          body: JSON.stringify({ executionArn }),
+        });
+        return (await response.json()).status;
+      }, arn);
+      assert.equal(status, 'ABORTED');
+    });
+
     await t.test('views the post-frequency chart of the search, and downloads it and the trending PDF', async () => {
       // The whole of 2019, the seeded posts' year: the chart then counts every match.
       await page.fill('#from', '2019-01-01');

@@ -21,9 +21,9 @@ use axum::Router;
 use base64::Engine as _;
 use sde_auth::IdTokenVerifier;
 use sde_edge::rest::{
-    CorsOrigin, ExportStarter, Reporter, StatusReader, download_request_routes, posts_routes,
-    report_graphical_routes, report_hybrid_routes, report_status_routes, search_routes,
-    subscriptions_routes,
+    CorsOrigin, ExportStarter, MyExports, Reporter, StatusReader, download_request_routes,
+    exports_routes, posts_routes, report_graphical_routes, report_hybrid_routes,
+    report_status_routes, search_routes, subscriptions_routes,
 };
 use sde_edge::ws::PushParts;
 use sde_handlers::reports::ReportSettings;
@@ -56,6 +56,19 @@ impl Call {
                 ("Accept".into(), "application/json, text/plain, */*".into()),
             ],
             body: Some(body.to_string()),
+        }
+    }
+
+    /// `method path` without a body, with the frontend's `Authorization` and `Accept` headers.
+    pub fn without_body(method: &'static str, path: &'static str, token: &str) -> Call {
+        Call {
+            method,
+            path,
+            headers: vec![
+                ("Authorization".into(), token.into()),
+                ("Accept".into(), "application/json, text/plain, */*".into()),
+            ],
+            body: None,
         }
     }
 }
@@ -149,6 +162,13 @@ impl<'a> Host<'a> {
             "/subscriptions/daily" | "/subscriptions/real-time" => {
                 subscriptions_routes(state.subscriptions.clone())
             }
+            "/exports" | "/exports/{id}" => exports_routes(MyExports {
+                workflow: state.workflow.clone(),
+                store: state.report_store.clone(),
+                progress: state.progress.clone(),
+                registry: state.push_registry.clone(),
+                channel: state.hub.clone(),
+            }),
             "/report/graphical" | "/report/hybrid" => {
                 let reporter = Reporter {
                     stats: state.stats.clone(),
@@ -182,10 +202,18 @@ impl<'a> Host<'a> {
             };
         };
         let mut event = fixture("rest-search.json");
-        event["resource"] = json!(call.path);
+        // API Gateway names the resource and hands its path parameters apart.
+        let resource = match call.path.strip_prefix("/exports/") {
+            Some(id) => {
+                event["pathParameters"] = json!({ "id": id });
+                "/exports/{id}"
+            }
+            None => call.path,
+        };
+        event["resource"] = json!(resource);
         event["path"] = json!(call.path);
         event["httpMethod"] = json!(call.method);
-        event["requestContext"]["resourcePath"] = json!(call.path);
+        event["requestContext"]["resourcePath"] = json!(resource);
         event["requestContext"]["httpMethod"] = json!(call.method);
         event["requestContext"]["path"] = json!(format!("/dev{}", call.path));
         event["requestContext"]["authorizer"] = json!({ "claims": claims });
@@ -203,7 +231,7 @@ impl<'a> Host<'a> {
         event["multiValueHeaders"] = Value::Object(multi);
         event["body"] = call.body.clone().map_or(Value::Null, Value::String);
         let event: ApiGatewayProxyRequest = serde_json::from_value(event).unwrap();
-        let response = sde_lambda::rest::serve(self.function(call.path), event).await;
+        let response = sde_lambda::rest::serve(self.function(resource), event).await;
         let body = match response.body {
             Some(Body::Text(text)) => serde_json::from_str(&text).unwrap_or(Value::Null),
             _ => Value::Null,

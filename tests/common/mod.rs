@@ -96,6 +96,26 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Calls `method path` with a bearer token and no body; returns status and body.
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The caller's exports, as `GET /exports` lists them.
+    pub async fn exports(&self, token: &str) -> Vec<Value> {
+        let (status, body) = self.call(reqwest::Method::GET, "/exports", token).await;
+        assert_eq!(status, 200, "{body}");
+        body["exports"].as_array().unwrap().clone()
+    }
+
     pub async fn search(&self, token: &str, criteria: &Value) -> Value {
         let (status, body) = self.post("/search", token, criteria.clone()).await;
         assert_eq!(status, 200, "{body}");

@@ -1,5 +1,5 @@
-//! [`Workflow`] on Step Functions: start, describe and stop executions of the export state
-//! machine, and complete its `.waitForTaskToken` tasks.
+//! [`Workflow`] on Step Functions: start, describe, stop and list executions of the export
+//! state machine, and complete its `.waitForTaskToken` tasks.
 
 use crate::config::SfnConfig;
 use crate::errors::{Fault, fault};
@@ -10,11 +10,21 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::primitives::DateTime as SmithyDateTime;
 use aws_sdk_sfn::types::ExecutionStatus as SfnStatus;
 use chrono::{DateTime, Utc};
-use sde_core::{ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind};
+use sde_core::{
+    ExecutionDescription, ExecutionStatus, ExecutionSummary, Workflow, WorkflowError,
+    WorkflowErrorKind, execution_arn_of,
+};
 use serde_json::Value;
 
 /// Error codes meaning the task token's task is no longer waiting (or never was).
 const TASK_CLOSED_CODES: &[&str] = &["TaskDoesNotExist", "TaskTimedOut", "InvalidToken"];
+/// Executions read per `ListExecutions` page (the most it returns).
+const LIST_PAGE: i32 = 1000;
+/// Pages read at most by one listing, so a listing costs bounded time and throttle tokens
+/// (`ListExecutions` refills at 2 calls a second per account and region) whatever the day's
+/// traffic: executions beyond the newest `LIST_PAGE * MAX_LIST_PAGES` are not listed.
+const MAX_LIST_PAGES: usize = 5;
+
 /// Error codes meaning the execution does not exist.
 const NOT_FOUND_CODES: &[&str] = &["ExecutionDoesNotExist", "InvalidArn"];
 
@@ -56,24 +66,6 @@ impl SfnWorkflow {
             config,
         }
     }
-
-    /// Stops the execution `execution_arn`, recording `error` and `cause`.
-    pub async fn stop(
-        &self,
-        execution_arn: &str,
-        error: &str,
-        cause: &str,
-    ) -> Result<(), WorkflowError> {
-        self.client
-            .stop_execution()
-            .execution_arn(execution_arn)
-            .error(error)
-            .cause(cause)
-            .send()
-            .await
-            .map_err(|sdk_error| workflow_error("stopping an execution", sdk_error))?;
-        Ok(())
-    }
 }
 
 /// Step Functions' JSON text as a value; text that is not JSON is kept as a string.
@@ -97,8 +89,103 @@ fn status(status: &SfnStatus) -> Option<ExecutionStatus> {
     })
 }
 
+fn required_status(status: &SfnStatus) -> Result<ExecutionStatus, WorkflowError> {
+    self::status(status).ok_or_else(|| {
+        WorkflowError::new(
+            WorkflowErrorKind::Rejected,
+            format!("reading execution status {:?}", status.as_str()),
+        )
+    })
+}
+
 #[async_trait]
 impl Workflow for SfnWorkflow {
+    fn execution_arn(&self, name: &str) -> String {
+        execution_arn_of(&self.config.state_machine_arn, name)
+    }
+
+    /// `StopExecution`. Step Functions stops the execution, not a Lambda invocation it is
+    /// running: that runs to its end, and its result is dropped.
+    async fn stop(
+        &self,
+        execution_arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), WorkflowError> {
+        let stopped = self
+            .client
+            .stop_execution()
+            .execution_arn(execution_arn)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await;
+        match stopped {
+            Ok(_) => Ok(()),
+            Err(sdk_error) => {
+                let error = workflow_error("stopping an execution", sdk_error);
+                // An execution that has ended already is left as it ended.
+                match self.describe(execution_arn).await {
+                    Ok(ended) if ended.status.is_finished() => Ok(()),
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    /// `ListExecutions`, newest first, page by page until an execution started before `since`
+    /// (at most [`MAX_LIST_PAGES`] pages); the name prefix is matched here, as the API has no
+    /// such filter. Every user's executions of the period are read to find one user's, so the
+    /// cost grows with the whole traffic of the period, and the listing is eventually
+    /// consistent: an execution started or stopped a moment ago may show late.
+    async fn list_started_since(
+        &self,
+        name_prefix: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExecutionSummary>, WorkflowError> {
+        let mut listed = Vec::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..MAX_LIST_PAGES {
+            let page = self
+                .client
+                .list_executions()
+                .state_machine_arn(&self.config.state_machine_arn)
+                .max_results(LIST_PAGE)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| workflow_error("listing executions", error))?;
+            let mut older = false;
+            for item in page.executions() {
+                let start_date = timestamp(item.start_date());
+                if start_date < since {
+                    older = true;
+                    continue;
+                }
+                if !item.name().starts_with(name_prefix) {
+                    continue;
+                }
+                listed.push(ExecutionSummary {
+                    execution_arn: item.execution_arn().to_owned(),
+                    name: item.name().to_owned(),
+                    status: required_status(item.status())?,
+                    start_date,
+                    stop_date: item.stop_date().map(timestamp),
+                });
+            }
+            next_token = page.next_token().map(str::to_owned);
+            if older || next_token.is_none() {
+                break;
+            }
+        }
+        listed.sort_by(|a, b| {
+            b.start_date
+                .cmp(&a.start_date)
+                .then_with(|| b.name.cmp(&a.name))
+        });
+        Ok(listed)
+    }
+
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError> {
         let output = self
             .client
@@ -120,12 +207,7 @@ impl Workflow for SfnWorkflow {
             .send()
             .await
             .map_err(|error| workflow_error("describing an execution", error))?;
-        let status = status(output.status()).ok_or_else(|| {
-            WorkflowError::new(
-                WorkflowErrorKind::Rejected,
-                format!("reading execution status {:?}", output.status().as_str()),
-            )
-        })?;
+        let status = required_status(output.status())?;
         let arn = output.execution_arn().to_owned();
         let name = match output.name() {
             Some(name) => name.to_owned(),

@@ -58,5 +58,6 @@ pub use subscriptions::{
     SubscriptionsErrorKind,
 };
 pub use workflow::{
-    ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind,
+    ExecutionDescription, ExecutionStatus, ExecutionSummary, Workflow, WorkflowError,
+    WorkflowErrorKind, execution_arn_of,
 };

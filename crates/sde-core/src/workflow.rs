@@ -162,15 +162,68 @@ fn state_machine_of(execution_arn: &str) -> Option<String> {
     }
 }
 
+/// One execution as `ListExecutions` lists it: no input or output (describe it for those).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionSummary {
+    pub execution_arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub start_date: DateTime<Utc>,
+    pub stop_date: Option<DateTime<Utc>>,
+}
+
+impl From<&ExecutionDescription> for ExecutionSummary {
+    fn from(description: &ExecutionDescription) -> Self {
+        ExecutionSummary {
+            execution_arn: description.execution_arn.clone(),
+            name: description.name.clone(),
+            status: description.status,
+            start_date: description.start_date,
+            stop_date: description.stop_date,
+        }
+    }
+}
+
+/// The ARN of the execution named `name` of `state_machine_arn`:
+/// `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<name>`.
+pub fn execution_arn_of(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
 /// Runs export executions.
 #[async_trait]
 pub trait Workflow: Send + Sync + fmt::Debug {
+    /// The ARN the execution named `name` has (or would have) on this workflow's state machine.
+    fn execution_arn(&self, name: &str) -> String;
+
     /// Starts an execution named `name` (unique per state machine) with `input`, returning its
     /// ARN. A name already used fails with [`WorkflowErrorKind::AlreadyExists`].
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError>;
 
     /// Describes the execution `execution_arn`; an unknown ARN is [`WorkflowErrorKind::NotFound`].
     async fn describe(&self, execution_arn: &str) -> Result<ExecutionDescription, WorkflowError>;
+
+    /// Stops the running execution `execution_arn`: it ends ABORTED with `error` and `cause`,
+    /// and its waiting task tokens are closed. Stopping an execution that has already ended
+    /// succeeds and leaves it as it ended; an unknown ARN is [`WorkflowErrorKind::NotFound`].
+    async fn stop(
+        &self,
+        execution_arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), WorkflowError>;
+
+    /// The executions whose name starts with `name_prefix` that started at or after `since`,
+    /// newest first. Freshly started or stopped executions may show a moment late (Step
+    /// Functions lists with eventual consistency); describe one for its exact state.
+    async fn list_started_since(
+        &self,
+        name_prefix: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExecutionSummary>, WorkflowError>;
 
     /// Completes the waiting task that owns `task_token` with `output`. A token whose task has
     /// already completed, failed or timed out fails with [`WorkflowErrorKind::TaskClosed`], so

@@ -42,12 +42,15 @@ pub async fn generate_csv(
     store: &dyn ObjectStore,
     links: &DownloadLinks,
     progress: &dyn ProgressBoard,
+    workflow: &dyn Workflow,
     settings: ExportSettings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
     run(payload, |input: ExecutionInput| async move {
-        sde_handlers::generate_csv::generate_csv(index, store, links, progress, settings, &input)
-            .await
+        sde_handlers::generate_csv::generate_csv(
+            index, store, links, progress, workflow, settings, &input,
+        )
+        .await
     })
     .await
 }

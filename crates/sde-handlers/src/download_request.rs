@@ -168,6 +168,19 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Workflow for RecordingWorkflow {
+        fn execution_arn(&self, name: &str) -> String {
+            format!("arn:aws:states:eu-west-1:1:execution:m:{name}")
+        }
+        async fn stop(&self, _: &str, _: &str, _: &str) -> Result<(), WorkflowError> {
+            unreachable!("not used")
+        }
+        async fn list_started_since(
+            &self,
+            _: &str,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<sde_core::ExecutionSummary>, WorkflowError> {
+            unreachable!("not used")
+        }
         async fn start(&self, name: &str, _: Value) -> Result<String, WorkflowError> {
             if self.unavailable {
                 return Err(WorkflowError::new(

@@ -1,14 +1,20 @@
 //! `generate-csv`: run the export of one execution and report where the file is.
 
 use crate::execution::{ExecutionInput, ExportOutput};
-use crate::task_failure::TaskFailure;
+use crate::task_failure::{TaskFailure, names};
+use async_trait::async_trait;
+use bytes::Bytes;
 use sde_core::export::run_export;
 use sde_core::{
-    DownloadLinks, ExportOptions, ExportPlan, ObjectKey, ObjectStore, ProgressBoard,
-    SearchCriteria, SearchIndex,
+    ContentInfo, DownloadLinks, ExportOptions, ExportPlan, MultipartUpload, ObjectKey, ObjectStore,
+    ProgressBoard, SearchCriteria, SearchIndex, SignedUrl, StoreError, StoreErrorKind,
+    StoredObject, Workflow,
 };
 use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tracing::{info, warn};
 
 /// Settings of the export function, from its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +24,9 @@ pub struct ExportSettings {
     pub url_ttl: Duration,
     /// Posts read from the index per batch.
     pub batch_size: NonZeroUsize,
+    /// How often a running export asks whether its execution was stopped (a cancel): on AWS,
+    /// stopping an execution does not stop the invocation running its task.
+    pub stop_check_every: Duration,
 }
 
 impl Default for ExportSettings {
@@ -25,16 +34,21 @@ impl Default for ExportSettings {
         ExportSettings {
             url_ttl: Duration::from_secs(24 * 3600),
             batch_size: sde_core::export::DEFAULT_BATCH_SIZE,
+            stop_check_every: Duration::from_secs(10),
         }
     }
 }
 
 /// Exports every post matching the execution's criteria to `exports/<owner>/<export id>.<ext>`.
+/// Every `settings.stop_check_every` it asks `workflow` whether its execution still runs; once
+/// it does not (the export was cancelled), the next part or the completion aborts the upload,
+/// so nothing is stored, and the task fails as `Export.Cancelled`.
 pub async fn generate_csv(
     index: &dyn SearchIndex,
     store: &dyn ObjectStore,
     links: &DownloadLinks,
     progress: &dyn ProgressBoard,
+    workflow: &dyn Workflow,
     settings: ExportSettings,
     input: &ExecutionInput,
 ) -> Result<ExportOutput, TaskFailure> {
@@ -43,12 +57,8 @@ pub async fn generate_csv(
     let options = ExportOptions::try_from(&input.options)
         .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
     let extension = options.extension();
-    let key = ObjectKey::new(format!(
-        "exports/{}/{}.{extension}",
-        key_segment(&input.owner.sub),
-        key_segment(&input.export_id)
-    ))
-    .map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
+    let key =
+        export_key(input, &options).map_err(|e| TaskFailure::invalid_request(e.to_string()))?;
     let plan = ExportPlan {
         query: criteria.query,
         options,
@@ -58,7 +68,31 @@ pub async fn generate_csv(
         batch_size: settings.batch_size,
     };
     let on_progress = |p| progress.record(&input.export_id, p);
-    let report = run_export(index, store, links, &plan, &on_progress).await?;
+    let stopped = Arc::new(AtomicBool::new(false));
+    let done = AtomicBool::new(false);
+    let guarded = StopAware {
+        store,
+        stopped: stopped.clone(),
+    };
+    let export = async {
+        let report = run_export(index, &guarded, links, &plan, &on_progress).await;
+        done.store(true, Ordering::SeqCst);
+        report
+    };
+    let arn = workflow.execution_arn(&input.export_id);
+    let watch = watch_for_stop(workflow, &arn, settings.stop_check_every, &stopped, &done);
+    let (report, ()) = tokio::join!(export, watch);
+    if stopped.load(Ordering::SeqCst) {
+        info!(
+            export_id = input.export_id,
+            "export stopped midway; its upload was aborted"
+        );
+        return Err(TaskFailure::new(
+            names::CANCELLED,
+            "the execution was stopped while the export ran; its upload was aborted",
+        ));
+    }
+    let report = report?;
     Ok(ExportOutput {
         key: report.key.to_string(),
         report_url: report.url.into_string(),
@@ -66,6 +100,129 @@ pub async fn generate_csv(
         bytes: report.bytes,
         expires_at: report.expires_at,
     })
+}
+
+/// Asks every `every` whether `execution_arn` still runs, until `done`; sets `stopped` once it
+/// does not. A describe that fails is logged and the export goes on.
+async fn watch_for_stop(
+    workflow: &dyn Workflow,
+    execution_arn: &str,
+    every: Duration,
+    stopped: &AtomicBool,
+    done: &AtomicBool,
+) {
+    let step = every.min(Duration::from_millis(200));
+    let mut waited = Duration::ZERO;
+    loop {
+        tokio::time::sleep(step).await;
+        if done.load(Ordering::SeqCst) {
+            return;
+        }
+        waited += step;
+        if waited < every {
+            continue;
+        }
+        waited = Duration::ZERO;
+        match workflow.describe(execution_arn).await {
+            Ok(execution) if execution.status.is_finished() => {
+                stopped.store(true, Ordering::SeqCst);
+                return;
+            }
+            Ok(_) => {}
+            Err(error) => warn!(error = %error, "checking whether the export was stopped failed"),
+        }
+    }
+}
+
+/// The export store, refusing further parts and the completion of uploads once `stopped` is
+/// set, which aborts them.
+#[derive(Debug)]
+struct StopAware<'a> {
+    store: &'a dyn ObjectStore,
+    stopped: Arc<AtomicBool>,
+}
+
+fn stopped_error() -> StoreError {
+    StoreError::new(StoreErrorKind::Denied, "the export's execution was stopped")
+}
+
+#[async_trait]
+impl ObjectStore for StopAware<'_> {
+    async fn start_upload(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+    ) -> Result<Box<dyn MultipartUpload>, StoreError> {
+        let inner = self.store.start_upload(key, content).await?;
+        Ok(Box::new(StopAwareUpload {
+            inner,
+            stopped: self.stopped.clone(),
+        }))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+        expires_in: Duration,
+    ) -> Result<SignedUrl, StoreError> {
+        self.store.presign_get(key, content, expires_in).await
+    }
+
+    async fn exists(&self, key: &ObjectKey) -> Result<bool, StoreError> {
+        self.store.exists(key).await
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.store.delete(key).await
+    }
+}
+
+struct StopAwareUpload {
+    inner: Box<dyn MultipartUpload>,
+    stopped: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl MultipartUpload for StopAwareUpload {
+    fn part_size(&self) -> usize {
+        self.inner.part_size()
+    }
+
+    async fn upload_part(&mut self, part: Bytes) -> Result<(), StoreError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(stopped_error());
+        }
+        self.inner.upload_part(part).await
+    }
+
+    async fn complete(self: Box<Self>) -> Result<StoredObject, StoreError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            if let Err(error) = self.inner.abort().await {
+                warn!(error = %error, "aborting the upload of a stopped export failed");
+            }
+            return Err(stopped_error());
+        }
+        self.inner.complete().await
+    }
+
+    async fn abort(self: Box<Self>) -> Result<(), StoreError> {
+        self.inner.abort().await
+    }
+}
+
+/// Where the export of `input` is written: `exports/<owner>/<export id>.<ext>`. Known from the
+/// input alone, so the file of an export stopped midway can be found and deleted.
+pub fn export_key(
+    input: &ExecutionInput,
+    options: &ExportOptions,
+) -> Result<ObjectKey, sde_core::StoreError> {
+    ObjectKey::new(format!(
+        "exports/{}/{}.{}",
+        key_segment(&input.owner.sub),
+        key_segment(&input.export_id),
+        options.extension()
+    ))
 }
 
 /// A key segment made only of characters object keys allow.

@@ -1,12 +1,14 @@
 //! The functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
 //! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid`,
-//! `release-export-slot`, `posts`, `subscriptions` — as plain async functions over typed input
-//! and the core traits. The Lambda binaries and the local stack both call these; neither re-implements one.
+//! `release-export-slot`, `posts`, `subscriptions`, `exports` — as plain async functions over
+//! typed input and the core traits. The Lambda binaries and the local stack both call these;
+//! neither re-implements one.
 
 pub mod api_error;
 pub mod download_request;
 pub mod email_link;
 pub mod execution;
+pub mod exports;
 pub mod generate_csv;
 pub mod posts;
 pub mod push;

@@ -30,6 +30,19 @@ struct FakeWorkflow {
 
 #[async_trait]
 impl Workflow for FakeWorkflow {
+    fn execution_arn(&self, name: &str) -> String {
+        format!("arn:aws:states:eu-west-1:1:execution:m:{name}")
+    }
+    async fn stop(&self, _: &str, _: &str, _: &str) -> Result<(), WorkflowError> {
+        unreachable!("not used")
+    }
+    async fn list_started_since(
+        &self,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<sde_core::ExecutionSummary>, WorkflowError> {
+        unreachable!("not used")
+    }
     async fn start(&self, _: &str, _: Value) -> Result<String, WorkflowError> {
         unreachable!("not used")
     }

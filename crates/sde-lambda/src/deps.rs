@@ -89,6 +89,7 @@ pub fn export_settings(
     Ok(ExportSettings {
         url_ttl: Duration::from_secs(ttl),
         batch_size,
+        ..defaults
     })
 }
 
@@ -181,6 +182,23 @@ pub struct ReportStatusDeps {
     pub cors_origin: CorsOrigin,
 }
 
+/// `exports`.
+#[derive(Debug)]
+pub struct ExportsDeps {
+    /// The export state machine (list, describe, stop).
+    pub workflow: SfnWorkflow,
+    /// The exports bucket: whether a file is still there, and deleting it.
+    pub store: S3Store,
+    /// Progress of running exports.
+    pub progress: S3ProgressBoard,
+    /// Push records, to leave a cancelled export's client its frame.
+    pub registry: S3PushRegistry,
+    /// The WebSocket API's management endpoint, to tell a connected client at once.
+    pub channel: ApiGatewayPushChannel,
+    /// The origin CORS headers name.
+    pub cors_origin: CorsOrigin,
+}
+
 /// `generate-csv`.
 #[derive(Debug)]
 pub struct GenerateCsvDeps {
@@ -194,6 +212,8 @@ pub struct GenerateCsvDeps {
     pub settings: ExportSettings,
     /// Signs the lasting links the export hands out.
     pub links: DownloadLinks,
+    /// The export state machine, asked whether the export was cancelled.
+    pub workflow: SfnWorkflow,
 }
 
 /// `report-graphical` and `report-hybrid`.
@@ -300,6 +320,21 @@ pub async fn report_status_deps() -> anyhow::Result<ReportStatusDeps> {
     })
 }
 
+/// Builds what `exports` needs.
+pub async fn exports_deps() -> anyhow::Result<ExportsDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let s3 = S3Config::from_env()?;
+    let client = sde_aws::s3_client(&sdk);
+    Ok(ExportsDeps {
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+        progress: S3ProgressBoard::new(client.clone(), &s3),
+        registry: S3PushRegistry::new(client.clone(), &s3),
+        store: S3Store::new(client, s3),
+        channel: ApiGatewayPushChannel::new(&sdk, &PushConfig::from_env()?),
+        cors_origin: cors_origin(env)?,
+    })
+}
+
 /// Builds what `generate-csv` needs.
 pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
     let sdk = sde_aws::load_sdk_config().await;
@@ -311,6 +346,7 @@ pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
         store: S3Store::new(client, s3),
         settings: export_settings(env)?,
         links: download_links(&sdk).await?,
+        workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
     })
 }
 

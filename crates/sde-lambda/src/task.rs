@@ -51,11 +51,13 @@ pub async fn generate_csv(
     store: &dyn ObjectStore,
     links: &DownloadLinks,
     progress: &impl FlushProgress,
+    workflow: &dyn Workflow,
     settings: ExportSettings,
     payload: Value,
 ) -> Result<Value, TaskDiagnostic> {
     let result =
-        sde_edge::task::generate_csv(index, store, links, progress, settings, payload).await;
+        sde_edge::task::generate_csv(index, store, links, progress, workflow, settings, payload)
+            .await;
     progress.flush().await;
     Ok(result?)
 }

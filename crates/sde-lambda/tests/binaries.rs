@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
-/// the one that gives back an ended export's slot, posts and subscriptions.
-const FUNCTIONS: [&str; 14] = [
+/// the one that gives back an ended export's slot, posts, subscriptions, and the caller's exports.
+const FUNCTIONS: [&str; 15] = [
     "download",
     "download-request",
     "generate-csv",
@@ -24,6 +24,7 @@ const FUNCTIONS: [&str; 14] = [
     "subscriptions",
     "ws-authorizer",
     "release-export-slot",
+    "exports",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).

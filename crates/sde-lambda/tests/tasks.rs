@@ -38,6 +38,7 @@ async fn generate_csv_exports_every_match_and_flushes_its_progress() {
         &store,
         &links(),
         &progress,
+        &FakeWorkflow::default(),
         ExportSettings::default(),
         fixture_json("task-generate-csv.json"),
     )
@@ -61,6 +62,81 @@ async fn generate_csv_exports_every_match_and_flushes_its_progress() {
     assert!(file.contains("\"two cats, \"\"one\"\" hat\""), "{file}");
 }
 
+/// The local store, slow to start an upload: an export takes longer than a stop check.
+#[derive(Debug)]
+struct SlowToStart(LocalFsStore);
+
+#[async_trait::async_trait]
+impl sde_core::ObjectStore for SlowToStart {
+    async fn start_upload(
+        &self,
+        key: &sde_core::ObjectKey,
+        content: &sde_core::ContentInfo,
+    ) -> Result<Box<dyn sde_core::MultipartUpload>, sde_core::StoreError> {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        self.0.start_upload(key, content).await
+    }
+    async fn presign_get(
+        &self,
+        key: &sde_core::ObjectKey,
+        content: &sde_core::ContentInfo,
+        expires_in: std::time::Duration,
+    ) -> Result<sde_core::SignedUrl, sde_core::StoreError> {
+        self.0.presign_get(key, content, expires_in).await
+    }
+    async fn exists(&self, key: &sde_core::ObjectKey) -> Result<bool, sde_core::StoreError> {
+        self.0.exists(key).await
+    }
+    async fn delete(&self, key: &sde_core::ObjectKey) -> Result<(), sde_core::StoreError> {
+        self.0.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn generate_csv_of_a_stopped_execution_aborts_its_upload_and_fails_as_cancelled() {
+    // On AWS a stop (a cancel) does not end the invocation: the export notices by itself.
+    let dir = tempfile::tempdir().unwrap();
+    let store = SlowToStart(store(&dir));
+    let workflow = FakeWorkflow::with_fixture_execution(sde_core::ExecutionStatus::Aborted, None);
+    let settings = ExportSettings {
+        stop_check_every: std::time::Duration::from_millis(50),
+        ..ExportSettings::default()
+    };
+    let failure = task::generate_csv(
+        &sample_index(),
+        &store,
+        &links(),
+        &RecordingProgress::default(),
+        &workflow,
+        settings,
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(Diagnostic::from(failure).error_type, "Export.Cancelled");
+    let key = sde_core::ObjectKey::new(format!("exports/{SUB}/{EXPORT_ID}.csv")).unwrap();
+    assert!(!store.0.object_path(&key).exists(), "nothing was stored");
+    let staged = std::fs::read_dir(dir.path().join("tmp/uploads"))
+        .unwrap()
+        .count();
+    assert_eq!(staged, 0, "the upload was aborted");
+
+    // The same export of a running execution completes.
+    let running = FakeWorkflow::with_fixture_execution(sde_core::ExecutionStatus::Running, None);
+    let output = task::generate_csv(
+        &sample_index(),
+        &store,
+        &links(),
+        &RecordingProgress::default(),
+        &running,
+        settings,
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["rows"], 2);
+}
+
 #[tokio::test]
 async fn a_generate_csv_failure_reports_its_stable_error_type() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,6 +146,7 @@ async fn a_generate_csv_failure_reports_its_stable_error_type() {
         &store(&dir),
         &links(),
         &progress,
+        &FakeWorkflow::default(),
         ExportSettings::default(),
         fixture_json("task-generate-csv.json"),
     )
@@ -95,6 +172,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
         &store(&dir),
         &links(),
         &RecordingProgress::default(),
+        &FakeWorkflow::default(),
         ExportSettings::default(),
         payload,
     )
@@ -112,6 +190,7 @@ async fn a_malformed_task_payload_is_an_invalid_request() {
         &store(&dir),
         &links(),
         &RecordingProgress::default(),
+        &FakeWorkflow::default(),
         ExportSettings::default(),
         payload,
     )

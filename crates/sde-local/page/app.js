@@ -1,6 +1,7 @@
 // The sde try-it page: sign in with the development issuer, search, page through results and
 // export the whole result directly, by email or over the push WebSocket, with live progress;
-// view the post-frequency chart of the search and download it, or the trending-tags PDF.
+// view the post-frequency chart of the search and download it, or the trending-tags PDF; list
+// your exports of the last day, cancel a running one or delete a finished file.
 // No dependencies and no inline code: the server's Content-Security-Policy allows only this
 // origin's script, style sheet and connections.
 
@@ -40,12 +41,15 @@ const state = {
 // API
 
 /** POSTs JSON to `path`; returns the JSON answer or throws an ApiError carrying its message. */
-async function api(path, body, { auth = true } = {}) {
-  const headers = { 'Content-Type': 'application/json' };
+async function api(path, body, { auth = true, method = 'POST' } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (auth) headers.Authorization = `Bearer ${state.token}`;
   let response;
   try {
-    response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+    const init = { method, headers };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    response = await fetch(path, init);
   } catch {
     throw new ApiError('Could not reach the server. Is the local stack still running?', 0);
   }
@@ -120,6 +124,7 @@ async function signIn(event) {
     sessionStorage.setItem(EMAIL_KEY, email);
     show(message, '');
     renderAccount();
+    refreshExports();
     $('query').focus();
   } catch (error) {
     show(message, describe(error), 'error');
@@ -146,6 +151,8 @@ function signOut(reason = '') {
   show($('report-status'), '');
   $('chart-figure').hidden = true;
   $('chart').removeAttribute('src');
+  renderExports([]);
+  show($('my-exports-status'), '');
   renderAccount();
   show($('sign-in-message'), reason, reason ? 'error' : '');
   $('email').focus();
@@ -338,6 +345,7 @@ async function submitExport(event) {
       format,
     });
     const arn = answer.executionArn;
+    refreshExports();
     const result = delivery === 'push'
       ? await viaWebSocket(arn, run)
       : await viaPolling(arn, run);
@@ -349,6 +357,7 @@ async function submitExport(event) {
     show($('export-status'), `The export did not finish: ${describe(error)}`, 'error');
   } finally {
     if (run === state.exportRun) button.disabled = !state.criteria;
+    refreshExports();
   }
 }
 
@@ -556,6 +565,102 @@ function downloadReport(path, label) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Your exports
+
+const TYPE_NAMES = { direct: 'Direct', email: 'Email', push: 'Push' };
+const STATUS_NAMES = {
+  RUNNING: 'Running',
+  SUCCEEDED: 'Ready',
+  FAILED: 'Failed',
+  TIMED_OUT: 'Timed out',
+  ABORTED: 'Cancelled',
+};
+/** Bumped by each refresh, so an older answer arriving late is dropped. */
+let exportsRefresh = 0;
+
+/** Reads GET /exports and shows the list. */
+async function refreshExports() {
+  if (!state.token) return;
+  const mine = ++exportsRefresh;
+  try {
+    const answer = await api('/exports', undefined, { method: 'GET' });
+    if (mine !== exportsRefresh || !state.token) return;
+    renderExports(answer.exports);
+  } catch (error) {
+    if (mine === exportsRefresh) show($('my-exports-status'), describe(error), 'error');
+  }
+}
+
+function renderExports(exports) {
+  const body = $('my-exports-body');
+  body.replaceChildren();
+  if (!exports.length) {
+    const row = body.insertRow();
+    row.className = 'empty';
+    const cell = row.insertCell();
+    cell.colSpan = 5;
+    cell.textContent = 'No exports in the last 24 hours.';
+    return;
+  }
+  for (const item of exports) {
+    const row = body.insertRow();
+    row.dataset.id = item.id;
+    row.dataset.status = item.status;
+    const started = row.insertCell();
+    started.className = 'nowrap';
+    const time = document.createElement('time');
+    time.dateTime = item.created;
+    time.textContent = new Date(item.created).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' });
+    started.append(time);
+    row.insertCell().textContent = TYPE_NAMES[item.type] || item.type;
+    const status = row.insertCell();
+    status.className = 'export-status';
+    status.textContent = STATUS_NAMES[item.status] || item.status;
+    row.insertCell().textContent = typeof item.rows === 'number' ? fmt(item.rows) : '–';
+    const file = row.insertCell();
+    file.className = 'actions';
+    if (item.status === 'RUNNING') {
+      file.append(actionButton('Cancel', `Cancel the export started ${time.textContent}`, item.id, 'cancel'));
+    } else if (item.reportURL) {
+      const link = document.createElement('a');
+      link.href = item.reportURL;
+      link.download = '';
+      link.className = 'download';
+      link.textContent = 'Download';
+      file.append(link, ' ', actionButton('Delete', `Delete the file of the export started ${time.textContent}`, item.id, 'delete'));
+    } else if (item.fileDeleted) {
+      file.textContent = 'Deleted';
+    } else {
+      file.textContent = '–';
+    }
+  }
+}
+
+function actionButton(text, label, id, action) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = `secondary ${action}`;
+  button.textContent = text;
+  button.setAttribute('aria-label', label);
+  button.addEventListener('click', () => removeExport(id, action, button));
+  return button;
+}
+
+/** DELETE /exports/{id}: cancels a running export or deletes a finished one's file. */
+async function removeExport(id, action, button) {
+  button.disabled = true;
+  const message = $('my-exports-status');
+  show(message, action === 'cancel' ? 'Cancelling…' : 'Deleting…');
+  try {
+    await api(`/exports/${encodeURIComponent(id)}`, undefined, { method: 'DELETE' });
+    show(message, action === 'cancel' ? 'The export was cancelled.' : 'The file was deleted.', 'success');
+  } catch (error) {
+    show(message, describe(error), 'error');
+  }
+  await refreshExports();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 
 function start() {
@@ -571,8 +676,10 @@ function start() {
   $('view-chart').addEventListener('click', viewChart);
   $('download-chart').addEventListener('click', () => downloadReport('/report/graphical', 'chart'));
   $('download-trending').addEventListener('click', () => downloadReport('/report/hybrid', 'trending-tags PDF'));
+  $('refresh-exports').addEventListener('click', refreshExports);
   renderAccount();
   renderPager();
+  refreshExports();
   document.body.dataset.ready = 'true';
 }
 

@@ -22,9 +22,10 @@ use sde_core::{
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
-    CorsOrigin, Downloads, ExportStarter, Reporter, StatusReader, download_request_routes,
-    download_routes, posts_routes, report_graphical_routes, report_hybrid_routes,
-    report_status_routes, search_routes, subscriptions_routes,
+    CorsOrigin, Downloads, ExportStarter, MyExports, Reporter, StatusReader,
+    download_request_routes, download_routes, exports_routes, posts_routes,
+    report_graphical_routes, report_hybrid_routes, report_status_routes, search_routes,
+    subscriptions_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -403,6 +404,13 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         .merge(report_status_routes(StatusReader {
             workflow: state.workflow.clone(),
             progress: state.progress.clone(),
+        }))
+        .merge(exports_routes(MyExports {
+            workflow: state.workflow.clone(),
+            store: state.report_store.clone(),
+            progress: state.progress.clone(),
+            registry: state.push_registry.clone(),
+            channel: state.hub.clone(),
         }))
         .merge(report_graphical_routes(reporter.clone()))
         .merge(report_hybrid_routes(reporter))

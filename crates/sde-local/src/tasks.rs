@@ -37,6 +37,7 @@ pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
                 d.store.as_ref(),
                 &d.links,
                 d.progress.as_ref(),
+                d.workflow.as_ref(),
                 d.export,
                 payload,
             )

@@ -4,7 +4,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sde_core::{ExecutionDescription, ExecutionStatus, Workflow, WorkflowError, WorkflowErrorKind};
+use sde_core::{
+    ExecutionDescription, ExecutionStatus, ExecutionSummary, Workflow, WorkflowError,
+    WorkflowErrorKind, execution_arn_of,
+};
 use sde_states::{Engine, EngineError};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -159,6 +162,68 @@ fn workflow_error(error: EngineError, context: &str) -> WorkflowError {
 
 #[async_trait]
 impl Workflow for LocalWorkflow {
+    fn execution_arn(&self, name: &str) -> String {
+        execution_arn_of(self.engine.state_machine_arn(), name)
+    }
+
+    /// Stops the interpreter's execution: its task is aborted, so an upload in progress is
+    /// dropped with it. An execution of an earlier run has ended already.
+    async fn stop(
+        &self,
+        execution_arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), WorkflowError> {
+        match self
+            .engine
+            .stop_execution(execution_arn, Some(error), Some(cause))
+        {
+            Ok(_) => Ok(()),
+            Err(EngineError::ExecutionDoesNotExist(_)) => {
+                self.describe(execution_arn).await.map(|_| ())
+            }
+            Err(other) => Err(workflow_error(other, "stopping an execution")),
+        }
+    }
+
+    /// The interpreter's executions and those of earlier runs, filtered and sorted here.
+    async fn list_started_since(
+        &self,
+        name_prefix: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExecutionSummary>, WorkflowError> {
+        let mut listed: Vec<ExecutionSummary> = self
+            .engine
+            .list_executions()
+            .iter()
+            .map(ExecutionSummary::from)
+            .collect();
+        {
+            let earlier = self
+                .earlier
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            listed.extend(
+                earlier
+                    .values()
+                    .filter(|record| {
+                        !listed
+                            .iter()
+                            .any(|l| l.execution_arn == record.execution_arn)
+                    })
+                    .map(ExecutionSummary::from)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        listed.retain(|e| e.name.starts_with(name_prefix) && e.start_date >= since);
+        listed.sort_by(|a, b| {
+            b.start_date
+                .cmp(&a.start_date)
+                .then_with(|| b.name.cmp(&a.name))
+        });
+        Ok(listed)
+    }
+
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError> {
         if self.record_path(name).exists() {
             return Err(WorkflowError::new(
@@ -228,7 +293,8 @@ impl Workflow for LocalWorkflow {
 mod tests {
     use super::*;
     use sde_core::testing::{
-        WaitingTasks, task_answer_contract, waiting_definition, workflow_contract,
+        WaitingTasks, stop_and_list_contract, task_answer_contract, waiting_definition,
+        workflow_contract,
     };
     use sde_states::{EngineOptions, StateMachine, TaskRegistry};
     use serde_json::json;
@@ -407,6 +473,11 @@ mod tests {
     async fn the_local_workflow_keeps_the_workflow_contract() {
         let waiting = waiting();
         workflow_contract(&waiting.workflow, &waiting).await;
+    }
+
+    #[tokio::test]
+    async fn the_local_workflow_keeps_the_stop_and_list_contract() {
+        stop_and_list_contract(&waiting().workflow).await;
     }
 
     #[tokio::test]

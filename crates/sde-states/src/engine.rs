@@ -64,7 +64,8 @@ pub(crate) struct Inner {
     pub(crate) options: EngineOptions,
     pub(crate) state_machine_arn: String,
     pub(crate) executions: Mutex<HashMap<String, Arc<Slot>>>,
-    pub(crate) tokens: Mutex<HashMap<String, mpsc::UnboundedSender<TokenEvent>>>,
+    /// Open task tokens, each with its execution's ARN (a stop closes them at once).
+    pub(crate) tokens: Mutex<HashMap<String, (String, mpsc::UnboundedSender<TokenEvent>)>>,
 }
 
 /// What a `SendTask*` call tells the task holding the token.
@@ -245,6 +246,7 @@ impl Engine {
             handle.abort();
         }
         drop(description);
+        lock(&self.inner.tokens).retain(|_, (execution_arn, _)| execution_arn != arn);
         slot.record(HistoryEventType::ExecutionAborted, None, None);
         slot.done.send_replace(true);
         info!(execution_arn = %arn, "execution stopped");
@@ -267,9 +269,9 @@ impl Engine {
         let mut tokens = lock(&self.inner.tokens);
         let closes = !matches!(event, TokenEvent::Heartbeat);
         let sender = if closes {
-            tokens.remove(token)
+            tokens.remove(token).map(|(_, sender)| sender)
         } else {
-            tokens.get(token).cloned()
+            tokens.get(token).map(|(_, sender)| sender.clone())
         };
         sender
             .and_then(|s| s.send(event).ok())

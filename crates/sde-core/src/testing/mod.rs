@@ -26,7 +26,10 @@ pub use progress_board::progress_board_contract;
 pub use push_channel::{PushClients, push_channel_contract};
 pub use push_registry::push_registry_contract;
 pub use subscriptions::subscriptions_contract;
-pub use workflow::{WaitingTasks, task_answer_contract, waiting_definition, workflow_contract};
+pub use workflow::{
+    WaitingTasks, stop_and_list_contract, task_answer_contract, waiting_definition,
+    workflow_contract,
+};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -3,7 +3,8 @@
 //! | part | what it checks | runs against |
 //! |---|---|---|
 //! | [`workflow_contract`] | an execution is described while it waits (ARN, state machine, name, status, its input exactly as started — the owner `report-status` checks among it) and once it ends (the answer sent as its output, or the error of a failure, and a stop date); a task token completes its task once, and a second answer is [`TaskClosed`](WorkflowErrorKind::TaskClosed); an unknown token is `TaskClosed` too; a name is used once, whatever the input, and stays used after its execution ends ([`AlreadyExists`](WorkflowErrorKind::AlreadyExists)); an unknown or malformed ARN is [`NotFound`](WorkflowErrorKind::NotFound) | `LocalWorkflow` (sde-local's unit tests); `SfnWorkflow` against moto's Step Functions in execute mode (sde-aws's tests) |
-//! | [`task_answer_contract`] | how a waiting task takes answers beyond that: of two answers racing for one task exactly one wins and the other is `TaskClosed` (what the push path's race relies on); a closed task refuses a failure as well as a success; a failure's cause becomes the execution's cause | `LocalWorkflow` only. moto 5.2.5 shows none of the three: while an execution runs it takes every `SendTaskSuccess` (a later answer overwrites an earlier, so both racers succeed), it takes `SendTaskFailure` on a token it has seen even after the execution ended, and it drops the cause of a `SendTaskFailure` |
+//! | [`stop_and_list_contract`] | `execution_arn` names the ARN `start` returns; a stopped execution ends ABORTED without output, a second stop succeeds and leaves it ABORTED, stopping an unknown ARN is `NotFound`; executions are listed by name prefix, newest first, from a start time on, running and ended alike | `LocalWorkflow` over [`waiting_definition`]; `SfnWorkflow` on moto over a one-`Wait` machine: moto 5.2.5 does not end an execution stopped while a task waits for its token (it reads RUNNING until the wait ends) |
+//! | [`task_answer_contract`] | how a waiting task takes answers beyond that: of two answers racing for one task exactly one wins and the other is `TaskClosed` (what the push path's race relies on); a closed task refuses a failure as well as a success; a failure's cause becomes the execution's cause | `LocalWorkflow` only. moto 5.2.5 shows none of the three: while an execution runs it takes every `SendTaskSuccess` (a later answer overwrites an earlier, so both racers succeed), it takes `SendTaskFailure` on a token it has seen even after the execution ended, and it drops the cause of a `SendTaskFailure`. Also here, for the same reason: a stop's error and cause become the execution's, and a stop closes the waiting task (moto records neither, and keeps a stopped waiting execution RUNNING) |
 //!
 //! Every check runs executions of [`waiting_definition`]: one task that hands its token to a
 //! Lambda function and waits for an answer. The caller creates the state machine from it (naming
@@ -103,9 +104,17 @@ pub async fn workflow_contract(workflow: &dyn Workflow, tasks: &dyn WaitingTasks
     an_unknown_execution_is_not_found(workflow, tasks).await;
 }
 
+/// Runs [`stop_and_list_contract`]'s checks against `workflow`, whose executions must keep
+/// running until stopped (or for minutes): those of [`waiting_definition`], or of one `Wait`.
+pub async fn stop_and_list_contract(workflow: &dyn Workflow) {
+    a_stopped_execution_ends_aborted_and_a_second_stop_changes_nothing(workflow).await;
+    executions_are_listed_by_name_prefix_newest_first_from_a_time_on(workflow).await;
+}
+
 /// Runs [`task_answer_contract`]'s checks, as [`workflow_contract`] does.
 pub async fn task_answer_contract(workflow: &dyn Workflow, tasks: &dyn WaitingTasks) {
     of_two_answers_racing_for_one_task_exactly_one_wins(workflow, tasks).await;
+    a_stop_s_error_and_cause_are_the_execution_s(workflow, tasks).await;
     a_closed_task_refuses_a_failure_too(workflow, tasks).await;
     a_failure_s_cause_is_the_execution_s_cause(workflow, tasks).await;
 }
@@ -364,5 +373,136 @@ async fn a_failure_s_cause_is_the_execution_s_cause(
             Some("Push.ClientGone"),
             Some("the browser closed — ünï")
         )
+    );
+}
+
+async fn a_stopped_execution_ends_aborted_and_a_second_stop_changes_nothing(
+    workflow: &dyn Workflow,
+) {
+    let name = super::unique("stopped");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    assert_eq!(workflow.execution_arn(&name), arn, "execution_arn names it");
+
+    workflow
+        .stop(&arn, "Export.Cancelled", "cancelled by its owner")
+        .await
+        .unwrap();
+    let done = until_finished(workflow, &arn).await;
+    assert_eq!(done.status, ExecutionStatus::Aborted);
+    assert_eq!(done.output, None, "a stopped execution has no output");
+    assert!(done.stop_date.is_some());
+
+    workflow
+        .stop(&arn, "Export.Cancelled", "again")
+        .await
+        .expect("stopping an ended execution succeeds");
+    let again = workflow.describe(&arn).await.unwrap();
+    assert_eq!(
+        (again.status, again.output),
+        (ExecutionStatus::Aborted, None),
+        "and leaves it as it ended"
+    );
+    let unknown = format!("{arn}-never-started");
+    let error = workflow.stop(&unknown, "E", "c").await.unwrap_err();
+    assert_eq!(error.kind, WorkflowErrorKind::NotFound, "{error}");
+}
+
+async fn a_stop_s_error_and_cause_are_the_execution_s(
+    workflow: &dyn Workflow,
+    tasks: &dyn WaitingTasks,
+) {
+    let name = super::unique("stopped-waiting");
+    let arn = workflow.start(&name, export_input(&name)).await.unwrap();
+    let token = tasks.token(&arn).await;
+    workflow
+        .stop(&arn, "Export.Cancelled", "cancelled by its owner — ünï")
+        .await
+        .unwrap();
+    let done = until_finished(workflow, &arn).await;
+    assert_eq!(
+        (done.status, done.error.as_deref(), done.cause.as_deref()),
+        (
+            ExecutionStatus::Aborted,
+            Some("Export.Cancelled"),
+            Some("cancelled by its owner — ünï")
+        )
+    );
+    let late = workflow
+        .send_task_success(&token, json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        late.kind,
+        WorkflowErrorKind::TaskClosed,
+        "a stop closes its task: {late}"
+    );
+    workflow
+        .stop(&arn, "Export.Cancelled", "again")
+        .await
+        .unwrap();
+    assert_eq!(
+        workflow.describe(&arn).await.unwrap(),
+        done,
+        "a second stop changes nothing"
+    );
+}
+
+async fn executions_are_listed_by_name_prefix_newest_first_from_a_time_on(workflow: &dyn Workflow) {
+    let prefix = format!("{}_", super::unique("lister"));
+    let other = super::unique("unlisted");
+    let since = Utc::now() - chrono::Duration::seconds(5);
+    let mut started = Vec::new();
+    for n in 0..2 {
+        let name = format!("{prefix}{n}");
+        started.push(workflow.start(&name, export_input(&name)).await.unwrap());
+        // Start dates a clear second apart, so newest-first has one answer.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let unlisted = workflow.start(&other, export_input(&other)).await.unwrap();
+
+    let newest_first: Vec<String> = started.iter().rev().cloned().collect();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let listed = loop {
+        let listed = workflow.list_started_since(&prefix, since).await.unwrap();
+        if listed.len() >= 2 || tokio::time::Instant::now() >= deadline {
+            break listed;
+        }
+        tokio::time::sleep(POLL).await;
+    };
+    let arns: Vec<String> = listed.iter().map(|e| e.execution_arn.clone()).collect();
+    assert_eq!(
+        arns, newest_first,
+        "only the prefix's executions, newest first"
+    );
+    let first = &listed[1];
+    assert_eq!(first.name, format!("{prefix}0"));
+    assert_eq!(first.status, ExecutionStatus::Running);
+    assert!(since <= first.start_date && first.stop_date.is_none());
+
+    let after_the_first = listed[1].start_date + chrono::Duration::milliseconds(500);
+    let later: Vec<String> = workflow
+        .list_started_since(&prefix, after_the_first)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.execution_arn)
+        .collect();
+    assert_eq!(
+        later,
+        vec![started[1].clone()],
+        "none started before `since`"
+    );
+
+    for arn in started.iter().chain([&unlisted]) {
+        workflow
+            .stop(arn, "Contract.Done", "cleaning up")
+            .await
+            .unwrap();
+        until_finished(workflow, arn).await;
+    }
+    let ended = workflow.list_started_since(&prefix, since).await.unwrap();
+    assert!(
+        ended.len() == 2 && ended.iter().all(|e| e.status == ExecutionStatus::Aborted),
+        "ended executions are listed too, as they ended: {ended:?}"
     );
 }

@@ -1,13 +1,18 @@
-//! Search and exports: `POST /search`, `POST /download-request`, `POST /report-status`.
+//! Search and exports: `POST /search`, `POST /download-request`, `POST /report-status`, and the
+//! caller's own exports: `GET /exports`, `DELETE /exports/{id}`.
 
 use crate::body::JsonBody;
 use crate::caller::SignedIn;
 use crate::error::EdgeResult;
-use axum::extract::State;
-use axum::routing::post;
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use sde_core::{ExportSlots, ProgressBoard, SearchIndex, SearchRequest, Workflow};
+use sde_core::{
+    ExportSlots, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex, SearchRequest,
+    Workflow,
+};
 use sde_handlers::download_request::{DownloadRequest, DownloadResponse, ExportLimits};
+use sde_handlers::exports::{CancelDeps, CancelOutcome, ExportList};
 use sde_handlers::report_status::{ReportStatusRequest, ReportStatusResponse};
 use sde_handlers::search::SearchResponse;
 use std::sync::Arc;
@@ -89,5 +94,58 @@ async fn report_status(
             &request,
         )
         .await?,
+    ))
+}
+
+/// What `GET /exports` and `DELETE /exports/{id}` read and change.
+#[derive(Debug, Clone)]
+pub struct MyExports {
+    pub workflow: Arc<dyn Workflow>,
+    /// Where the export files are.
+    pub store: Arc<dyn ObjectStore>,
+    pub progress: Arc<dyn ProgressBoard>,
+    /// The push records and channel, to tell a push client its export was cancelled.
+    pub registry: Arc<dyn PushRegistry>,
+    pub channel: Arc<dyn PushChannel>,
+}
+
+/// `GET /exports`: the caller's exports of the last day; `DELETE /exports/{id}`: cancel one
+/// that runs, or delete a finished one's file.
+pub fn exports_routes(exports: MyExports) -> Router {
+    Router::new()
+        .route("/exports", get(list_exports))
+        .route("/exports/{id}", delete(cancel_export))
+        .with_state(exports)
+}
+
+async fn list_exports(
+    State(exports): State<MyExports>,
+    SignedIn(caller): SignedIn,
+) -> EdgeResult<ExportList> {
+    Ok(Json(
+        sde_handlers::exports::list_exports(
+            exports.workflow.as_ref(),
+            exports.store.as_ref(),
+            exports.progress.as_ref(),
+            &caller.owner,
+            chrono::Utc::now(),
+        )
+        .await?,
+    ))
+}
+
+async fn cancel_export(
+    State(exports): State<MyExports>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<String>,
+) -> EdgeResult<CancelOutcome> {
+    let deps = CancelDeps {
+        workflow: exports.workflow.as_ref(),
+        store: exports.store.as_ref(),
+        registry: exports.registry.as_ref(),
+        channel: exports.channel.as_ref(),
+    };
+    Ok(Json(
+        sde_handlers::exports::cancel_export(deps, &caller.owner, &id).await?,
     ))
 }

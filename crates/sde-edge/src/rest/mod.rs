@@ -12,7 +12,8 @@ mod subscriptions;
 
 pub use downloads::{Clock, Downloads, REDIRECT_TTL, download_routes};
 pub use exports::{
-    ExportStarter, StatusReader, download_request_routes, report_status_routes, search_routes,
+    ExportStarter, MyExports, StatusReader, download_request_routes, exports_routes,
+    report_status_routes, search_routes,
 };
 pub use posts::posts_routes;
 pub use reports::{Reporter, report_graphical_routes, report_hybrid_routes};

@@ -13,6 +13,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             &deps.store,
             &deps.links,
             &deps.progress,
+            &deps.workflow,
             deps.settings,
             event.payload,
         )

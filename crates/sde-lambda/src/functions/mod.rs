@@ -6,6 +6,7 @@
 pub mod download;
 pub mod download_request;
 pub mod email_link;
+pub mod exports;
 pub mod generate_csv;
 pub mod posts;
 pub mod push_open_connection;
@@ -20,10 +21,11 @@ pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 15] = [
     "download",
     "download-request",
     "email-link",
+    "exports",
     "generate-csv",
     "posts",
     "push-open-connection",
@@ -48,6 +50,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "download" => download::run().await,
         "download-request" => download_request::run().await,
         "email-link" => email_link::run().await,
+        "exports" => exports::run().await,
         "generate-csv" => generate_csv::run().await,
         "posts" => posts::run().await,
         "push-open-connection" => push_open_connection::run().await,

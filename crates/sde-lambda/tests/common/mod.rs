@@ -130,6 +130,46 @@ impl FakeWorkflow {
 
 #[async_trait]
 impl Workflow for FakeWorkflow {
+    fn execution_arn(&self, name: &str) -> String {
+        format!("arn:aws:states:eu-west-1:123456789012:execution:sde-dev-download-request:{name}")
+    }
+
+    async fn stop(
+        &self,
+        execution_arn: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), WorkflowError> {
+        let mut executions = self.executions.lock().unwrap();
+        let execution = executions
+            .get_mut(execution_arn)
+            .ok_or_else(|| WorkflowError::new(WorkflowErrorKind::NotFound, "stopping"))?;
+        if execution.status == ExecutionStatus::Running {
+            execution.status = ExecutionStatus::Aborted;
+            execution.error = Some(error.to_owned());
+            execution.cause = Some(cause.to_owned());
+            execution.stop_date = Some(Utc::now());
+        }
+        Ok(())
+    }
+
+    async fn list_started_since(
+        &self,
+        name_prefix: &str,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<Vec<sde_core::ExecutionSummary>, WorkflowError> {
+        let mut listed: Vec<sde_core::ExecutionSummary> = self
+            .executions
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e.name.starts_with(name_prefix) && e.start_date >= since)
+            .map(sde_core::ExecutionSummary::from)
+            .collect();
+        listed.sort_by_key(|e| std::cmp::Reverse(e.start_date));
+        Ok(listed)
+    }
+
     async fn start(&self, name: &str, input: Value) -> Result<String, WorkflowError> {
         self.started.lock().unwrap().push((name.to_owned(), input));
         Ok(format!(

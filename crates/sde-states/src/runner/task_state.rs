@@ -135,7 +135,7 @@ impl Runner {
                 let handler = self.handler(&function)?;
                 // Register the token before invoking: the handler may complete it itself.
                 let (sender, mut events) = mpsc::unbounded_channel();
-                lock(&self.inner.tokens).insert(token.clone(), sender);
+                lock(&self.inner.tokens).insert(token.clone(), (self.arn.clone(), sender));
                 let _guard = TokenGuard {
                     inner: self.inner.clone(),
                     token: token.clone(),
