@@ -75,8 +75,8 @@ impl LocalFsStore {
         })
     }
 
-    /// Deletes objects and abandoned staging files last modified more than `retention` ago,
-    /// returning how many were deleted.
+    /// Deletes objects and abandoned staging files last modified more than `retention` ago, and
+    /// empty folders untouched as long, returning how many files were deleted.
     pub fn sweep_expired(&self, retention: Duration) -> Result<usize, StoreError> {
         let cutoff = SystemTime::now()
             .checked_sub(retention)
@@ -92,19 +92,43 @@ impl LocalFsStore {
     }
 }
 
+/// Sweeps `dir`. Uploads complete and exports are deleted while it runs, so an entry that
+/// vanishes between being listed and being looked at is skipped, not an error.
 fn sweep_dir(dir: &Path, cutoff: SystemTime) -> Result<usize, StoreError> {
     let io = |e| StoreError::io(format!("sweeping {}", dir.display()), e);
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let entries = match std::fs::read_dir(dir) {
+        Err(error) if gone(&error) => return Ok(0),
+        entries => entries.map_err(io)?,
+    };
     let mut deleted = 0;
-    for entry in std::fs::read_dir(dir).map_err(io)? {
+    for entry in entries {
         let entry = entry.map_err(io)?;
-        let file_type = entry.file_type().map_err(io)?;
-        if file_type.is_dir() {
-            deleted += sweep_dir(&entry.path(), cutoff)?;
-            // Leaves empty folders of old owners tidy; a non-empty one stays.
-            let _ = std::fs::remove_dir(entry.path());
-        } else if entry.metadata().and_then(|m| m.modified()).map_err(io)? < cutoff {
-            std::fs::remove_file(entry.path()).map_err(io)?;
-            deleted += 1;
+        let modified = match entry
+            .metadata()
+            .and_then(|m| Ok((m.is_dir(), m.modified()?)))
+        {
+            Err(error) if gone(&error) => continue,
+            modified => modified.map_err(io)?,
+        };
+        match modified {
+            (true, modified) => {
+                deleted += sweep_dir(&entry.path(), cutoff)?;
+                // Tidies away an empty folder untouched for the whole lifetime; a non-empty
+                // one stays, and so does a recent one, which an upload may be completing into
+                // (it creates the folder, then renames its file there).
+                if modified < cutoff {
+                    let _ = std::fs::remove_dir(entry.path());
+                }
+            }
+            (false, modified) if modified < cutoff => match std::fs::remove_file(entry.path()) {
+                Err(error) if gone(&error) => {}
+                removed => {
+                    removed.map_err(io)?;
+                    deleted += 1;
+                }
+            },
+            (false, _) => {}
         }
     }
     Ok(deleted)

@@ -127,3 +127,44 @@ async fn objects_older_than_the_retention_are_swept() {
     assert_eq!(store.sweep_expired(Duration::from_millis(10)).unwrap(), 1);
     assert!(!store.object_path(&key).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_completes_and_the_sweep_goes_on_while_both_run_at_once() {
+    // The sweeper tidies empty owner folders away; an upload completing into one must not fail
+    // because the folder vanished between its creation and the rename, nor the sweep because a
+    // staged file vanished (renamed into place) while it was looking.
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(LocalFsStore::open(dir.path(), "http://x").unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Nothing is old enough to delete.
+                store.sweep_expired(Duration::from_secs(3600)).unwrap();
+            }
+        })
+    };
+    let mut failures = Vec::new();
+    for n in 0..500 {
+        let key = ObjectKey::new(format!("exports/owner/{n}.csv")).unwrap();
+        let mut upload = store.start_upload(&key, &content()).await.unwrap();
+        upload
+            .upload_part(bytes::Bytes::from_static(b"a\n"))
+            .await
+            .unwrap();
+        if let Err(error) = upload.complete().await {
+            failures.push(format!("{n}: {error}"));
+        }
+        // Empty the folder again, so the sweeper may remove it before the next completion.
+        store.delete(&key).await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sweeper.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of 500 failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(3)]
+    );
+}
