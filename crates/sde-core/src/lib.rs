@@ -19,6 +19,7 @@ pub mod settings;
 pub mod slots;
 pub mod stats;
 pub mod store;
+pub mod subscription_book;
 pub mod subscriptions;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -52,6 +53,7 @@ pub use store::{
     ContentInfo, Disposition, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, StoreError,
     StoreErrorKind, StoredObject, content_disposition,
 };
+pub use subscription_book::SubscriptionBook;
 pub use subscriptions::{
     Added, MAX_SUBSCRIPTIONS_PER_KIND, SubscriberPage, Subscription, SubscriptionError,
     SubscriptionKind, SubscriptionRequest, SubscriptionTerm, Subscriptions, SubscriptionsError,

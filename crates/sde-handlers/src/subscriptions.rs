@@ -89,35 +89,32 @@ pub async fn list_subscriptions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sde_core::{SubscriberPage, SubscriptionsError, SubscriptionsErrorKind, describe_chain};
+    use sde_core::{
+        SubscriberPage, SubscriptionBook, SubscriptionsError, SubscriptionsErrorKind,
+        describe_chain,
+    };
     use serde_json::{Value, json};
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     const DAILY: SubscriptionKind = SubscriptionKind::Daily;
 
-    /// Terms by (user, kind), or a failure of `failure`'s kind.
+    /// The subscriptions of a [`SubscriptionBook`], or a failure of `failure`'s kind.
     #[derive(Debug, Default)]
     struct FakeStore {
-        held: Mutex<BTreeMap<(String, SubscriptionKind), BTreeMap<String, String>>>,
+        book: Mutex<SubscriptionBook>,
         failure: Option<SubscriptionsErrorKind>,
     }
 
     impl FakeStore {
-        fn fail(&self) -> Result<(), SubscriptionsError> {
+        fn book(&self) -> Result<std::sync::MutexGuard<'_, SubscriptionBook>, SubscriptionsError> {
             match self.failure {
                 Some(kind) => Err(SubscriptionsError::new(kind, "calling table sde-prod-subs")),
-                None => Ok(()),
+                None => Ok(self.book.lock().unwrap()),
             }
         }
 
         fn terms(&self, user: &str) -> Vec<String> {
-            self.held
-                .lock()
-                .unwrap()
-                .get(&(user.to_owned(), DAILY))
-                .map(|terms| terms.values().cloned().collect())
-                .unwrap_or_default()
+            self.book.lock().unwrap().list(user, DAILY)
         }
     }
 
@@ -130,18 +127,7 @@ mod tests {
             term: &SubscriptionTerm,
             cap: u32,
         ) -> Result<Added, SubscriptionsError> {
-            self.fail()?;
-            let mut held = self.held.lock().unwrap();
-            let terms = held.entry((user.to_owned(), kind)).or_default();
-            if terms.contains_key(term.normalised()) {
-                return Ok(Added::AlreadySubscribed);
-            }
-            let count = u32::try_from(terms.len()).unwrap();
-            if count >= cap {
-                return Ok(Added::Full { held: count });
-            }
-            terms.insert(term.normalised().to_owned(), term.text().to_owned());
-            Ok(Added::Added)
+            Ok(self.book()?.add(user, kind, term, cap))
         }
 
         async fn remove(
@@ -150,12 +136,7 @@ mod tests {
             kind: SubscriptionKind,
             term: &SubscriptionTerm,
         ) -> Result<bool, SubscriptionsError> {
-            self.fail()?;
-            let mut held = self.held.lock().unwrap();
-            Ok(held
-                .get_mut(&(user.to_owned(), kind))
-                .and_then(|terms| terms.remove(term.normalised()))
-                .is_some())
+            Ok(self.book()?.remove(user, kind, term).is_some())
         }
 
         async fn list(
@@ -163,21 +144,16 @@ mod tests {
             user: &str,
             kind: SubscriptionKind,
         ) -> Result<Vec<String>, SubscriptionsError> {
-            self.fail()?;
-            let held = self.held.lock().unwrap();
-            Ok(held
-                .get(&(user.to_owned(), kind))
-                .map(|terms| terms.values().cloned().collect())
-                .unwrap_or_default())
+            Ok(self.book()?.list(user, kind))
         }
 
         async fn subscribers(
             &self,
-            _kind: SubscriptionKind,
-            _after: Option<&str>,
-            _limit: u32,
+            kind: SubscriptionKind,
+            after: Option<&str>,
+            limit: u32,
         ) -> Result<SubscriberPage, SubscriptionsError> {
-            unimplemented!("handlers never page through subscribers")
+            self.book()?.page(kind, after, limit)
         }
     }
 

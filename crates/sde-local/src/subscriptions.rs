@@ -6,19 +6,13 @@
 
 use async_trait::async_trait;
 use sde_core::{
-    Added, SubscriberPage, Subscription, SubscriptionKind, SubscriptionTerm, Subscriptions,
+    Added, SubscriberPage, SubscriptionBook, SubscriptionKind, SubscriptionTerm, Subscriptions,
     SubscriptionsError, SubscriptionsErrorKind,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-
-/// A user's terms of one kind: normalised term → the term as given.
-type Terms = BTreeMap<String, String>;
-/// Per kind, per user (`sub`), their terms. Ordered, so paging follows (user, normalised term).
-type Held = BTreeMap<SubscriptionKind, BTreeMap<String, Terms>>;
 
 /// One subscription as the file stores it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -28,24 +22,17 @@ struct Record {
     term: String,
 }
 
-/// Where a page of [`Subscriptions::subscribers`] starts: after this user's this term.
-#[derive(Debug, Serialize, Deserialize)]
-struct Cursor {
-    user: String,
-    normalised: String,
-}
-
 /// Subscriptions persisted in a file.
 #[derive(Debug)]
 pub struct LocalSubscriptions {
     path: PathBuf,
-    held: Mutex<Held>,
+    book: Mutex<SubscriptionBook>,
 }
 
 impl LocalSubscriptions {
     /// Opens the subscriptions kept at `path`, or none if it does not exist yet.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let mut held = Held::new();
+        let mut book = SubscriptionBook::default();
         match std::fs::read(path) {
             Ok(bytes) => {
                 let records: Vec<Record> = serde_json::from_slice(&bytes).map_err(|error| {
@@ -53,11 +40,7 @@ impl LocalSubscriptions {
                 })?;
                 for record in records {
                     let term = SubscriptionTerm::parse(&record.term)?;
-                    held.entry(record.kind)
-                        .or_default()
-                        .entry(record.user)
-                        .or_default()
-                        .insert(term.normalised().to_owned(), term.text().to_owned());
+                    book.add(&record.user, record.kind, &term, u32::MAX);
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
@@ -68,28 +51,24 @@ impl LocalSubscriptions {
         }
         Ok(LocalSubscriptions {
             path: path.to_owned(),
-            held: Mutex::new(held),
+            book: Mutex::new(book),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Held> {
-        self.held
+    fn lock(&self) -> MutexGuard<'_, SubscriptionBook> {
+        self.book
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Writes everything held to the file, replacing it whole.
-    fn persist(&self, held: &Held) -> Result<(), SubscriptionsError> {
-        let records: Vec<Record> = held
+    /// Writes the whole book to the file, replacing it.
+    fn persist(&self, book: &SubscriptionBook) -> Result<(), SubscriptionsError> {
+        let records: Vec<Record> = book
             .iter()
-            .flat_map(|(kind, users)| {
-                users.iter().flat_map(move |(user, terms)| {
-                    terms.values().map(move |term| Record {
-                        kind: *kind,
-                        user: user.clone(),
-                        term: term.clone(),
-                    })
-                })
+            .map(|(kind, user, term)| Record {
+                kind,
+                user: user.to_owned(),
+                term: term.to_owned(),
             })
             .collect();
         write_atomically(&self.path, &records).map_err(|error| {
@@ -119,25 +98,15 @@ impl Subscriptions for LocalSubscriptions {
         term: &SubscriptionTerm,
         cap: u32,
     ) -> Result<Added, SubscriptionsError> {
-        let mut held = self.lock();
-        let terms = held
-            .entry(kind)
-            .or_default()
-            .entry(user.to_owned())
-            .or_default();
-        if terms.contains_key(term.normalised()) {
-            return Ok(Added::AlreadySubscribed);
-        }
-        let count = u32::try_from(terms.len()).unwrap_or(u32::MAX);
-        if count >= cap {
-            return Ok(Added::Full { held: count });
-        }
-        terms.insert(term.normalised().to_owned(), term.text().to_owned());
-        if let Err(error) = self.persist(&held) {
-            forget(&mut held, user, kind, term);
+        let mut book = self.lock();
+        let added = book.add(user, kind, term, cap);
+        if added == Added::Added
+            && let Err(error) = self.persist(&book)
+        {
+            book.remove(user, kind, term);
             return Err(error);
         }
-        Ok(Added::Added)
+        Ok(added)
     }
 
     async fn remove(
@@ -146,16 +115,13 @@ impl Subscriptions for LocalSubscriptions {
         kind: SubscriptionKind,
         term: &SubscriptionTerm,
     ) -> Result<bool, SubscriptionsError> {
-        let mut held = self.lock();
-        let Some(text) = forget(&mut held, user, kind, term) else {
+        let mut book = self.lock();
+        let Some(text) = book.remove(user, kind, term) else {
             return Ok(false);
         };
-        if let Err(error) = self.persist(&held) {
-            held.entry(kind)
-                .or_default()
-                .entry(user.to_owned())
-                .or_default()
-                .insert(term.normalised().to_owned(), text);
+        if let Err(error) = self.persist(&book) {
+            let kept = SubscriptionTerm::parse(&text).unwrap_or_else(|_| term.clone());
+            book.add(user, kind, &kept, u32::MAX);
             return Err(error);
         }
         Ok(true)
@@ -166,12 +132,7 @@ impl Subscriptions for LocalSubscriptions {
         user: &str,
         kind: SubscriptionKind,
     ) -> Result<Vec<String>, SubscriptionsError> {
-        let held = self.lock();
-        Ok(held
-            .get(&kind)
-            .and_then(|users| users.get(user))
-            .map(|terms| terms.values().cloned().collect())
-            .unwrap_or_default())
+        Ok(self.lock().list(user, kind))
     }
 
     async fn subscribers(
@@ -180,77 +141,8 @@ impl Subscriptions for LocalSubscriptions {
         after: Option<&str>,
         limit: u32,
     ) -> Result<SubscriberPage, SubscriptionsError> {
-        let after: Option<Cursor> =
-            after
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|error| {
-                    SubscriptionsError::new(
-                        SubscriptionsErrorKind::Rejected,
-                        "reading a page token",
-                    )
-                    .with_source(error)
-                })?;
-        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
-        let held = self.lock();
-        let mut page = SubscriberPage::default();
-        let Some(users) = held.get(&kind) else {
-            return Ok(page);
-        };
-        let all = users.iter().flat_map(|(user, terms)| {
-            terms
-                .iter()
-                .map(move |(normalised, term)| (user, normalised, term))
-        });
-        let mut rest = all
-            .skip_while(|(user, normalised, _)| {
-                after.as_ref().is_some_and(|after| {
-                    (user.as_str(), normalised.as_str())
-                        <= (after.user.as_str(), after.normalised.as_str())
-                })
-            })
-            .peekable();
-        let mut last = None;
-        while page.subscriptions.len() < limit {
-            let Some((user, normalised, term)) = rest.next() else {
-                break;
-            };
-            page.subscriptions.push(Subscription {
-                user: user.clone(),
-                term: term.clone(),
-            });
-            last = Some(Cursor {
-                user: user.clone(),
-                normalised: normalised.clone(),
-            });
-        }
-        if rest.peek().is_some() {
-            page.next = last
-                .map(|cursor| serde_json::to_string(&cursor))
-                .transpose()
-                .map_err(|error| {
-                    SubscriptionsError::new(SubscriptionsErrorKind::Rejected, "making a page token")
-                        .with_source(error)
-                })?;
-        }
-        Ok(page)
+        self.lock().page(kind, after, limit)
     }
-}
-
-/// Takes `term` out of what `user` holds of `kind`; returns its text if it was there.
-fn forget(
-    held: &mut Held,
-    user: &str,
-    kind: SubscriptionKind,
-    term: &SubscriptionTerm,
-) -> Option<String> {
-    let users = held.get_mut(&kind)?;
-    let terms = users.get_mut(user)?;
-    let text = terms.remove(term.normalised())?;
-    if terms.is_empty() {
-        users.remove(user);
-    }
-    Some(text)
 }
 
 #[cfg(test)]
