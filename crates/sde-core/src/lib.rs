@@ -5,6 +5,7 @@
 
 pub mod criteria;
 pub mod delivery;
+pub mod digest;
 pub mod encode;
 pub mod error;
 pub mod export;
@@ -33,6 +34,7 @@ pub use delivery::{
     DeliveryError, DeliveryErrorKind, EmailMessage, Mailer, PendingDelivery, PostOutcome,
     ProgressBoard, PushChannel, PushConnection, PushRegistry,
 };
+pub use digest::{Digest, DigestSection, MAX_DIGEST_POSTS, MatchedPost};
 pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
