@@ -25,6 +25,7 @@ pub mod subscription_book;
 pub mod subscriptions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod unsubscribe;
 pub mod workflow;
 
 pub use criteria::{
@@ -62,6 +63,9 @@ pub use subscriptions::{
     Added, MAX_SUBSCRIPTIONS_PER_KIND, SubscriberPage, Subscription, SubscriptionError,
     SubscriptionKind, SubscriptionRequest, SubscriptionTerm, Subscriptions, SubscriptionsError,
     SubscriptionsErrorKind,
+};
+pub use unsubscribe::{
+    UNSUBSCRIBE_LINK_LIFETIME, UNSUBSCRIBE_ROUTE, UnsubscribeGrant, UnsubscribeLinks,
 };
 pub use workflow::{
     ExecutionDescription, ExecutionStatus, ExecutionSummary, Workflow, WorkflowError,

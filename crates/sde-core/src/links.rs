@@ -93,6 +93,17 @@ impl SigningKey {
     fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// A key for one purpose (`purpose` names it), derived from this one, so links of one kind
+    /// can never be passed off as links of another even though one secret is stored.
+    pub fn derive(&self, purpose: &str) -> SigningKey {
+        SigningKey(
+            mac_of_fields(self, &[b"sde derived key", purpose.as_bytes()])
+                .finalize()
+                .into_bytes()
+                .into(),
+        )
+    }
 }
 
 impl fmt::Debug for SigningKey {
@@ -174,14 +185,7 @@ impl UrlSigner {
         let mut content_type = None;
         let mut signature = None;
         let mut disposition = None;
-        for pair in query.split('&') {
-            let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
-            // A query re-encoded as a form on its way (API Gateway's event → the function's
-            // request) writes a space as `+`; a `+` of ours was sent as `%2B`.
-            let value = value.replace('+', " ");
-            let value = percent_decode_str(&value)
-                .decode_utf8()
-                .map_err(|_| UrlRefusal::Malformed)?;
+        for (field, value) in query_pairs(query) {
             let slot = match field {
                 "expires" => &mut expires,
                 "name" => &mut name,
@@ -190,7 +194,7 @@ impl UrlSigner {
                 "disposition" => &mut disposition,
                 _ => continue,
             };
-            if slot.replace(value.into_owned()).is_some() {
+            if slot.replace(value?).is_some() {
                 return Err(UrlRefusal::Malformed);
             }
         }
@@ -233,21 +237,16 @@ impl UrlSigner {
         content_type: &str,
         disposition: Disposition,
     ) -> HmacSha256 {
-        // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
-        let mut mac = match HmacSha256::new_from_slice(self.key.as_bytes()) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("hmac accepts any key length"),
-        };
-        // Length-prefix every field so no two different grants sign the same bytes.
-        for field in [
-            key.as_bytes(),
-            expires.to_string().as_bytes(),
-            name.as_bytes(),
-            content_type.as_bytes(),
-        ] {
-            mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field);
-        }
+        let expires = expires.to_string();
+        let mut mac = mac_of_fields(
+            &self.key,
+            &[
+                key.as_bytes(),
+                expires.as_bytes(),
+                name.as_bytes(),
+                content_type.as_bytes(),
+            ],
+        );
         // Only an inline link signs its disposition (as a fifth field), so attachment links
         // sign what they always did.
         if disposition == Disposition::Inline {
@@ -257,6 +256,39 @@ impl UrlSigner {
         }
         mac
     }
+}
+
+/// The fields of a raw query string with their decoded values, in order. A query re-encoded as
+/// a form on its way (API Gateway's event → the function's request) writes a space as `+`; a
+/// `+` of ours was sent as `%2B`. A value that is not UTF-8 once decoded is
+/// [`UrlRefusal::Malformed`].
+pub(crate) fn query_pairs(
+    query: &str,
+) -> impl Iterator<Item = (&str, Result<String, UrlRefusal>)> + '_ {
+    query.split('&').map(|pair| {
+        let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = value.replace('+', " ");
+        let value = percent_decode_str(&value)
+            .decode_utf8()
+            .map(|value| value.into_owned())
+            .map_err(|_| UrlRefusal::Malformed);
+        (field, value)
+    })
+}
+
+/// An HMAC-SHA256 over `fields`, each length-prefixed so no two different lists of fields sign
+/// the same bytes.
+pub(crate) fn mac_of_fields(key: &SigningKey, fields: &[&[u8]]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
+    let mut mac = match HmacSha256::new_from_slice(key.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("hmac accepts any key length"),
+    };
+    for field in fields {
+        mac.update(&(field.len() as u64).to_be_bytes());
+        mac.update(field);
+    }
+    mac
 }
 
 /// The route lasting links point to.
