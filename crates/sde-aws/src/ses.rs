@@ -1,10 +1,12 @@
-//! [`Mailer`] on SES v2: one `SendEmail` with an HTML and a plain-text body, both UTF-8.
+//! [`Mailer`] on SES v2: one `SendEmail` with an HTML and a plain-text body, both UTF-8, and the
+//! RFC 8058 unsubscribe headers on a subscription email.
 
 use crate::config::SesConfig;
 use crate::errors::fault;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
+use sde_core::delivery::ONE_CLICK_UNSUBSCRIBE;
 use sde_core::{DeliveryError, DeliveryErrorKind, EmailMessage, Mailer};
 
 /// Error codes with which SES refuses this message or this sender, whatever the retries.
@@ -46,6 +48,29 @@ fn utf8(data: &str) -> Result<Content, DeliveryError> {
         })
 }
 
+/// The RFC 8058 headers of a subscription email, none for an export email.
+fn unsubscribe_headers(
+    message: &EmailMessage,
+) -> Result<Option<Vec<MessageHeader>>, DeliveryError> {
+    let Some(link) = &message.unsubscribe else {
+        return Ok(None);
+    };
+    let header = |name: &str, value: String| {
+        MessageHeader::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .map_err(|error| {
+                DeliveryError::new(DeliveryErrorKind::Rejected, "building the email")
+                    .with_source(error)
+            })
+    };
+    Ok(Some(vec![
+        header("List-Unsubscribe", format!("<{link}>"))?,
+        header("List-Unsubscribe-Post", ONE_CLICK_UNSUBSCRIBE.to_owned())?,
+    ]))
+}
+
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, message: &EmailMessage) -> Result<String, DeliveryError> {
@@ -59,6 +84,7 @@ impl Mailer for SesMailer {
                             .html(utf8(&message.html)?)
                             .build(),
                     )
+                    .set_headers(unsubscribe_headers(message)?)
                     .build(),
             )
             .build();

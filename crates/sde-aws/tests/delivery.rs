@@ -67,6 +67,15 @@ async fn ses_mailer_keeps_the_mailer_contract() {
             .into_iter()
             .find(|body| body["Content"]["Simple"]["Subject"]["Data"] == subject.as_str())?;
         let text = &request["Content"]["Simple"]["Body"]["Text"];
+        // moto does not keep custom headers either: they are read from the request.
+        let header = |name: &str| {
+            request["Content"]["Simple"]["Headers"]
+                .as_array()?
+                .iter()
+                .find(|header| header["Name"] == name)
+                .and_then(|header| header["Value"].as_str())
+                .map(str::to_owned)
+        };
         assert_eq!(text["Charset"], "UTF-8", "{request}");
         Some(DeliveredEmail {
             to: sent["destinations"]["ToAddresses"]
@@ -78,6 +87,8 @@ async fn ses_mailer_keeps_the_mailer_contract() {
             subject,
             text: text["Data"].as_str()?.to_owned(),
             html: sent["body"].as_str()?.to_owned(),
+            list_unsubscribe: header("List-Unsubscribe"),
+            list_unsubscribe_post: header("List-Unsubscribe-Post"),
         })
     })
     .await;
@@ -99,6 +110,7 @@ async fn ses_refuses_an_unverified_sender() {
             subject: "s".into(),
             text: "t".into(),
             html: "<p>h</p>".into(),
+            unsubscribe: None,
         })
         .await
         .unwrap_err();

@@ -9,13 +9,20 @@ use serde_json::Value;
 use std::fmt;
 
 /// One email, with both an HTML and a plain-text body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmailMessage {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The one-click unsubscribe link of a subscription email (RFC 8058): mailers send it as
+    /// `List-Unsubscribe: <link>` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, so a
+    /// mail client can offer "unsubscribe" and POST to the link. `None` for export emails.
+    pub unsubscribe: Option<String>,
 }
+
+/// The `List-Unsubscribe-Post` value RFC 8058 prescribes, sent beside every `List-Unsubscribe`.
+pub const ONE_CLICK_UNSUBSCRIBE: &str = "List-Unsubscribe=One-Click";
 
 /// Sends email. Implementations: an outbox folder (plus optional SMTP) locally, SES v2 in AWS.
 #[async_trait]

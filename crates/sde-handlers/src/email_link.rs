@@ -79,6 +79,7 @@ fn ready_message(to: String, report: &ExportOutput) -> EmailMessage {
              <p>The link works until {expires}.</p>",
             href = escape_html(url)
         ),
+        unsubscribe: None,
     }
 }
 
@@ -93,6 +94,7 @@ fn failed_message(to: String, cause: &str) -> EmailMessage {
             "<p>Your export could not be completed.</p><p>Reason: {}</p><p>Please try again.</p>",
             escape_html(cause)
         ),
+        unsubscribe: None,
     }
 }
 

@@ -1,10 +1,12 @@
 //! Email locally: every message is written as an RFC 5322 file to the outbox folder, and also
-//! sent over SMTP when an SMTP URL is configured.
+//! sent over SMTP when an SMTP URL is configured. A subscription email carries its RFC 8058
+//! unsubscribe headers.
 
 use async_trait::async_trait;
-use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sde_core::delivery::ONE_CLICK_UNSUBSCRIBE;
 use sde_core::{DeliveryError, DeliveryErrorKind, EmailMessage, Mailer};
 use std::path::PathBuf;
 
@@ -70,7 +72,19 @@ impl Mailer for OutboxMailer {
             .to
             .parse()
             .map_err(|e| rejected("reading the recipient").with_source(e))?;
-        let email = Message::builder()
+        let mut builder = Message::builder();
+        if let Some(link) = &message.unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{link}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    ONE_CLICK_UNSUBSCRIBE.to_owned(),
+                ));
+        }
+        let email = builder
             .from(self.from.clone())
             .to(to)
             .subject(&message.subject)
@@ -229,6 +243,8 @@ mod tests {
             subject,
             text: text.unwrap(),
             html: html.unwrap(),
+            list_unsubscribe: header(&head, "List-Unsubscribe").map(str::to_owned),
+            list_unsubscribe_post: header(&head, "List-Unsubscribe-Post").map(str::to_owned),
         })
     }
 
