@@ -2,7 +2,9 @@
 //! HTTP API, called as the frontend calls them (the ID token bare in `Authorization`, as AWS
 //! Amplify sends it; `{"value": term}` bodies, on `DELETE` too): a term is added once, compared
 //! trimmed and case-insensitively, listed whole, removed exactly; each user sees and removes only
-//! their own; a caller without a valid token gets 401; and subscriptions outlive a restart.
+//! their own; a caller without a valid token gets 401; subscriptions outlive a restart; and the
+//! one-click unsubscribe link of a subscription email removes its one subscription without
+//! signing in, only when it is POSTed, and only when it is ours and unexpired.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -214,4 +216,130 @@ async fn subscriptions_outlive_a_restart() {
     assert_eq!(terms(&app, DAILY, &ada).await, json!(["Comet"]));
     assert_eq!(terms(&app, REAL_TIME, &ada).await, json!(["eclipse"]));
     assert_eq!(subscribe(&app, DAILY, &ada, "comet").await.0, 400);
+}
+
+/// The one-click unsubscribe link of `email`'s subscription of `kind` to `term`, as the stack
+/// signs it into a subscription email, issued as if at `at`.
+fn unsubscribe_link(
+    app: &TestApp,
+    email: &str,
+    kind: sde_core::SubscriptionKind,
+    term: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let state = &app.stack.as_ref().unwrap().state;
+    let sub = state.issuer.as_ref().unwrap().sub_for(email).unwrap();
+    let term = sde_core::SubscriptionTerm::parse(term).unwrap();
+    state.unsubscribe_links.issue(&sub, kind, &term, at)
+}
+
+/// A request to an unsubscribe link as a mail client or a browser makes it: no sign-in.
+async fn follow(app: &TestApp, method: Method, link: &str) -> (u16, String) {
+    let mut request = app.http.request(method.clone(), link);
+    if method == Method::POST {
+        // RFC 8058's one-click POST.
+        request = request
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click");
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["referrer-policy"],
+        "no-referrer",
+        "the page never passes its signed URL on"
+    );
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_unsubscribe_link_removes_its_one_subscription_without_signing_in() {
+    use sde_core::SubscriptionKind::{Daily, RealTime};
+    let app = spawn_in(None).await;
+    let ada = app.token("ada@example.com").await;
+    for (path, term) in [
+        (DAILY, "Hot dog <b>"),
+        (DAILY, "dog"),
+        (REAL_TIME, "Hot dog <b>"),
+    ] {
+        assert_eq!(subscribe(&app, path, &ada, term).await.0, 201);
+    }
+    let now = chrono::Utc::now();
+    let link = unsubscribe_link(&app, "ada@example.com", Daily, "Hot dog <b>", now);
+    assert!(
+        link.starts_with(&format!("{}/unsubscribe?", app.url)),
+        "{link}"
+    );
+
+    // Opening the link only asks: a mail scanner following it unsubscribes no one.
+    let (status, page) = follow(&app, Method::GET, &link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<form method=\"post\""), "{page}");
+    assert!(
+        page.contains("“Hot dog &lt;b&gt;”"),
+        "the term is shown escaped: {page}"
+    );
+    assert_eq!(
+        terms(&app, DAILY, &ada).await,
+        json!(["dog", "Hot dog <b>"])
+    );
+
+    // The one-click POST removes that one subscription: not "dog", not the real-time one.
+    let (status, page) = follow(&app, Method::POST, &link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("You will no longer receive the daily digest for “Hot dog &lt;b&gt;”"),
+        "{page}"
+    );
+    assert!(
+        page.contains("/?unsubscribe=true"),
+        "it links to the list: {page}"
+    );
+    assert_eq!(terms(&app, DAILY, &ada).await, json!(["dog"]));
+    assert_eq!(terms(&app, REAL_TIME, &ada).await, json!(["Hot dog <b>"]));
+
+    // Again: nothing left to remove, and it says so.
+    let (status, page) = follow(&app, Method::POST, &link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You had already stopped"), "{page}");
+
+    // A link changed to name another term, one signed by someone else, and an expired one
+    // change nothing.
+    let forged = link.replace("term=Hot%20dog%20%3Cb%3E", "term=dog");
+    assert_ne!(forged, link);
+    assert_eq!(follow(&app, Method::POST, &forged).await.0, 403);
+    let foreign = sde_core::UnsubscribeLinks::new(&sde_core::SigningKey::generate(), &app.url)
+        .issue(
+            &app.stack
+                .as_ref()
+                .unwrap()
+                .state
+                .issuer
+                .as_ref()
+                .unwrap()
+                .sub_for("ada@example.com")
+                .unwrap(),
+            RealTime,
+            &sde_core::SubscriptionTerm::parse("Hot dog <b>").unwrap(),
+            now,
+        );
+    assert_eq!(follow(&app, Method::POST, &foreign).await.0, 403);
+    let expired = unsubscribe_link(
+        &app,
+        "ada@example.com",
+        RealTime,
+        "Hot dog <b>",
+        now - sde_core::UNSUBSCRIBE_LINK_LIFETIME - chrono::Duration::minutes(1),
+    );
+    let (status, page) = follow(&app, Method::POST, &expired).await;
+    assert_eq!(status, 410, "{page}");
+    assert!(page.contains("expired"), "{page}");
+    assert_eq!(
+        follow(&app, Method::POST, &format!("{}/unsubscribe", app.url))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(terms(&app, DAILY, &ada).await, json!(["dog"]));
+    assert_eq!(terms(&app, REAL_TIME, &ada).await, json!(["Hot dog <b>"]));
 }

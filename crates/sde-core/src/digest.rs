@@ -71,7 +71,7 @@ impl Digest {
         }
         let mut sections: Vec<(Vec<String>, Vec<Post>)> = by_terms.into_iter().collect();
         // Stable: sections with as many terms keep the terms' order from the map.
-        sections.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
+        sections.sort_by_key(|(terms, _)| std::cmp::Reverse(terms.len()));
         sections.truncate(MAX_DIGEST_POSTS);
 
         let mut pool = MAX_DIGEST_POSTS - sections.len();

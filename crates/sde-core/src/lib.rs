@@ -9,6 +9,7 @@ pub mod digest;
 pub mod encode;
 pub mod error;
 pub mod export;
+pub mod html;
 pub mod index;
 pub mod links;
 pub mod matching;

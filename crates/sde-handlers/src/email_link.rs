@@ -2,7 +2,7 @@
 
 use crate::execution::ExportOutput;
 use crate::task_failure::TaskFailure;
-use sde_core::{EmailMessage, Mailer, Owner};
+use sde_core::{EmailMessage, Mailer, Owner, html};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -77,7 +77,7 @@ fn ready_message(to: String, report: &ExportOutput) -> EmailMessage {
             "<p>Your export of {rows} posts is ready.</p>\
              <p><a href=\"{href}\">Download the file</a></p>\
              <p>The link works until {expires}.</p>",
-            href = escape_html(url)
+            href = html::escape(url)
         ),
         unsubscribe: None,
     }
@@ -92,25 +92,10 @@ fn failed_message(to: String, cause: &str) -> EmailMessage {
         ),
         html: format!(
             "<p>Your export could not be completed.</p><p>Reason: {}</p><p>Please try again.</p>",
-            escape_html(cause)
+            html::escape(cause)
         ),
         unsubscribe: None,
     }
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -134,7 +119,7 @@ mod tests {
     #[test]
     fn links_are_escaped_in_html() {
         assert_eq!(
-            escape_html("https://x/?a=1&b=\"<2>\""),
+            html::escape("https://x/?a=1&b=\"<2>\""),
             "https://x/?a=1&amp;b=&quot;&lt;2&gt;&quot;"
         );
     }

@@ -1,6 +1,6 @@
 //! The functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
 //! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid`,
-//! `release-export-slot`, `posts`, `subscriptions`, `exports` — as plain async functions over
+//! `release-export-slot`, `posts`, `subscriptions` (with unsubscribing by link), `exports` — as plain async functions over
 //! typed input and the core traits. The Lambda binaries and the local stack both call these;
 //! neither re-implements one.
 
@@ -18,6 +18,7 @@ pub mod reports;
 pub mod search;
 pub mod subscriptions;
 pub mod task_failure;
+pub mod unsubscribe_link;
 
 pub use api_error::{ApiError, ApiErrorKind};
 pub use execution::{DeliveryType, ExecutionInput, ExportOutput};

@@ -13,7 +13,7 @@ use sde_aws::{
     S3Config, S3ProgressBoard, S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig,
     SfnWorkflow, SlotsConfig, SsmSecret, SubscriptionsConfig,
 };
-use sde_core::{DownloadLinks, SigningKey};
+use sde_core::{DownloadLinks, SigningKey, UnsubscribeLinks};
 use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
@@ -154,6 +154,10 @@ pub struct PostsDeps {
 pub struct SubscriptionsDeps {
     /// The subscriptions table.
     pub store: DynamoDbSubscriptions,
+    /// Checks one-click unsubscribe links.
+    pub unsubscribe_links: UnsubscribeLinks,
+    /// The site, for the unsubscribe pages' link to the list of subscriptions.
+    pub site_url: Option<String>,
     /// The origin CORS headers name.
     pub cors_origin: CorsOrigin,
 }
@@ -292,8 +296,11 @@ pub async fn posts_deps() -> anyhow::Result<PostsDeps> {
 /// Builds what `subscriptions` needs: the subscriptions table.
 pub async fn subscriptions_deps() -> anyhow::Result<SubscriptionsDeps> {
     let sdk = sde_aws::load_sdk_config().await;
+    let (key, base_url) = link_key(&sdk).await?;
     Ok(SubscriptionsDeps {
         store: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
+        unsubscribe_links: UnsubscribeLinks::new(&key, &base_url),
+        site_url: site_url(env)?,
         cors_origin: cors_origin(env)?,
     })
 }
@@ -383,6 +390,12 @@ pub async fn download_deps() -> anyhow::Result<DownloadDeps> {
 /// `SDE_LINK_KEY_PARAMETER` (64 hex digits, read once, here), pointing at the REST API's public
 /// URL `SDE_PUBLIC_API_URL` (`https://<api id>.execute-api.<region>.amazonaws.com/<stage>`).
 async fn download_links(sdk: &SdkConfig) -> anyhow::Result<DownloadLinks> {
+    let (key, base_url) = link_key(sdk).await?;
+    Ok(DownloadLinks::new(key, &base_url))
+}
+
+/// The link-signing key (`SDE_LINK_KEY_PARAMETER`) and the API URL links point to.
+async fn link_key(sdk: &SdkConfig) -> anyhow::Result<(SigningKey, String)> {
     let settings = Settings(env);
     let parameter = settings.required("SDE_LINK_KEY_PARAMETER", "/sde/dev/link-key")?;
     let base_url = public_api_url(env)?;
@@ -396,7 +409,7 @@ async fn download_links(sdk: &SdkConfig) -> anyhow::Result<DownloadLinks> {
             "the parameter must hold 64 hex digits (a 256-bit key)",
         )
     })?;
-    Ok(DownloadLinks::new(key, &base_url))
+    Ok((key, base_url))
 }
 
 /// `SDE_PUBLIC_API_URL`: the https URL the REST API is reached at, which links point to.
@@ -406,13 +419,28 @@ pub fn public_api_url(lookup: impl Fn(&str) -> Option<String>) -> Result<String,
         VARIABLE,
         "https://abc123.execute-api.eu-west-1.amazonaws.com/dev",
     )?;
+    https_url(VARIABLE, &url)
+}
+
+/// `SDE_SITE_URL` (optional): the https URL of the site (the frontend), whose
+/// `?unsubscribe=true` lists a user's subscriptions; pages and emails link there when it is set.
+pub fn site_url(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    const VARIABLE: &str = "SDE_SITE_URL";
+    Settings(lookup)
+        .optional(VARIABLE)
+        .map(|url| https_url(VARIABLE, &url))
+        .transpose()
+}
+
+/// `url` without a trailing `/`, if it is an https URL without query or fragment.
+fn https_url(variable: &'static str, url: &str) -> Result<String, ConfigError> {
     match url.strip_prefix("https://") {
         Some(rest) if !rest.is_empty() && !rest.contains(['?', '#', ' ']) => {
             Ok(url.trim_end_matches('/').to_owned())
         }
         _ => Err(ConfigError::new(
-            VARIABLE,
-            format!("must be the API's https URL without query, got {url:?}"),
+            variable,
+            format!("must be an https URL without query, got {url:?}"),
         )),
     }
 }
@@ -523,6 +551,17 @@ mod tests {
             assert_eq!(error.variable, "SDE_PUBLIC_API_URL", "{bad}");
         }
         assert!(public_api_url(lookup(&[])).is_err());
+    }
+
+    #[test]
+    fn the_site_url_is_optional_and_https() {
+        assert_eq!(site_url(lookup(&[])).unwrap(), None);
+        assert_eq!(
+            site_url(lookup(&[("SDE_SITE_URL", "https://app.example.com/")])).unwrap(),
+            Some("https://app.example.com".to_owned())
+        );
+        let error = site_url(lookup(&[("SDE_SITE_URL", "*")])).unwrap_err();
+        assert_eq!(error.variable, "SDE_SITE_URL");
     }
 
     #[test]

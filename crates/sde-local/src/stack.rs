@@ -18,14 +18,14 @@ use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
     DownloadLinks, ExecutionDescription, ObjectStore, PostStats, PostStore, SearchIndex,
-    SigningKey, Subscriptions,
+    SigningKey, Subscriptions, UnsubscribeLinks,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
-    CorsOrigin, Downloads, ExportStarter, MyExports, Reporter, StatusReader,
+    CorsOrigin, Downloads, ExportStarter, MyExports, Reporter, StatusReader, Unsubscribes,
     download_request_routes, download_routes, exports_routes, posts_routes,
     report_graphical_routes, report_hybrid_routes, report_status_routes, search_routes,
-    subscriptions_routes,
+    subscriptions_routes, unsubscribe_routes,
 };
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -184,6 +184,10 @@ pub struct AppState {
     pub hub: Arc<WsHub>,
     pub store: Arc<LocalFsStore>,
     pub links: Arc<DownloadLinks>,
+    /// Signs and checks the one-click unsubscribe links of subscription emails.
+    pub unsubscribe_links: Arc<UnsubscribeLinks>,
+    /// The stack's own URL, where its page lists a user's subscriptions.
+    pub base_url: String,
     pub authenticator: Arc<TokenAuthenticator>,
     pub issuer: Option<Arc<DevIssuer>>,
     pub outbox: PathBuf,
@@ -256,11 +260,10 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
     }
     let store = Arc::new(store);
     let links_key = data_dir.join("secrets").join("link-key");
-    let links = Arc::new(DownloadLinks::new(
-        SigningKey::load_or_create(&links_key)
-            .with_context(|| format!("reading the link-signing key {}", links_key.display()))?,
-        &base_url,
-    ));
+    let links_key = SigningKey::load_or_create(&links_key)
+        .with_context(|| format!("reading the link-signing key {}", links_key.display()))?;
+    let unsubscribe_links = Arc::new(UnsubscribeLinks::new(&links_key, &base_url));
+    let links = Arc::new(DownloadLinks::new(links_key, &base_url));
     let outbox = data_dir.join("outbox");
     let mailer = Arc::new(OutboxMailer::new(
         outbox.clone(),
@@ -356,6 +359,8 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         hub,
         store: store.clone(),
         links,
+        unsubscribe_links,
+        base_url: base_url.clone(),
         authenticator: Arc::new(TokenAuthenticator::new(Arc::new(verifier))),
         issuer,
         outbox,
@@ -416,6 +421,12 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         .merge(report_hybrid_routes(reporter))
         .merge(posts_routes(state.posts.clone()))
         .merge(subscriptions_routes(state.subscriptions.clone()))
+        .merge(unsubscribe_routes(Unsubscribes::new(
+            state.subscriptions.clone(),
+            None,
+            state.unsubscribe_links.clone(),
+            Some(state.base_url.clone()),
+        )))
         .merge(download_routes(Downloads::new(
             state.store.clone(),
             state.links.clone(),

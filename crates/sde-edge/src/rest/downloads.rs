@@ -143,8 +143,9 @@ fn unavailable() -> Response {
     )
 }
 
-/// A small page a browser shows when a link cannot be followed.
-fn page(status: StatusCode, title: &str, text: &str) -> Response {
+/// A small page a browser shows when a link cannot be followed, or to say what one did. `text`
+/// is HTML: whatever it holds from outside must already be escaped.
+pub(super) fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -154,8 +155,10 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'"),
+        HeaderValue::from_static("default-src 'none'; form-action 'self'"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The page's own URL may be a signed link: no link on it passes that on.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }

@@ -9,6 +9,7 @@ mod exports;
 mod posts;
 mod reports;
 mod subscriptions;
+mod unsubscribe;
 
 pub use downloads::{Clock, Downloads, REDIRECT_TTL, download_routes};
 pub use exports::{
@@ -18,6 +19,7 @@ pub use exports::{
 pub use posts::posts_routes;
 pub use reports::{Reporter, report_graphical_routes, report_hybrid_routes};
 pub use subscriptions::subscriptions_routes;
+pub use unsubscribe::{Unsubscribes, unsubscribe_routes};
 
 use crate::caller::{Authenticate, Authenticator};
 use crate::error::EdgeError;
