@@ -1,7 +1,10 @@
 // The sde try-it page: sign in with the development issuer, search, page through results and
 // export the whole result directly, by email or over the push WebSocket, with live progress;
 // view the post-frequency chart of the search and download it, or the trending-tags PDF; list
-// your exports of the last day, cancel a running one or delete a finished file.
+// your exports of the last day, cancel a running one or delete a finished file; add a post;
+// subscribe to the last search's words by email, daily or in real time, and list or delete your
+// subscriptions. `?search=term` runs that search once signed in; `?unsubscribe=true` opens the
+// subscriptions list (the links the subscription emails carry).
 // No dependencies and no inline code: the server's Content-Security-Policy allows only this
 // origin's script, style sheet and connections.
 
@@ -29,6 +32,8 @@ const state = {
   email: sessionStorage.getItem(EMAIL_KEY),
   /** The `search` array of the last search that ran; exports use it. */
   criteria: null,
+  /** The words of the last search that ran ('' when it had none): what a subscription is to. */
+  term: '',
   page: 0,
   size: 25,
   total: 0,
@@ -125,7 +130,9 @@ async function signIn(event) {
     show(message, '');
     renderAccount();
     refreshExports();
+    refreshSubscriptions();
     $('query').focus();
+    followLink();
   } catch (error) {
     show(message, describe(error), 'error');
   } finally {
@@ -140,6 +147,7 @@ function signOut(reason = '') {
   state.token = null;
   state.email = null;
   state.criteria = null;
+  state.term = '';
   state.total = 0;
   renderResults([]);
   renderPager();
@@ -153,6 +161,12 @@ function signOut(reason = '') {
   $('chart').removeAttribute('src');
   renderExports([]);
   show($('my-exports-status'), '');
+  renderSubscribe();
+  show($('subscribe-status'), '');
+  renderSubscriptions([]);
+  show($('subscriptions-status'), '');
+  $('post-form').reset();
+  show($('post-status'), '');
   renderAccount();
   show($('sign-in-message'), reason, reason ? 'error' : '');
   $('email').focus();
@@ -216,6 +230,8 @@ async function runSearch(page) {
     renderTotal(answer.Status === 'warn' ? answer.ErrorMessage : '');
     $('export-button').disabled = false;
     setReportsEnabled(true);
+    state.term = termOf(state.criteria);
+    renderSubscribe();
   } catch (error) {
     if (state.token) show(status, describe(error), 'error');
   } finally {
@@ -258,7 +274,7 @@ function renderResults(posts) {
     const date = document.createElement('td');
     const time = document.createElement('time');
     time.dateTime = post.DateCreated;
-    time.textContent = String(post.DateCreated || '').replace('T', ' ').replace(/(\.\d+)?(Z|\+00:00)$/, ' UTC');
+    time.textContent = utcText(post.DateCreated);
     date.append(time);
     date.className = 'nowrap';
     const user = document.createElement('td');
@@ -661,6 +677,228 @@ async function removeExport(id, action, button) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Adding a post
+
+/** The tags typed in one box, separated by spaces or commas (the server normalises each). */
+function parseTags(text) {
+  return text.split(/[\s,]+/).filter((tag) => tag.length > 0);
+}
+
+/** POST /posts with the form's text and tags; shows the post as stored, or why it was refused. */
+async function submitPost(event) {
+  event.preventDefault();
+  const text = $('post-text');
+  const tags = $('post-tags');
+  const status = $('post-status');
+  const button = $('post-button');
+  button.disabled = true;
+  text.removeAttribute('aria-invalid');
+  tags.removeAttribute('aria-invalid');
+  show(status, 'Posting…');
+  try {
+    const post = await api('/posts', { Post: text.value, Tags: parseTags(tags.value) });
+    $('post-form').reset();
+    renderPosted(post);
+  } catch (error) {
+    if (!state.token) return;
+    show(status, `The post was not stored: ${describe(error)}`, 'error');
+    if (error instanceof ApiError && (error.status === 400 || error.status === 413)) {
+      // Point at the field the server's message is about.
+      const field = /\btags?\b/i.test(error.message) ? tags : text;
+      field.setAttribute('aria-invalid', 'true');
+      field.focus();
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Shows the post as the server stored it: its time, text and normalised tags. */
+function renderPosted(post) {
+  const status = $('post-status');
+  status.textContent = '';
+  status.className = 'message success';
+  const time = document.createElement('time');
+  time.dateTime = String(post.DateCreated ?? '');
+  time.textContent = utcText(post.DateCreated);
+  const stored = document.createElement('div');
+  stored.id = 'posted';
+  stored.className = 'posted';
+  stored.dataset.uuid = String(post.uuid ?? '');
+  const content = document.createElement('p');
+  content.className = 'content';
+  content.textContent = String(post.Content ?? '');
+  stored.append(content);
+  const tags = Array.isArray(post.Tags) ? post.Tags : [];
+  if (tags.length) {
+    const line = document.createElement('p');
+    line.className = 'tags';
+    for (const tag of tags) {
+      const chip = document.createElement('span');
+      chip.className = 'tag';
+      chip.textContent = String(tag);
+      line.append(chip, ' ');
+    }
+    stored.append(line);
+  }
+  status.append('Posted at ', time, '. Search finds it now:', stored);
+}
+
+/** `2019-07-21T10:00:00.000Z` as `2019-07-21 10:00:00 UTC`. */
+function utcText(date) {
+  return String(date || '').replace('T', ' ').replace(/(\.\d+)?(Z|\+00:00)$/, ' UTC');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions
+
+/** The two kinds, in the order listed, with the words the page uses for them. */
+const KINDS = ['daily', 'real-time'];
+const KIND_NAMES = { daily: 'Daily', 'real-time': 'Real time' };
+const KIND_PHRASES = { daily: 'a daily email', 'real-time': 'an email for each new post' };
+/** Bumped by each refresh, so an older answer arriving late is dropped. */
+let subscriptionsRefresh = 0;
+
+/** The words of a `search` array: what a subscription is to (dates are not part of one). */
+function termOf(criteria) {
+  const term = (criteria || []).find((item) => typeof item.value === 'string');
+  return term ? term.value : '';
+}
+
+/** Enables the subscribe buttons once a search with words has run, and names those words. */
+function renderSubscribe() {
+  const term = $('subscribe-term');
+  term.textContent = state.term ? `“${state.term}”` : 'search for a word or #tag first';
+  $('subscribe-daily').disabled = !state.term;
+  $('subscribe-real-time').disabled = !state.term;
+}
+
+/** POST /subscriptions/{kind} with the last search's words. */
+async function subscribe(kind) {
+  const term = state.term;
+  if (!term) return;
+  const status = $('subscribe-status');
+  $('subscribe-daily').disabled = true;
+  $('subscribe-real-time').disabled = true;
+  show(status, 'Subscribing…');
+  try {
+    const answer = await api(`/subscriptions/${kind}`, { value: term });
+    show(status, `Subscribed: ${KIND_PHRASES[kind]} about “${answer?.value ?? term}”.`, 'success');
+  } catch (error) {
+    if (state.token) show(status, describe(error), 'error');
+  } finally {
+    if (state.token) {
+      renderSubscribe();
+      refreshSubscriptions();
+    }
+  }
+}
+
+/** Reads both GET /subscriptions/{kind} and shows one list. */
+async function refreshSubscriptions() {
+  if (!state.token) return;
+  const mine = ++subscriptionsRefresh;
+  try {
+    const lists = await Promise.all(KINDS.map((kind) => api(`/subscriptions/${kind}`, undefined, { method: 'GET' })));
+    if (mine !== subscriptionsRefresh || !state.token) return;
+    const items = [];
+    lists.forEach((terms, i) => {
+      for (const term of Array.isArray(terms) ? terms : []) items.push({ kind: KINDS[i], term: String(term) });
+    });
+    renderSubscriptions(items);
+  } catch (error) {
+    if (mine === subscriptionsRefresh && state.token) show($('subscriptions-status'), describe(error), 'error');
+  }
+}
+
+function renderSubscriptions(items) {
+  const body = $('subscriptions-body');
+  body.replaceChildren();
+  if (!items.length) {
+    const row = body.insertRow();
+    row.className = 'empty';
+    const cell = row.insertCell();
+    cell.colSpan = 3;
+    cell.textContent = 'You have no subscriptions.';
+    return;
+  }
+  for (const { kind, term } of items) {
+    const row = body.insertRow();
+    row.dataset.kind = kind;
+    row.dataset.term = term;
+    const search = row.insertCell();
+    search.className = 'term';
+    const link = document.createElement('a');
+    link.href = `?${new URLSearchParams({ search: term })}`;
+    link.textContent = term;
+    link.setAttribute('aria-label', `Search for “${term}”`);
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      $('query').value = term;
+      $('search-form').requestSubmit();
+      $('query').focus();
+    });
+    search.append(link);
+    row.insertCell().textContent = KIND_NAMES[kind];
+    const actions = row.insertCell();
+    actions.className = 'actions';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'secondary delete';
+    button.textContent = 'Delete';
+    button.setAttribute('aria-label', `Delete the ${KIND_NAMES[kind].toLowerCase()} subscription to “${term}”`);
+    button.addEventListener('click', () => removeSubscription(kind, term, button));
+    actions.append(button);
+  }
+}
+
+/** DELETE /subscriptions/{kind} with the term; then the list again, focus kept in it. */
+async function removeSubscription(kind, term, button) {
+  button.disabled = true;
+  const status = $('subscriptions-status');
+  show(status, 'Deleting…');
+  try {
+    await api(`/subscriptions/${kind}`, { value: term }, { method: 'DELETE' });
+    show(status, `Deleted: no more ${KIND_NAMES[kind].toLowerCase()} emails about “${term}”.`, 'success');
+  } catch (error) {
+    if (!state.token) return;
+    show(status, describe(error), 'error');
+  }
+  await refreshSubscriptions();
+  // The button is gone with its row: keep keyboard focus in the list, not at the page's top.
+  if (!button.isConnected && state.token) {
+    const next = document.querySelector('#subscriptions-body button.delete');
+    (next || $('refresh-subscriptions')).focus();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links into the page: `?search=term` runs that search, `?unsubscribe=true` opens the list.
+
+/** What the address asked for, followed once someone is signed in. */
+let pendingLink = (() => {
+  const params = new URLSearchParams(window.location.search);
+  const search = params.get('search');
+  const unsubscribe = params.get('unsubscribe') === 'true';
+  return search !== null || unsubscribe ? { search, unsubscribe } : null;
+})();
+
+function followLink() {
+  if (!state.token || !pendingLink) return;
+  const { search, unsubscribe } = pendingLink;
+  pendingLink = null;
+  if (search !== null) {
+    $('query').value = search;
+    $('search-form').requestSubmit();
+  }
+  if (unsubscribe) {
+    const list = $('subscriptions');
+    list.scrollIntoView({ block: 'start' });
+    list.focus({ preventScroll: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 
 function start() {
@@ -677,9 +915,25 @@ function start() {
   $('download-chart').addEventListener('click', () => downloadReport('/report/graphical', 'chart'));
   $('download-trending').addEventListener('click', () => downloadReport('/report/hybrid', 'trending-tags PDF'));
   $('refresh-exports').addEventListener('click', refreshExports);
+  $('post-form').addEventListener('submit', submitPost);
+  $('post-text').addEventListener('keydown', (event) => {
+    // Enter starts a new line in the text; Ctrl+Enter (⌘+Enter) posts it.
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      $('post-form').requestSubmit();
+    }
+  });
+  $('subscribe-daily').addEventListener('click', () => subscribe('daily'));
+  $('subscribe-real-time').addEventListener('click', () => subscribe('real-time'));
+  $('refresh-subscriptions').addEventListener('click', refreshSubscriptions);
+  // A linked search shows in the box at once, and runs once signed in.
+  if (pendingLink && pendingLink.search !== null) $('query').value = pendingLink.search;
   renderAccount();
   renderPager();
+  renderSubscribe();
   refreshExports();
+  refreshSubscriptions();
+  followLink();
   document.body.dataset.ready = 'true';
 }
 

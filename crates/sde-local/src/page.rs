@@ -1,5 +1,8 @@
 //! The page to try the local stack in a browser: sign in with the development issuer, search,
-//! page through the results and export them directly, by email or over the push WebSocket.
+//! page through the results and export them directly, by email or over the push WebSocket; add
+//! a post; subscribe to a search daily or in real time and delete subscriptions. The links the
+//! subscription emails carry land here: `/?search=<term>` runs that search once signed in, and
+//! `/?unsubscribe=true` opens the list of subscriptions.
 //!
 //! Plain HTML, CSS and an ES module, committed under `crates/sde-local/page/` and embedded into
 //! the binary, so the page works offline (no CDN) and always matches the API it is served with.
