@@ -12,6 +12,7 @@ mod common;
 
 use common::TestApp;
 use reqwest::Method;
+use sde_core::UnsubscribeScope;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -218,19 +219,22 @@ async fn subscriptions_outlive_a_restart() {
     assert_eq!(subscribe(&app, DAILY, &ada, "comet").await.0, 400);
 }
 
-/// The one-click unsubscribe link of `email`'s subscription of `kind` to `term`, as the stack
-/// signs it into a subscription email, issued as if at `at`.
+/// The one-click unsubscribe link of `email`'s subscription of `kind` to `term` (every one of
+/// the kind for `None`), as the stack signs it into a subscription email, issued as if at `at`.
 fn unsubscribe_link(
     app: &TestApp,
     email: &str,
     kind: sde_core::SubscriptionKind,
-    term: &str,
+    term: Option<&str>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> String {
     let state = &app.stack.as_ref().unwrap().state;
     let sub = state.issuer.as_ref().unwrap().sub_for(email).unwrap();
-    let term = sde_core::SubscriptionTerm::parse(term).unwrap();
-    state.unsubscribe_links.issue(&sub, kind, &term, at)
+    let scope = match term {
+        Some(term) => UnsubscribeScope::Term(sde_core::SubscriptionTerm::parse(term).unwrap()),
+        None => UnsubscribeScope::All,
+    };
+    state.unsubscribe_links.issue(&sub, kind, &scope, at)
 }
 
 /// A request to an unsubscribe link as a mail client or a browser makes it: no sign-in.
@@ -265,7 +269,7 @@ async fn an_unsubscribe_link_removes_its_one_subscription_without_signing_in() {
         assert_eq!(subscribe(&app, path, &ada, term).await.0, 201);
     }
     let now = chrono::Utc::now();
-    let link = unsubscribe_link(&app, "ada@example.com", Daily, "Hot dog <b>", now);
+    let link = unsubscribe_link(&app, "ada@example.com", Daily, Some("Hot dog <b>"), now);
     assert!(
         link.starts_with(&format!("{}/unsubscribe?", app.url)),
         "{link}"
@@ -320,7 +324,7 @@ async fn an_unsubscribe_link_removes_its_one_subscription_without_signing_in() {
                 .sub_for("ada@example.com")
                 .unwrap(),
             RealTime,
-            &sde_core::SubscriptionTerm::parse("Hot dog <b>").unwrap(),
+            &UnsubscribeScope::All,
             now,
         );
     assert_eq!(follow(&app, Method::POST, &foreign).await.0, 403);
@@ -328,7 +332,7 @@ async fn an_unsubscribe_link_removes_its_one_subscription_without_signing_in() {
         &app,
         "ada@example.com",
         RealTime,
-        "Hot dog <b>",
+        Some("Hot dog <b>"),
         now - sde_core::UNSUBSCRIBE_LINK_LIFETIME - chrono::Duration::minutes(1),
     );
     let (status, page) = follow(&app, Method::POST, &expired).await;
@@ -342,4 +346,17 @@ async fn an_unsubscribe_link_removes_its_one_subscription_without_signing_in() {
     );
     assert_eq!(terms(&app, DAILY, &ada).await, json!(["dog"]));
     assert_eq!(terms(&app, REAL_TIME, &ada).await, json!(["Hot dog <b>"]));
+
+    // The List-Unsubscribe link of a real-time email removes every real-time subscription, and
+    // only those, and only the link's user's.
+    assert_eq!(subscribe(&app, REAL_TIME, &ada, "cats").await.0, 201);
+    let grace = app.token("grace@example.com").await;
+    assert_eq!(subscribe(&app, REAL_TIME, &grace, "cats").await.0, 201);
+    let all = unsubscribe_link(&app, "ada@example.com", RealTime, None, now);
+    let (status, page) = follow(&app, Method::POST, &all).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("all your real-time alerts"), "{page}");
+    assert_eq!(terms(&app, REAL_TIME, &ada).await, json!([]));
+    assert_eq!(terms(&app, DAILY, &ada).await, json!(["dog"]));
+    assert_eq!(terms(&app, REAL_TIME, &grace).await, json!(["cats"]));
 }

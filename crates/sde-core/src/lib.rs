@@ -67,6 +67,7 @@ pub use subscriptions::{
 };
 pub use unsubscribe::{
     UNSUBSCRIBE_LINK_LIFETIME, UNSUBSCRIBE_ROUTE, UnsubscribeGrant, UnsubscribeLinks,
+    UnsubscribeScope,
 };
 pub use workflow::{
     ExecutionDescription, ExecutionStatus, ExecutionSummary, Workflow, WorkflowError,

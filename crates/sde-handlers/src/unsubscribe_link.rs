@@ -1,11 +1,12 @@
 //! `unsubscribe` by link: the one-click unsubscribe of a subscription email (RFC 8058). The
-//! signed link names the user, the kind and the term; following it removes that one
-//! subscription without signing in, and tells the matcher for a real-time one. Removing a
+//! signed link names the user, the kind and one term or all of them; following it removes those
+//! subscriptions without signing in, and tells the matcher for real-time ones. Removing a
 //! subscription already gone is not an error: the person asked for it not to be there, and it is
 //! not.
 
 use sde_core::{
-    SubscriptionKind, SubscriptionMatcher, Subscriptions, SubscriptionsError, UnsubscribeGrant,
+    SubscriptionKind, SubscriptionMatcher, SubscriptionTerm, Subscriptions, SubscriptionsError,
+    UnsubscribeGrant, UnsubscribeScope,
 };
 use tracing::info;
 
@@ -18,20 +19,34 @@ pub enum LinkUnsubscribed {
     AlreadyGone,
 }
 
-/// Removes the subscription `grant` names (already checked: signature and expiry). The matcher,
-/// when there is one, forgets a real-time term whether or not the store still held it, so a
-/// half-finished earlier removal is completed.
+/// Removes the subscriptions `grant` names (already checked: signature and expiry): its one term,
+/// or every term of its kind. The matcher, when there is one, forgets a real-time term whether or
+/// not the store still held it, so a half-finished earlier removal is completed.
 pub async fn unsubscribe_by_link(
     store: &dyn Subscriptions,
     matcher: Option<&dyn SubscriptionMatcher>,
     grant: &UnsubscribeGrant,
 ) -> Result<LinkUnsubscribed, SubscriptionsError> {
-    let removed = store.remove(&grant.user, grant.kind, &grant.term).await?;
-    if let (SubscriptionKind::RealTime, Some(matcher)) = (grant.kind, matcher) {
-        matcher.unsubscribed(&grant.user, &grant.term).await?;
+    let terms = match &grant.scope {
+        UnsubscribeScope::Term(term) => vec![term.clone()],
+        UnsubscribeScope::All => store
+            .list(&grant.user, grant.kind)
+            .await?
+            .iter()
+            .filter_map(|held| SubscriptionTerm::parse(held).ok())
+            .collect(),
+    };
+    let mut removed = 0;
+    for term in &terms {
+        if store.remove(&grant.user, grant.kind, term).await? {
+            removed += 1;
+        }
+        if let (SubscriptionKind::RealTime, Some(matcher)) = (grant.kind, matcher) {
+            matcher.unsubscribed(&grant.user, term).await?;
+        }
     }
     info!(kind = %grant.kind, removed, "unsubscribed by link");
-    Ok(if removed {
+    Ok(if removed > 0 {
         LinkUnsubscribed::Removed
     } else {
         LinkUnsubscribed::AlreadyGone

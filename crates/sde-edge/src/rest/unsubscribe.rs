@@ -19,7 +19,8 @@ use axum::routing::get;
 use chrono::Utc;
 use sde_core::{
     SubscriptionKind, SubscriptionMatcher, Subscriptions, UNSUBSCRIBE_LINK_LIFETIME,
-    UNSUBSCRIBE_ROUTE, UnsubscribeGrant, UnsubscribeLinks, UrlRefusal, describe_chain, html,
+    UNSUBSCRIBE_ROUTE, UnsubscribeGrant, UnsubscribeLinks, UnsubscribeScope, UrlRefusal,
+    describe_chain, html,
 };
 use sde_handlers::unsubscribe_link::{LinkUnsubscribed, unsubscribe_by_link};
 use std::fmt;
@@ -82,13 +83,20 @@ pub fn unsubscribe_routes(unsubscribes: Unsubscribes) -> Router {
         .with_state(unsubscribes)
 }
 
-/// How a subscription is named on the pages: `the daily subscription to “cats”`, escaped.
+/// How the subscriptions a link removes are named on the pages, escaped: `the daily digest for
+/// “cats”`, `all your real-time alerts`.
 fn described(grant: &UnsubscribeGrant) -> String {
     let kind = match grant.kind {
         SubscriptionKind::Daily => "daily digest",
         SubscriptionKind::RealTime => "real-time alerts",
     };
-    format!("the {kind} for “{}”", html::escape(grant.term.text()))
+    match &grant.scope {
+        UnsubscribeScope::Term(term) => format!("the {kind} for “{}”", html::escape(term.text())),
+        UnsubscribeScope::All => match grant.kind {
+            SubscriptionKind::Daily => "all your daily digests".to_owned(),
+            SubscriptionKind::RealTime => "all your real-time alerts".to_owned(),
+        },
+    }
 }
 
 /// The page refusing a link: 410 for an expired one, 403 for one that is not ours.
