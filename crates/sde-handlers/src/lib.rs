@@ -5,6 +5,7 @@
 //! neither re-implements one.
 
 pub mod api_error;
+pub mod digests;
 pub mod download_request;
 pub mod email_link;
 pub mod execution;

@@ -1,0 +1,579 @@
+//! Daily digests: once a day each user with daily subscriptions gets one email with the previous
+//! UTC day's posts matching any of their terms — their own posts left out — chosen and ordered by
+//! [`Digest::select`]. Nothing matched, no email.
+//!
+//! The work is split as it runs on AWS: [`daily_digest_users`] pages through every daily
+//! subscription (never one unpaginated scan) and names each subscriber once, for a job per user;
+//! [`compose_daily_digest`] builds one user's digest; [`daily_digest_email`] writes it. A
+//! [`DayMatches`] remembers each term's matches for the day, so a term many users hold is
+//! searched once per run rather than once per user.
+//!
+//! "Matching" is what `/search` means for the term: the same query, over the day as a date range.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sde_core::subscriptions::normalise;
+use sde_core::{
+    DateRange, Digest, EmailMessage, IndexError, MatchedPost, Post, PostQuery, SearchIndex,
+    SubscriptionKind, SubscriptionTerm, Subscriptions, SubscriptionsError, UnsubscribeLinks,
+    UnsubscribeScope, html,
+};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+/// How many daily subscriptions one page of the planning walk reads.
+pub const PLAN_PAGE: u32 = 500;
+
+/// Posts read per batch when collecting a term's matches.
+const SCAN_BATCH: NonZeroUsize = NonZeroUsize::new(1_000).expect("non-zero");
+
+/// Characters left as they are in the `search` query value of a site link.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Why a digest could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error("reading the subscriptions")]
+    Subscriptions(#[from] SubscriptionsError),
+    #[error("searching the day's posts")]
+    Index(#[from] IndexError),
+}
+
+/// `[day 00:00 UTC, next day 00:00 UTC)`.
+pub fn day_range(day: NaiveDate) -> DateRange {
+    let start = |day: NaiveDate| day.and_hms_opt(0, 0, 0).map(|at| at.and_utc());
+    DateRange {
+        from: start(day),
+        to: day.checked_add_days(Days::new(1)).and_then(start),
+    }
+}
+
+/// The day a run at `now` digests: the previous UTC day.
+pub fn previous_day(now: DateTime<Utc>) -> NaiveDate {
+    let today = now.date_naive();
+    today.pred_opt().unwrap_or(today)
+}
+
+/// Every user holding a daily subscription, each once, in the order the store pages them.
+/// Pages through the store `page` subscriptions at a time ([`PLAN_PAGE`] in production); one
+/// user's terms may span pages.
+pub async fn daily_digest_users(
+    subscriptions: &dyn Subscriptions,
+    page: u32,
+) -> Result<Vec<String>, SubscriptionsError> {
+    let mut users = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = subscriptions
+            .subscribers(SubscriptionKind::Daily, after.as_deref(), page)
+            .await?;
+        for subscription in page.subscriptions {
+            if seen.insert(subscription.user.clone()) {
+                users.push(subscription.user);
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(users),
+        }
+    }
+}
+
+/// Each term's matches on one day, searched once per run and shared by every user holding it.
+#[derive(Debug)]
+pub struct DayMatches {
+    day: NaiveDate,
+    by_term: Mutex<HashMap<String, Arc<Vec<Post>>>>,
+}
+
+impl DayMatches {
+    pub fn new(day: NaiveDate) -> Self {
+        DayMatches {
+            day,
+            by_term: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn day(&self) -> NaiveDate {
+        self.day
+    }
+
+    /// Every post of the day `/search` returns for `term`.
+    async fn of(&self, index: &dyn SearchIndex, term: &str) -> Result<Arc<Vec<Post>>, IndexError> {
+        let key = normalise(term);
+        if let Some(known) = self.cached(&key) {
+            return Ok(known);
+        }
+        let query = PostQuery {
+            terms: vec![term.to_owned()],
+            date_range: day_range(self.day),
+        };
+        let mut scan = index.scan(&query, SCAN_BATCH).await?;
+        let mut posts = Vec::new();
+        let mut batch = Vec::new();
+        loop {
+            batch.clear();
+            let more = match scan.next_batch(&mut batch).await {
+                Ok(more) => more,
+                Err(error) => {
+                    // Best effort: the scan's failure is the one worth reporting.
+                    let _ = scan.close().await;
+                    return Err(error);
+                }
+            };
+            posts.append(&mut batch);
+            if !more {
+                break;
+            }
+        }
+        scan.close().await?;
+        let posts = Arc::new(posts);
+        if let Ok(mut by_term) = self.by_term.lock() {
+            by_term.insert(key, posts.clone());
+        }
+        Ok(posts)
+    }
+
+    fn cached(&self, key: &str) -> Option<Arc<Vec<Post>>> {
+        self.by_term.lock().ok()?.get(key).cloned()
+    }
+}
+
+/// `user`'s digest of `matches`' day: every post of that day matching one of their daily terms,
+/// their own posts left out. Empty when they hold no daily term or nothing matched.
+pub async fn compose_daily_digest(
+    index: &dyn SearchIndex,
+    subscriptions: &dyn Subscriptions,
+    matches: &DayMatches,
+    user: &str,
+) -> Result<Digest, DigestError> {
+    let terms = subscriptions.list(user, SubscriptionKind::Daily).await?;
+    let mut matched = Vec::new();
+    for term in terms {
+        for post in matches.of(index, &term).await?.iter() {
+            if post.user_id.to_string() == user {
+                continue;
+            }
+            matched.push(MatchedPost {
+                post: post.clone(),
+                terms: vec![term.clone()],
+            });
+        }
+    }
+    Ok(Digest::select(matched))
+}
+
+/// Where a digest's links go.
+#[derive(Debug, Clone)]
+pub struct DigestLinks<'a> {
+    /// The site (the frontend): `<site>/?search=<term>` runs a search, `<site>/?unsubscribe=true`
+    /// lists the user's subscriptions.
+    pub site_url: &'a str,
+    pub unsubscribe: &'a UnsubscribeLinks,
+    /// When the links are issued (their expiry runs from here).
+    pub now: DateTime<Utc>,
+}
+
+impl DigestLinks<'_> {
+    fn site(&self) -> &str {
+        self.site_url.trim_end_matches('/')
+    }
+
+    /// `<site>/?search=<url-encoded term>`.
+    pub fn search(&self, term: &str) -> String {
+        format!(
+            "{}/?search={}",
+            self.site(),
+            utf8_percent_encode(term, QUERY_VALUE)
+        )
+    }
+
+    /// `<site>/?unsubscribe=true`.
+    pub fn manage(&self) -> String {
+        format!("{}/?unsubscribe=true", self.site())
+    }
+}
+
+/// The digest email of `digest`, for `user` at `to`, about `day`. Every user-supplied string —
+/// terms, post text, tags — is escaped in the HTML part. The `List-Unsubscribe` link stops every
+/// daily digest; beside each term the email carries a link stopping that one.
+pub fn daily_digest_email(
+    to: &str,
+    user: &str,
+    day: NaiveDate,
+    digest: &Digest,
+    links: &DigestLinks<'_>,
+) -> EmailMessage {
+    let shown = digest.shown();
+    let subject = match shown {
+        1 => format!("1 new post for your daily searches, {day}"),
+        n => format!("{n} new posts for your daily searches, {day}"),
+    };
+    let mut text = format!("Posts of {day} (UTC) matching your daily searches.\r\n");
+    let mut html_body = format!(
+        "<p>Posts of {day} (UTC) matching your daily searches.</p>",
+        day = html::escape(&day.to_string())
+    );
+    let mut terms_seen: Vec<&str> = Vec::new();
+    for section in &digest.sections {
+        let named: Vec<String> = section.terms.iter().map(|t| format!("“{t}”")).collect();
+        let _ = write!(text, "\r\nMatching {}:\r\n", named.join(" and "));
+        let linked: Vec<String> = section
+            .terms
+            .iter()
+            .map(|term| {
+                format!(
+                    "<a href=\"{}\">“{}”</a>",
+                    html::escape(&links.search(term)),
+                    html::escape(term)
+                )
+            })
+            .collect();
+        let _ = write!(html_body, "<h2>Matching {}</h2><ul>", linked.join(" and "));
+        for post in &section.posts {
+            let when = post.date_created.format("%H:%M UTC");
+            let tags = post.tags.join(" ");
+            let _ = write!(text, "\r\n- {when}: {}", post.content);
+            if !tags.is_empty() {
+                let _ = write!(text, " [{tags}]");
+            }
+            text.push_str("\r\n");
+            let _ = write!(
+                html_body,
+                "<li><p>{}</p><p><small>{when}{}</small></p></li>",
+                html::escape(&post.content),
+                if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", html::escape(&tags))
+                }
+            );
+        }
+        html_body.push_str("</ul>");
+        if section.left_out > 0 {
+            let more = match section.left_out {
+                1 => "1 more post".to_owned(),
+                n => format!("{n} more posts"),
+            };
+            // A section's search runs its first term; the others are in the same section.
+            let first = section.terms.first().map(String::as_str).unwrap_or("");
+            let _ = write!(text, "\r\n…and {more}: {}\r\n", links.search(first));
+            let _ = write!(
+                html_body,
+                "<p><a href=\"{}\">…and {more}</a></p>",
+                html::escape(&links.search(first))
+            );
+        }
+        for term in &section.terms {
+            if !terms_seen.contains(&term.as_str()) {
+                terms_seen.push(term);
+            }
+        }
+    }
+
+    let scoped = |scope: UnsubscribeScope| {
+        links
+            .unsubscribe
+            .issue(user, SubscriptionKind::Daily, &scope, links.now)
+    };
+    let _ = write!(text, "\r\nStop a daily search:\r\n");
+    html_body.push_str("<hr><p><small>Stop a daily search:");
+    for term in terms_seen {
+        let Ok(parsed) = SubscriptionTerm::parse(term) else {
+            continue;
+        };
+        let link = scoped(UnsubscribeScope::Term(parsed));
+        let _ = write!(text, "- “{term}”: {link}\r\n");
+        let _ = write!(
+            html_body,
+            " <a href=\"{}\">“{}”</a>",
+            html::escape(&link),
+            html::escape(term)
+        );
+    }
+    let manage = links.manage();
+    let _ = write!(text, "\r\nManage your subscriptions: {manage}\r\n");
+    let _ = write!(
+        html_body,
+        "</small></p><p><small><a href=\"{}\">Manage your subscriptions</a></small></p>",
+        html::escape(&manage)
+    );
+    EmailMessage {
+        to: to.to_owned(),
+        subject,
+        text,
+        html: html_body,
+        unsubscribe: Some(scoped(UnsubscribeScope::All)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use sde_core::subscription_book::SubscriptionBook;
+    use sde_core::{Added, SigningKey, SubscriberPage, SubscriptionTerm, UnsubscribeGrant, UserId};
+    use sde_tantivy::TantivyIndex;
+    use std::sync::Mutex as StdMutex;
+
+    /// Subscriptions in memory, over the core's book.
+    #[derive(Debug, Default)]
+    struct Book(StdMutex<SubscriptionBook>);
+
+    #[async_trait::async_trait]
+    impl Subscriptions for Book {
+        async fn add(
+            &self,
+            user: &str,
+            kind: SubscriptionKind,
+            term: &SubscriptionTerm,
+            cap: u32,
+        ) -> Result<Added, SubscriptionsError> {
+            Ok(self.0.lock().unwrap().add(user, kind, term, cap))
+        }
+        async fn remove(
+            &self,
+            user: &str,
+            kind: SubscriptionKind,
+            term: &SubscriptionTerm,
+        ) -> Result<bool, SubscriptionsError> {
+            Ok(self.0.lock().unwrap().remove(user, kind, term).is_some())
+        }
+        async fn list(
+            &self,
+            user: &str,
+            kind: SubscriptionKind,
+        ) -> Result<Vec<String>, SubscriptionsError> {
+            Ok(self.0.lock().unwrap().list(user, kind))
+        }
+        async fn subscribers(
+            &self,
+            kind: SubscriptionKind,
+            after: Option<&str>,
+            limit: u32,
+        ) -> Result<SubscriberPage, SubscriptionsError> {
+            self.0.lock().unwrap().page(kind, after, limit)
+        }
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+    }
+
+    fn post(id: &str, author: &str, at: DateTime<Utc>, content: &str, tags: &[&str]) -> Post {
+        Post {
+            id: id.into(),
+            user_id: UserId::Text(author.into()),
+            date_created: at,
+            content: content.into(),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+
+    async fn subscribe(book: &Book, user: &str, kind: SubscriptionKind, term: &str) {
+        let term = SubscriptionTerm::parse(term).unwrap();
+        assert_eq!(book.add(user, kind, &term, 50).await.unwrap(), Added::Added);
+    }
+
+    #[tokio::test]
+    async fn a_digest_holds_the_days_matches_of_any_term_without_the_users_own_posts() {
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        for post in [
+            post("p1", "bob", midnight, "Aurora over Tromsø", &["#norway"]),
+            post(
+                "p2",
+                "bob",
+                midnight + Duration::hours(23),
+                "Another aurora",
+                &[],
+            ),
+            post(
+                "p3",
+                "ada",
+                midnight + Duration::hours(2),
+                "My own aurora",
+                &[],
+            ),
+            post(
+                "p4",
+                "bob",
+                midnight - Duration::seconds(1),
+                "aurora, the day before",
+                &[],
+            ),
+            post(
+                "p5",
+                "bob",
+                midnight + Duration::days(1),
+                "aurora, the day after",
+                &[],
+            ),
+            post(
+                "p6",
+                "bob",
+                midnight + Duration::hours(5),
+                "Cats of Norway",
+                &[],
+            ),
+            post(
+                "p7",
+                "bob",
+                midnight + Duration::hours(6),
+                "nothing to see",
+                &[],
+            ),
+        ] {
+            writer.add(&post).unwrap();
+        }
+        writer.commit().unwrap();
+        let book = Book::default();
+        subscribe(&book, "ada", SubscriptionKind::Daily, "Aurora").await;
+        subscribe(&book, "ada", SubscriptionKind::Daily, "norway").await;
+        subscribe(&book, "ada", SubscriptionKind::RealTime, "nothing").await;
+        subscribe(&book, "cy", SubscriptionKind::Daily, "dogs").await;
+
+        let matches = DayMatches::new(day());
+        let digest = compose_daily_digest(&index, &book, &matches, "ada")
+            .await
+            .unwrap();
+        let sections: Vec<(Vec<String>, Vec<String>)> = digest
+            .sections
+            .iter()
+            .map(|s| {
+                (
+                    s.terms.clone(),
+                    s.posts.iter().map(|p| p.id.clone()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sections,
+            vec![
+                (vec!["Aurora".into(), "norway".into()], vec!["p1".into()]),
+                (vec!["Aurora".into()], vec!["p2".into()]),
+                (vec!["norway".into()], vec!["p6".into()]),
+            ]
+        );
+        let nothing = compose_daily_digest(&index, &book, &matches, "cy")
+            .await
+            .unwrap();
+        assert!(nothing.is_empty());
+    }
+
+    #[tokio::test]
+    async fn every_daily_subscriber_is_named_once_across_pages() {
+        let book = Book::default();
+        for user in 0..30 {
+            for term in ["a", "b", "c"] {
+                subscribe(
+                    &book,
+                    &format!("user-{user:02}"),
+                    SubscriptionKind::Daily,
+                    term,
+                )
+                .await;
+            }
+        }
+        subscribe(&book, "only-real-time", SubscriptionKind::RealTime, "a").await;
+        // Pages of 7 split most users' three terms across two pages.
+        let users = daily_digest_users(&book, 7).await.unwrap();
+        let expected: Vec<String> = (0..30).map(|user| format!("user-{user:02}")).collect();
+        assert_eq!(users, expected);
+        assert!(!users.contains(&"only-real-time".to_owned()));
+    }
+
+    #[test]
+    fn the_email_escapes_what_users_wrote_and_links_each_search_and_unsubscribe() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 8, 5, 0).unwrap();
+        let digest = Digest::select(vec![MatchedPost {
+            post: post(
+                "p1",
+                "bob",
+                at,
+                "<script>alert(1)</script> & more",
+                &["#<b>"],
+            ),
+            terms: vec!["cats & <dogs>".into()],
+        }]);
+        let key = SigningKey::generate();
+        let unsubscribe = UnsubscribeLinks::new(&key, "https://api.example/prod");
+        let links = DigestLinks {
+            site_url: "https://app.example/",
+            unsubscribe: &unsubscribe,
+            now: at,
+        };
+        let email = daily_digest_email("ada@example.com", "ada", day(), &digest, &links);
+        assert_eq!(email.to, "ada@example.com");
+        assert_eq!(
+            email.subject,
+            "1 new post for your daily searches, 2026-11-30"
+        );
+        assert!(!email.html.contains("<script>"), "{}", email.html);
+        assert!(!email.html.contains("<b>"), "{}", email.html);
+        assert!(
+            email
+                .html
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more")
+        );
+        assert!(email.html.contains("“cats &amp; &lt;dogs&gt;”"));
+        assert!(
+            email
+                .html
+                .contains("href=\"https://app.example/?search=cats%20%26%20%3Cdogs%3E\""),
+            "{}",
+            email.html
+        );
+        assert!(
+            email
+                .text
+                .contains("<script>alert(1)</script> & more [#<b>]")
+        );
+        assert!(email.text.contains("https://app.example/?unsubscribe=true"));
+
+        let check = |url: &str| -> UnsubscribeGrant {
+            unsubscribe
+                .check(url.split_once('?').unwrap().1, at)
+                .unwrap()
+        };
+        let header = email.unsubscribe.as_deref().unwrap();
+        let all = check(header);
+        assert_eq!(
+            (all.user.as_str(), all.kind),
+            ("ada", SubscriptionKind::Daily)
+        );
+        assert_eq!(all.scope, UnsubscribeScope::All);
+        let per_term = email
+            .text
+            .lines()
+            .find_map(|line| line.strip_prefix("- “cats & <dogs>”: "))
+            .unwrap();
+        assert_eq!(
+            check(per_term).scope,
+            UnsubscribeScope::Term(SubscriptionTerm::parse("cats & <dogs>").unwrap())
+        );
+    }
+
+    #[test]
+    fn the_day_is_the_previous_utc_day_as_a_half_open_range() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
+        assert_eq!(previous_day(now), day());
+        let range = day_range(day());
+        assert_eq!(
+            range.from,
+            Some(Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            range.to,
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap())
+        );
+    }
+}
