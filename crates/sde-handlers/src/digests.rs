@@ -318,50 +318,9 @@ pub fn daily_digest_email(
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
-    use sde_core::subscription_book::SubscriptionBook;
-    use sde_core::{Added, SigningKey, SubscriberPage, SubscriptionTerm, UnsubscribeGrant, UserId};
+    use sde_core::testing::MemorySubscriptions;
+    use sde_core::{Added, SigningKey, SubscriptionTerm, UnsubscribeGrant, UserId};
     use sde_tantivy::TantivyIndex;
-    use std::sync::Mutex as StdMutex;
-
-    /// Subscriptions in memory, over the core's book.
-    #[derive(Debug, Default)]
-    struct Book(StdMutex<SubscriptionBook>);
-
-    #[async_trait::async_trait]
-    impl Subscriptions for Book {
-        async fn add(
-            &self,
-            user: &str,
-            kind: SubscriptionKind,
-            term: &SubscriptionTerm,
-            cap: u32,
-        ) -> Result<Added, SubscriptionsError> {
-            Ok(self.0.lock().unwrap().add(user, kind, term, cap))
-        }
-        async fn remove(
-            &self,
-            user: &str,
-            kind: SubscriptionKind,
-            term: &SubscriptionTerm,
-        ) -> Result<bool, SubscriptionsError> {
-            Ok(self.0.lock().unwrap().remove(user, kind, term).is_some())
-        }
-        async fn list(
-            &self,
-            user: &str,
-            kind: SubscriptionKind,
-        ) -> Result<Vec<String>, SubscriptionsError> {
-            Ok(self.0.lock().unwrap().list(user, kind))
-        }
-        async fn subscribers(
-            &self,
-            kind: SubscriptionKind,
-            after: Option<&str>,
-            limit: u32,
-        ) -> Result<SubscriberPage, SubscriptionsError> {
-            self.0.lock().unwrap().page(kind, after, limit)
-        }
-    }
 
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
@@ -377,7 +336,7 @@ mod tests {
         }
     }
 
-    async fn subscribe(book: &Book, user: &str, kind: SubscriptionKind, term: &str) {
+    async fn subscribe(book: &MemorySubscriptions, user: &str, kind: SubscriptionKind, term: &str) {
         let term = SubscriptionTerm::parse(term).unwrap();
         assert_eq!(book.add(user, kind, &term, 50).await.unwrap(), Added::Added);
     }
@@ -435,7 +394,7 @@ mod tests {
             writer.add(&post).unwrap();
         }
         writer.commit().unwrap();
-        let book = Book::default();
+        let book = MemorySubscriptions::default();
         subscribe(&book, "ada", SubscriptionKind::Daily, "Aurora").await;
         subscribe(&book, "ada", SubscriptionKind::Daily, "norway").await;
         subscribe(&book, "ada", SubscriptionKind::RealTime, "nothing").await;
@@ -471,7 +430,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_daily_subscriber_is_named_once_across_pages() {
-        let book = Book::default();
+        let book = MemorySubscriptions::default();
         for user in 0..30 {
             for term in ["a", "b", "c"] {
                 subscribe(

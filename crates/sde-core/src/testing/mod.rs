@@ -8,6 +8,7 @@
 
 pub mod export_slots;
 pub mod mailer;
+pub mod memory_subscriptions;
 pub mod object_store;
 pub mod post_stats;
 pub mod post_store;
@@ -20,6 +21,7 @@ pub mod workflow;
 
 pub use export_slots::export_slots_contract;
 pub use mailer::{DeliveredEmail, mailer_contract};
+pub use memory_subscriptions::MemorySubscriptions;
 pub use object_store::object_store_contract;
 pub use post_store::{StoreUnderTest, new_post};
 pub use progress_board::progress_board_contract;
