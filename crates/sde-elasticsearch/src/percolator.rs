@@ -373,6 +373,18 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_creates_the_index_with_this_body() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find(r#"-XPUT "$ES/subscriptions" -H "$J" -d '"#)
+            .expect("the README creates the subscriptions index");
+        let body = &readme[start..];
+        let body = &body[body.find("-d '").unwrap() + 4..];
+        let body: Value = serde_json::from_str(&body[..body.find('\'').unwrap()]).unwrap();
+        assert_eq!(body, subscriptions_index_body());
+    }
+
+    #[test]
     fn the_index_name_is_configurable_and_checked() {
         assert_eq!(subscriptions_index_name(|_| None).unwrap(), "subscriptions");
         assert_eq!(

@@ -13,7 +13,10 @@
 //! The posts matched are another seed's.
 //!
 //! Prints how long loading took, resident memory before and after, and p50 / p99 / max
-//! microseconds per post with the number of subscriptions each post matched.
+//! microseconds per post with the number of subscriptions each post matched. Each post is
+//! matched three times: "first match" is the first time, "best of 3" the fastest, which leaves
+//! out the time slices a busy machine gives other processes mid-match (and is helped by warm
+//! caches).
 
 use chrono::{TimeZone, Utc};
 use sde_core::{Post, SubscriptionTerm};
@@ -126,25 +129,38 @@ fn main() -> Result<()> {
     );
 
     let posts: Vec<Post> = generator(11).take(posts).collect();
-    let mut micros = Vec::with_capacity(posts.len());
+    let mut first = Vec::with_capacity(posts.len());
+    let mut best = Vec::with_capacity(posts.len());
     let mut matched = Vec::with_capacity(posts.len());
     for post in &posts {
-        let started = Instant::now();
-        let found = matcher.matches(post);
-        micros.push(started.elapsed().as_secs_f64() * 1e6);
-        matched.push(found.len());
+        let mut times = [0.0; 3];
+        for time in &mut times {
+            let started = Instant::now();
+            let found = matcher.matches(post);
+            *time = started.elapsed().as_secs_f64() * 1e6;
+            if matched.len() < first.len() + 1 {
+                matched.push(found.len());
+            }
+        }
+        first.push(times[0]);
+        best.push(times.into_iter().fold(f64::INFINITY, f64::min));
     }
-    micros.sort_by(f64::total_cmp);
     matched.sort_unstable();
-    let at = |q: f64| ((micros.len() - 1) as f64 * q).round() as usize;
+    let at = |q: f64| ((matched.len() - 1) as f64 * q).round() as usize;
+    for (name, mut micros) in [("first match", first), ("best of 3", best)] {
+        micros.sort_by(f64::total_cmp);
+        println!(
+            "{name:<12} p50 {:>6.0} µs, p99 {:>6.0} µs, max {:>6.0} µs per post",
+            micros[at(0.5)],
+            micros[at(0.99)],
+            micros[at(1.0)],
+        );
+    }
     let (rss_end, peak) = memory();
     println!(
-        "{} posts: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs per post; subscriptions matched per post: \
-         p50 {}, p99 {}, max {}; RSS {rss_end:.1} MiB, peak {peak:.1} MiB",
-        micros.len(),
-        micros[at(0.5)],
-        micros[at(0.99)],
-        micros[at(1.0)],
+        "{} posts; subscriptions matched per post: p50 {}, p99 {}, max {}; RSS {rss_end:.1} MiB, \
+         peak {peak:.1} MiB",
+        matched.len(),
         matched[at(0.5)],
         matched[at(0.99)],
         matched[at(1.0)],
