@@ -7,7 +7,8 @@
 //! post's, which is what the `multi_match` (operator `OR`) of `/search` does for one term. A term
 //! with no token is held (so it can be forgotten) but indexed under nothing, so it matches
 //! nothing, as `zero_terms_query: none` says. Matching a post costs its distinct tokens and the
-//! subscriptions found, not the number of subscriptions held.
+//! subscriptions found (plus clearing and scanning one bit per subscription held, 12.5 KB for
+//! 100,000), not a look at every subscription.
 //!
 //! The map lives in memory behind a [`RwLock`]: many posts are matched at once, subscriptions
 //! change rarely. [`LocalMatcher::load`] fills it from the subscription store at start-up.
