@@ -24,7 +24,7 @@ pub const MAX_RESULT_WINDOW: u64 = 10_000;
 /// The `query` clause for `query`: `match_all` when there are no terms and no date range,
 /// otherwise a `bool` with the terms under `must` and the range under `filter`.
 pub fn query_clause(query: &PostQuery) -> Value {
-    let must: Vec<Value> = query.terms.iter().map(|term| multi_match(term)).collect();
+    let must: Vec<Value> = query.terms.iter().map(|term| term_clause(term)).collect();
     let range = &query.date_range;
     let filter: Vec<Value> = match (range.from, range.to) {
         (None, None) => Vec::new(),
@@ -179,7 +179,10 @@ pub fn preference(query_clause: &Value) -> String {
     format!("sde-{hash:016x}")
 }
 
-fn multi_match(term: &str) -> Value {
+/// The clause one term is: `multi_match` over [`SEARCH_FIELDS`], `best_fields`, operator `or`.
+/// A search puts one per term under `bool.must`; the subscriptions index stores one per
+/// real-time subscription as its percolator query, so both mean the same by a term.
+pub fn term_clause(term: &str) -> Value {
     json!({
         "multi_match": {
             "query": term,

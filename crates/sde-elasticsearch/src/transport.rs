@@ -21,9 +21,9 @@ use std::time::Duration;
 pub enum EsMethod {
     /// Searches and scrolls.
     Post,
-    /// Indexing a new post under its id.
+    /// Indexing a new post or a subscription under its id.
     Put,
-    /// Clearing scrolls.
+    /// Clearing scrolls, deleting a subscription's document.
     Delete,
 }
 
@@ -35,7 +35,7 @@ pub struct EsRequest {
     pub method: EsMethod,
     /// Path and query string, without a leading `/`.
     pub path: String,
-    /// The JSON body.
+    /// The JSON body; `null` sends none.
     pub body: Value,
 }
 
@@ -113,9 +113,15 @@ impl fmt::Debug for ClientTransport {
 impl EsTransport for ClientTransport {
     async fn send(&self, request: EsRequest) -> Result<EsResponse, IndexError> {
         let context = || format!("sending {:?} {}", request.method, path_only(&request.path));
-        let body = serde_json::to_vec(&request.body).map_err(|error| {
-            IndexError::new(IndexErrorKind::Rejected, context()).with_source(EsError::Encode(error))
-        })?;
+        // `null` stands for no body: a document delete takes none, and the engines refuse one.
+        let body = if request.body.is_null() {
+            None
+        } else {
+            Some(serde_json::to_vec(&request.body).map_err(|error| {
+                IndexError::new(IndexErrorKind::Rejected, context())
+                    .with_source(EsError::Encode(error))
+            })?)
+        };
         let method = match request.method {
             EsMethod::Post => Method::Post,
             EsMethod::Put => Method::Put,
@@ -137,7 +143,7 @@ impl EsTransport for ClientTransport {
                 &request.path,
                 HeaderMap::new(),
                 None::<&()>,
-                Some(body),
+                body,
                 Some(self.timeout),
             )
             .await

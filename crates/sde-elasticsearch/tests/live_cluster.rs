@@ -6,7 +6,11 @@
 //! contract's semantics and served parts (`sde_core::testing::search_index`), the parts a fake
 //! cluster cannot check, the same two parts of the `PostStats` contract and the semantics of the
 //! `PostStore` contract (a post stored with `refresh=wait_for` is searchable the moment the
-//! cluster answers). Without the variable they print that they were skipped and pass.
+//! cluster answers). A third creates a subscriptions index with the percolator mapping and runs
+//! the `SubscriptionMatcher` contract (`sde_core::testing::subscription_matcher`) on
+//! `PercolatorMatcher`, reading matches in pages of three so paging is exercised, then checks
+//! that each post built here matches exactly the subscriptions whose term a search finds it for.
+//! Without the variable they print that they were skipped and pass.
 //!
 //! No cluster was reachable where these tests were written, so they have not been run yet; the
 //! rest of this crate's tests use hand-written responses.
@@ -21,8 +25,12 @@ use elasticsearch::{BulkOperation, BulkOperations, BulkParts};
 use sde_core::testing::post_stats::{self, StatsUnderTest};
 use sde_core::testing::post_store::{self, StoreUnderTest};
 use sde_core::testing::search_index::{semantics, served, served_posts};
+use sde_core::testing::subscription_matcher_contract;
 use sde_core::{DateRange, PageRequest, Post, PostQuery, SearchIndex, UserId};
-use sde_elasticsearch::{ClientTransport, EsConfig, EsIndex};
+use sde_core::{SubscriptionMatcher, SubscriptionTerm};
+use sde_elasticsearch::{
+    ClientTransport, EsConfig, EsIndex, PercolatorMatcher, subscriptions_index_body,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
@@ -372,6 +380,102 @@ async fn the_search_index_contract_holds_on_a_live_cluster_when_sde_test_es_url_
     for name in created {
         delete(&transport, &name).await;
     }
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+/// The percolator matcher against `posts` (already in `index`): the contract, then for each term
+/// the posts a search finds are exactly those the matcher says match a subscription to it.
+async fn percolator_checks(index: EsIndex, matcher: PercolatorMatcher) {
+    subscription_matcher_contract(&matcher).await;
+
+    let terms = [
+        "cats",
+        "dogs mat",
+        "#cats",
+        "ünïcödé",
+        "\"mat\"",
+        "!!!",
+        "again ok",
+        "zebra",
+    ];
+    for (n, text) in terms.iter().enumerate() {
+        let user = format!("live-percolator-{n}");
+        matcher
+            .subscribed(&user, &SubscriptionTerm::parse(text).unwrap())
+            .await
+            .unwrap();
+    }
+    let mut matched: Vec<BTreeSet<String>> = vec![BTreeSet::new(); terms.len()];
+    for post in posts() {
+        for subscription in matcher.matching(&post).await.unwrap() {
+            if let Some(n) = subscription.user.strip_prefix("live-percolator-") {
+                matched[n.parse::<usize>().unwrap()].insert(post.id.clone());
+            }
+        }
+    }
+    for (text, matched) in terms.iter().zip(&matched) {
+        let query = PostQuery {
+            terms: vec![(*text).to_owned()],
+            ..PostQuery::default()
+        };
+        let page = index
+            .search(
+                &query,
+                PageRequest {
+                    number: 0,
+                    size: 100,
+                },
+            )
+            .await
+            .unwrap();
+        let found: BTreeSet<String> = page.posts.into_iter().map(|post| post.id).collect();
+        assert_eq!(
+            &found, matched,
+            "term {text:?}: search (left) and percolator (right)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_percolator_matcher_keeps_the_contract_on_a_live_cluster_when_sde_test_es_url_is_set() {
+    let Ok(url) = std::env::var("SDE_TEST_ES_URL") else {
+        eprintln!("skipped: set SDE_TEST_ES_URL to run the percolator matcher on a live cluster");
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let config = config_from(&url, format!("sde-percolate-posts-{nanos}"));
+    let transport = ClientTransport::new(&config).unwrap();
+    let posts_index = config.index.clone();
+    create_and_fill(&transport, &posts_index, posts()).await;
+    let subscriptions_index = format!("sde-subscriptions-{nanos}");
+    let mut body = subscriptions_index_body();
+    body["settings"] = json!({"number_of_shards": 2, "number_of_replicas": 0});
+    let created = transport
+        .client()
+        .indices()
+        .create(IndicesCreateParts::Index(&subscriptions_index))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = created.status_code();
+    assert!(
+        status.is_success(),
+        "create the subscriptions index: {}",
+        created.text().await.unwrap()
+    );
+
+    let matcher = PercolatorMatcher::new(&config, &subscriptions_index)
+        .unwrap()
+        .with_page_size(3);
+    let outcome = tokio::spawn(percolator_checks(EsIndex::new(&config).unwrap(), matcher)).await;
+    delete(&transport, &posts_index).await;
+    delete(&transport, &subscriptions_index).await;
     if let Err(failure) = outcome {
         std::panic::resume_unwind(failure.into_panic());
     }

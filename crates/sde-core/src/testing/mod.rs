@@ -16,6 +16,7 @@ pub mod progress_board;
 pub mod push_channel;
 pub mod push_registry;
 pub mod search_index;
+pub mod subscription_matcher;
 pub mod subscriptions;
 pub mod workflow;
 
@@ -27,6 +28,7 @@ pub use post_store::{StoreUnderTest, new_post};
 pub use progress_board::progress_board_contract;
 pub use push_channel::{PushClients, push_channel_contract};
 pub use push_registry::push_registry_contract;
+pub use subscription_matcher::subscription_matcher_contract;
 pub use subscriptions::subscriptions_contract;
 pub use workflow::{
     WaitingTasks, stop_and_list_contract, task_answer_contract, waiting_definition,
