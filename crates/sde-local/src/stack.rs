@@ -4,6 +4,8 @@
 use crate::files::download_route;
 use crate::http::{jwks_route, token_route};
 use crate::hub::WsHub;
+use crate::ledger::LocalDeliveryLedger;
+use crate::notifications::{LocalNotificationQueue, NotifyParts, RetryPolicy};
 use crate::outbox::OutboxMailer;
 use crate::progress::LocalProgressBoard;
 use crate::push_registry::MemoryPushRegistry;
@@ -17,8 +19,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
-    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, PostStore, SearchIndex,
-    SigningKey, Subscriptions,
+    DownloadLinks, ExecutionDescription, NotificationQueue, ObjectStore, PostStats, PostStore,
+    SearchIndex, SigningKey, SubscriptionKind, SubscriptionMatcher, SubscriptionTerm,
+    Subscriptions,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
@@ -179,6 +182,10 @@ pub struct AppState {
     pub slots: Arc<MemoryExportSlots>,
     /// Each user's subscriptions, kept in `subscriptions.json` under the data directory.
     pub subscriptions: Arc<dyn Subscriptions>,
+    /// Which real-time subscriptions a new post matches; kept in step by the subscription routes.
+    pub matcher: Arc<dyn SubscriptionMatcher>,
+    /// Where `POST /posts` queues new posts for real-time notices.
+    pub notifications: Arc<dyn NotificationQueue>,
     pub progress: Arc<LocalProgressBoard>,
     pub push_registry: Arc<MemoryPushRegistry>,
     pub hub: Arc<WsHub>,
@@ -272,6 +279,28 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         LocalSubscriptions::open(&subscriptions_file)
             .with_context(|| format!("opening {}", subscriptions_file.display()))?,
     );
+    // FAKE until the embedded index's matcher is wired here: `WordMatcher` matches whole
+    // lower-cased words, not `/search`'s analyser.
+    let matcher: Arc<dyn SubscriptionMatcher> = Arc::new(sde_core::testing::WordMatcher::default());
+    load_matcher(subscriptions.as_ref(), matcher.as_ref()).await?;
+    let ledger_file = data_dir.join("deliveries.jsonl");
+    let ledger = Arc::new(
+        LocalDeliveryLedger::open(&ledger_file)
+            .with_context(|| format!("opening {}", ledger_file.display()))?,
+    );
+    let shutdown = CancellationToken::new();
+    let notifications: Arc<dyn NotificationQueue> = Arc::new(LocalNotificationQueue::start(
+        NotifyParts {
+            matcher: matcher.clone(),
+            subscriptions: subscriptions.clone(),
+            ledger,
+            mailer: mailer.clone(),
+            site: base_url.clone(),
+        },
+        RetryPolicy::default(),
+        data_dir.join("dead-letters.jsonl"),
+        shutdown.clone(),
+    ));
     let hub = Arc::new(WsHub::default());
     let push_registry = Arc::new(MemoryPushRegistry::default());
     let progress = Arc::new(LocalProgressBoard::new(push_registry.clone(), hub.clone()));
@@ -351,6 +380,8 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         workflow,
         slots,
         subscriptions,
+        matcher,
+        notifications,
         progress,
         push_registry,
         hub,
@@ -362,7 +393,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         limits: config.limits,
         allow_anonymous_push: config.allow_anonymous_push,
         sockets: config.sockets,
-        shutdown: CancellationToken::new(),
+        shutdown,
     };
     spawn_housekeeping(&state, config.retention);
 
@@ -414,8 +445,14 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         }))
         .merge(report_graphical_routes(reporter.clone()))
         .merge(report_hybrid_routes(reporter))
-        .merge(posts_routes(state.posts.clone()))
-        .merge(subscriptions_routes(state.subscriptions.clone()))
+        .merge(posts_routes(
+            state.posts.clone(),
+            state.notifications.clone(),
+        ))
+        .merge(subscriptions_routes(
+            state.subscriptions.clone(),
+            state.matcher.clone(),
+        ))
         .merge(download_routes(Downloads::new(
             state.store.clone(),
             state.links.clone(),
@@ -444,6 +481,32 @@ fn release_slots_at_the_end(slots: Arc<MemoryExportSlots>) -> EndListener {
             }
         });
     })
+}
+
+/// Hands `matcher` every real-time subscription of the store: the matcher lives in memory, the
+/// store on disk.
+async fn load_matcher(
+    subscriptions: &dyn Subscriptions,
+    matcher: &dyn SubscriptionMatcher,
+) -> anyhow::Result<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = subscriptions
+            .subscribers(SubscriptionKind::RealTime, after.as_deref(), 1_000)
+            .await
+            .context("reading the real-time subscriptions")?;
+        for subscription in page.subscriptions {
+            let term = SubscriptionTerm::parse(&subscription.term)?;
+            matcher
+                .subscribed(&subscription.user, &term)
+                .await
+                .context("loading the real-time matcher")?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 async fn seed_if_empty(index: &TantivyIndex, seed_posts: u64) -> anyhow::Result<()> {

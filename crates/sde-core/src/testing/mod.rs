@@ -6,7 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod delivery_ledger;
 pub mod export_slots;
+pub mod fakes;
 pub mod mailer;
 pub mod object_store;
 pub mod post_stats;
@@ -18,7 +20,9 @@ pub mod search_index;
 pub mod subscriptions;
 pub mod workflow;
 
+pub use delivery_ledger::delivery_ledger_contract;
 pub use export_slots::export_slots_contract;
+pub use fakes::{MemoryLedger, MemorySubscriptions, RecordingMailer, RecordingQueue, WordMatcher};
 pub use mailer::{DeliveredEmail, mailer_contract};
 pub use object_store::object_store_contract;
 pub use post_store::{StoreUnderTest, new_post};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = deps::subscriptions_deps().await?;
     rest::run(rest::api(
-        subscriptions_routes(Arc::new(deps.store)),
+        subscriptions_routes(Arc::new(deps.store), deps.matcher),
         &deps.cors_origin,
     ))
     .await
