@@ -77,7 +77,10 @@ async fn another_users_matching_post_mails_the_subscriber_once_and_not_the_autho
     assert!(email.contains("Aurora"), "{email}");
     assert!(email.contains("?search=Aurora"), "{email}");
     assert!(email.contains("#aurora tonight over the"), "{email}");
-    assert!(email.contains("&lt;bay&gt;"), "escaped in the HTML part: {email}");
+    assert!(
+        email.contains("&lt;bay&gt;"),
+        "escaped in the HTML part: {email}"
+    );
 }
 
 #[tokio::test]
@@ -86,7 +89,11 @@ async fn real_time_subscriptions_are_matched_after_a_restart() {
     let mut app = spawn_in(dir.path().to_owned()).await;
     let ada = app.token("ada@example.com").await;
     let (status, _) = app
-        .post("/subscriptions/real-time", &ada, json!({"value": "volcano"}))
+        .post(
+            "/subscriptions/real-time",
+            &ada,
+            json!({"value": "volcano"}),
+        )
         .await;
     assert_eq!(status, 201);
     app.shutdown().await;
