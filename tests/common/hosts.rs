@@ -158,9 +158,9 @@ impl<'a> Host<'a> {
                 workflow: state.workflow.clone(),
                 progress: state.progress.clone(),
             }),
-            "/posts" => posts_routes(state.posts.clone()),
+            "/posts" => posts_routes(state.posts.clone(), state.notifications.clone()),
             "/subscriptions/daily" | "/subscriptions/real-time" => {
-                subscriptions_routes(state.subscriptions.clone())
+                subscriptions_routes(state.subscriptions.clone(), state.matcher.clone())
             }
             "/exports" | "/exports/{id}" => exports_routes(MyExports {
                 workflow: state.workflow.clone(),

@@ -171,6 +171,56 @@ impl SlotsConfig {
     }
 }
 
+/// Settings of [`DynamoDbDeliveryLedger`](crate::DynamoDbDeliveryLedger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// `SDE_DELIVERIES_TABLE`: the DynamoDB table of the delivery ledger (partition key `key`,
+    /// string; TTL attribute `expiresAt`).
+    pub table: String,
+}
+
+impl LedgerConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table = Settings(lookup).required("SDE_DELIVERIES_TABLE", "sde-dev-deliveries")?;
+        Ok(LedgerConfig { table })
+    }
+}
+
+/// Settings of [`SqsNotificationQueue`](crate::SqsNotificationQueue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// `SDE_NOTIFICATIONS_QUEUE_URL`: the SQS queue real-time notification jobs go to.
+    pub queue_url: String,
+}
+
+impl QueueConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(env)
+    }
+
+    /// Reads the settings through `lookup` (variable name → value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let queue_url = Settings(lookup).required(
+            "SDE_NOTIFICATIONS_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/sde-dev-notifications",
+        )?;
+        if !queue_url.starts_with("https://") && !queue_url.starts_with("http://") {
+            return Err(ConfigError::new(
+                "SDE_NOTIFICATIONS_QUEUE_URL",
+                format!("must be a queue URL, got {queue_url:?}"),
+            ));
+        }
+        Ok(QueueConfig { queue_url })
+    }
+}
+
 /// Settings of [`DynamoDbSubscriptions`](crate::DynamoDbSubscriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionsConfig {

@@ -20,6 +20,10 @@
 //! that meets another on the same items (`TransactionConflict`) without applying it; it is sent
 //! again, a few times, so racing requests are decided by the conditions, not by that cancellation.
 //! Listing is a strongly consistent `Query` of the user's partition, every page.
+//!
+//! A subscriber's address is the item `pk = "address#<sub>"`, `sk = "address"`, attribute
+//! `email`, put (replacing the last) on every subscribe; no kind starts with `address`, so it
+//! never meets a subscription's key, and it has no `kind`, so it stays out of the index.
 
 use crate::config::SubscriptionsConfig;
 use crate::errors::fault;
@@ -54,6 +58,10 @@ const USER: &str = "user";
 const KIND: &str = "kind";
 /// The index's sort key: `<sub>#<digest>`.
 const SUBSCRIBER: &str = "subscriber";
+/// The sort key of a subscriber's address item.
+const ADDRESS: &str = "address";
+/// The address item's attribute.
+const EMAIL: &str = "email";
 /// The index listing every subscription of a kind.
 pub const BY_KIND: &str = "by-kind";
 
@@ -390,6 +398,35 @@ impl Subscriptions for DynamoDbSubscriptions {
             subscriptions,
             next: page.last_evaluated_key().and_then(encode_token),
         })
+    }
+
+    async fn set_address(&self, user: &str, address: &str) -> Result<(), SubscriptionsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(format!("{ADDRESS}#{user}")))
+            .item(SK, s(ADDRESS))
+            .item(EMAIL, s(address))
+            .send()
+            .await
+            .map_err(|error| store_error("recording a subscriber's address", error))?;
+        Ok(())
+    }
+
+    async fn address(&self, user: &str) -> Result<Option<String>, SubscriptionsError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("{ADDRESS}#{user}")))
+            .key(SK, s(ADDRESS))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| store_error("reading a subscriber's address", error))?;
+        Ok(item
+            .item()
+            .and_then(|item| item.get(EMAIL)?.as_s().ok().cloned()))
     }
 }
 

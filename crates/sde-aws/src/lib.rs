@@ -1,7 +1,9 @@
 //! The AWS adapters of the sde core traits: [`S3Store`] ([`ObjectStore`](sde_core::ObjectStore)),
 //! [`SesMailer`] ([`Mailer`](sde_core::Mailer)), [`SfnWorkflow`] ([`Workflow`](sde_core::Workflow)),
 //! [`DynamoDbExportSlots`] ([`ExportSlots`](sde_core::ExportSlots)), [`DynamoDbSubscriptions`]
-//! ([`Subscriptions`](sde_core::Subscriptions)),
+//! ([`Subscriptions`](sde_core::Subscriptions)), [`DynamoDbDeliveryLedger`]
+//! ([`DeliveryLedger`](sde_core::DeliveryLedger)), [`SqsNotificationQueue`]
+//! ([`NotificationQueue`](sde_core::NotificationQueue)),
 //! [`ApiGatewayPushChannel`] ([`PushChannel`](sde_core::PushChannel)), [`S3PushRegistry`]
 //! ([`PushRegistry`](sde_core::PushRegistry)) and [`S3ProgressBoard`]
 //! ([`ProgressBoard`](sde_core::ProgressBoard)), plus the typed configuration they are built
@@ -11,6 +13,7 @@
 //! with the `*Config::from_env` of what it uses, and builds only the adapters it needs.
 
 mod config;
+mod dynamodb_ledger;
 mod dynamodb_slots;
 mod dynamodb_subscriptions;
 mod errors;
@@ -22,12 +25,14 @@ mod s3_store;
 mod sdk;
 mod ses;
 mod sfn;
+mod sqs_queue;
 mod ssm;
 
 pub use config::{
-    ConfigError, Encryption, MIN_PART_SIZE, PushConfig, S3Config, SesConfig, Settings, SfnConfig,
-    SlotsConfig, SubscriptionsConfig,
+    ConfigError, Encryption, LedgerConfig, MIN_PART_SIZE, PushConfig, QueueConfig, S3Config,
+    SesConfig, Settings, SfnConfig, SlotsConfig, SubscriptionsConfig,
 };
+pub use dynamodb_ledger::DynamoDbDeliveryLedger;
 pub use dynamodb_slots::DynamoDbExportSlots;
 pub use dynamodb_subscriptions::DynamoDbSubscriptions;
 pub use progress::S3ProgressBoard;
@@ -37,4 +42,5 @@ pub use s3_store::S3Store;
 pub use sdk::{load_sdk_config, s3_client, sdk_config_for_endpoint};
 pub use ses::SesMailer;
 pub use sfn::SfnWorkflow;
+pub use sqs_queue::SqsNotificationQueue;
 pub use ssm::{SecretError, SsmSecret};

@@ -120,18 +120,19 @@ async fn the_handlers_answer_over_dynamodb_as_over_the_local_store() {
     });
     let body = |value: &str| serde_json::from_value(json!({ "value": value })).unwrap();
     let daily = SubscriptionKind::Daily;
+    let matcher = sde_core::testing::WordMatcher::default();
 
-    subscribe(&subscriptions, &ada, daily, body("Hot Dog"))
+    subscribe(&subscriptions, &matcher, &ada, daily, body("Hot Dog"))
         .await
         .unwrap();
-    let again = subscribe(&subscriptions, &ada, daily, body(" hot dog "))
+    let again = subscribe(&subscriptions, &matcher, &ada, daily, body(" hot dog "))
         .await
         .unwrap_err();
     assert_eq!(
         (again.status(), again.body()),
         (400, json!({"message": "Subscription already exists"}))
     );
-    let absent = unsubscribe(&subscriptions, &ada.owner, daily, body("dog"))
+    let absent = unsubscribe(&subscriptions, &matcher, &ada.owner, daily, body("dog"))
         .await
         .unwrap_err();
     assert_eq!(absent.status(), 404);

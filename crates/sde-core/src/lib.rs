@@ -1,6 +1,6 @@
 //! The sde domain: posts, search criteria, export options, the traits every backend implements
 //! (search index, post statistics, post store, object store, export slots, subscriptions and
-//! their matcher) and the streaming export pipeline, plus what every crate's start-up shares (the [`Secret`] type, the
+//! their matcher, the notification queue and the delivery ledger) and the streaming export pipeline, plus what every crate's start-up shares (the [`Secret`] type, the
 //! [`Settings`] reader). No cloud SDK type lives here.
 
 pub mod criteria;
@@ -11,8 +11,11 @@ pub mod error;
 pub mod export;
 pub mod html;
 pub mod index;
+pub mod ledger;
 pub mod links;
 pub mod matching;
+pub mod notices;
+pub mod notification;
 pub mod options;
 pub mod owner;
 pub mod post;
@@ -40,8 +43,12 @@ pub use digest::{Digest, DigestSection, MAX_DIGEST_POSTS, MatchedPost};
 pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
+pub use ledger::{
+    Claim, DeliveryLedger, LedgerError, LedgerErrorKind, LedgerRecord, real_time_key,
+};
 pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
 pub use matching::SubscriptionMatcher;
+pub use notification::{NotificationQueue, QueueError, QueueErrorKind, RealTimeJob};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
 pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};

@@ -24,6 +24,8 @@ struct Cursor {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscriptionBook {
     held: BTreeMap<SubscriptionKind, BTreeMap<String, Terms>>,
+    /// Each subscriber's address (`sub` → verified email).
+    addresses: BTreeMap<String, String>,
 }
 
 impl SubscriptionBook {
@@ -76,6 +78,28 @@ impl SubscriptionBook {
             .and_then(|users| users.get(user))
             .map(|terms| terms.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Records where `user`'s mail goes; returns the address it replaces, if any.
+    pub fn set_address(&mut self, user: &str, address: &str) -> Option<String> {
+        self.addresses.insert(user.to_owned(), address.to_owned())
+    }
+
+    /// Where `user`'s mail goes, if recorded.
+    pub fn address(&self, user: &str) -> Option<&str> {
+        self.addresses.get(user).map(String::as_str)
+    }
+
+    /// Forgets `user`'s address (to undo a [`SubscriptionBook::set_address`]).
+    pub fn forget_address(&mut self, user: &str) {
+        self.addresses.remove(user);
+    }
+
+    /// Every recorded address: (user, address).
+    pub fn addresses(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.addresses
+            .iter()
+            .map(|(user, address)| (user.as_str(), address.as_str()))
     }
 
     /// Every subscription, of every kind.

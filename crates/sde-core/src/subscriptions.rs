@@ -1,8 +1,9 @@
 //! Subscriptions to a search term: a user asks to be told, daily or in real time, about new posts
 //! that `/search` would return for the term. This module holds the term as validated from the
 //! `{"value": "term"}` body, the two kinds, and the [`Subscriptions`] store every host implements
-//! (a file under the data directory locally, a DynamoDB table on AWS). Only terms are stored: the
-//! address mail goes to comes from the subscriber's verified ID token when mailing.
+//! (a file under the data directory locally, a DynamoDB table on AWS). Beside a user's terms the
+//! store keeps the one address their mail goes to: the verified address of their ID token, recorded
+//! (and refreshed) each time they subscribe, as mail is sent later, by a worker with no token.
 //!
 //! Terms are compared normalised — trimmed and lower-cased — so `" Cats "` and `"cats"` are one
 //! subscription, while `"dog"` and `"hot dog"` stay two.
@@ -196,6 +197,13 @@ pub trait Subscriptions: Send + Sync + fmt::Debug {
         after: Option<&str>,
         limit: u32,
     ) -> Result<SubscriberPage, SubscriptionsError>;
+
+    /// Records `address` as where `user`'s subscription mail goes, replacing the one recorded
+    /// before. Callers pass only an address the user's token vouches for (`email_verified`).
+    async fn set_address(&self, user: &str, address: &str) -> Result<(), SubscriptionsError>;
+
+    /// The address last recorded for `user` by [`Subscriptions::set_address`], if any.
+    async fn address(&self, user: &str) -> Result<Option<String>, SubscriptionsError>;
 }
 
 /// What went wrong reading or writing subscriptions.

@@ -11,12 +11,11 @@
 //! "Matching" is what `/search` means for the term: the same query, over the day as a date range.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sde_core::notices::{Footer, search_link};
 use sde_core::subscriptions::normalise;
 use sde_core::{
     DateRange, Digest, EmailMessage, IndexError, MatchedPost, Post, PostQuery, SearchIndex,
-    SubscriptionKind, SubscriptionTerm, Subscriptions, SubscriptionsError, UnsubscribeLinks,
-    UnsubscribeScope, html,
+    SubscriptionKind, Subscriptions, SubscriptionsError, html,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -28,13 +27,6 @@ pub const PLAN_PAGE: u32 = 500;
 
 /// Posts read per batch when collecting a term's matches.
 const SCAN_BATCH: NonZeroUsize = NonZeroUsize::new(1_000).expect("non-zero");
-
-/// Characters left as they are in the `search` query value of a site link.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Why a digest could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -170,57 +162,24 @@ pub async fn compose_daily_digest(
     Ok(Digest::select(matched))
 }
 
-/// Where a digest's links go.
-#[derive(Debug, Clone)]
-pub struct DigestLinks<'a> {
-    /// The site (the frontend): `<site>/?search=<term>` runs a search, `<site>/?unsubscribe=true`
-    /// lists the user's subscriptions.
-    pub site_url: &'a str,
-    pub unsubscribe: &'a UnsubscribeLinks,
-    /// When the links are issued (their expiry runs from here).
-    pub now: DateTime<Utc>,
-}
-
-impl DigestLinks<'_> {
-    fn site(&self) -> &str {
-        self.site_url.trim_end_matches('/')
-    }
-
-    /// `<site>/?search=<url-encoded term>`.
-    pub fn search(&self, term: &str) -> String {
-        format!(
-            "{}/?search={}",
-            self.site(),
-            utf8_percent_encode(term, QUERY_VALUE)
-        )
-    }
-
-    /// `<site>/?unsubscribe=true`.
-    pub fn manage(&self) -> String {
-        format!("{}/?unsubscribe=true", self.site())
-    }
-}
-
-/// The digest email of `digest`, for `user` at `to`, about `day`. Every user-supplied string —
-/// terms, post text, tags — is escaped in the HTML part. The `List-Unsubscribe` link stops every
-/// daily digest; beside each term the email carries a link stopping that one.
+/// The digest email of `digest` to `to`, about `day`, ending with `footer` (of kind daily).
+/// Every user-supplied string — terms, post text, tags — is escaped in the HTML part. Each
+/// section's terms link to their searches; the footer carries an unsubscribe link for each term
+/// and the `List-Unsubscribe` link stops every daily digest.
 pub fn daily_digest_email(
     to: &str,
-    user: &str,
     day: NaiveDate,
     digest: &Digest,
-    links: &DigestLinks<'_>,
+    footer: &Footer<'_>,
 ) -> EmailMessage {
+    let search = |term: &str| search_link(footer.site, term);
     let shown = digest.shown();
     let subject = match shown {
         1 => format!("1 new post for your daily searches, {day}"),
         n => format!("{n} new posts for your daily searches, {day}"),
     };
     let mut text = format!("Posts of {day} (UTC) matching your daily searches.\r\n");
-    let mut html_body = format!(
-        "<p>Posts of {day} (UTC) matching your daily searches.</p>",
-        day = html::escape(&day.to_string())
-    );
+    let mut html_body = format!("<p>Posts of {day} (UTC) matching your daily searches.</p>");
     let mut terms_seen: Vec<&str> = Vec::new();
     for section in &digest.sections {
         let named: Vec<String> = section.terms.iter().map(|t| format!("“{t}”")).collect();
@@ -231,7 +190,7 @@ pub fn daily_digest_email(
             .map(|term| {
                 format!(
                     "<a href=\"{}\">“{}”</a>",
-                    html::escape(&links.search(term)),
+                    html::escape(&search(term)),
                     html::escape(term)
                 )
             })
@@ -247,7 +206,7 @@ pub fn daily_digest_email(
             text.push_str("\r\n");
             let _ = write!(
                 html_body,
-                "<li><p>{}</p><p><small>{when}{}</small></p></li>",
+                "<li><p style=\"white-space:pre-wrap\">{}</p><p><small>{when}{}</small></p></li>",
                 html::escape(&post.content),
                 if tags.is_empty() {
                     String::new()
@@ -264,11 +223,11 @@ pub fn daily_digest_email(
             };
             // A section's search runs its first term; the others are in the same section.
             let first = section.terms.first().map(String::as_str).unwrap_or("");
-            let _ = write!(text, "\r\n…and {more}: {}\r\n", links.search(first));
+            let _ = write!(text, "\r\n…and {more}: {}\r\n", search(first));
             let _ = write!(
                 html_body,
                 "<p><a href=\"{}\">…and {more}</a></p>",
-                html::escape(&links.search(first))
+                html::escape(&search(first))
             );
         }
         for term in &section.terms {
@@ -277,40 +236,15 @@ pub fn daily_digest_email(
             }
         }
     }
-
-    let scoped = |scope: UnsubscribeScope| {
-        links
-            .unsubscribe
-            .issue(user, SubscriptionKind::Daily, &scope, links.now)
-    };
-    let _ = write!(text, "\r\nStop a daily search:\r\n");
-    html_body.push_str("<hr><p><small>Stop a daily search:");
-    for term in terms_seen {
-        let Ok(parsed) = SubscriptionTerm::parse(term) else {
-            continue;
-        };
-        let link = scoped(UnsubscribeScope::Term(parsed));
-        let _ = write!(text, "- “{term}”: {link}\r\n");
-        let _ = write!(
-            html_body,
-            " <a href=\"{}\">“{}”</a>",
-            html::escape(&link),
-            html::escape(term)
-        );
-    }
-    let manage = links.manage();
-    let _ = write!(text, "\r\nManage your subscriptions: {manage}\r\n");
-    let _ = write!(
-        html_body,
-        "</small></p><p><small><a href=\"{}\">Manage your subscriptions</a></small></p>",
-        html::escape(&manage)
-    );
+    text.push_str("\r\n-- \r\n");
+    text.push_str(&footer.text(&terms_seen));
+    html_body.push_str(&footer.html(&terms_seen));
     EmailMessage {
         to: to.to_owned(),
         subject,
         text,
         html: html_body,
-        unsubscribe: Some(scoped(UnsubscribeScope::All)),
+        unsubscribe: Some(footer.unsubscribe_all()),
     }
 }
 
@@ -319,7 +253,10 @@ mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
     use sde_core::testing::MemorySubscriptions;
-    use sde_core::{Added, SigningKey, SubscriptionTerm, UnsubscribeGrant, UserId};
+    use sde_core::{
+        Added, SigningKey, SubscriptionTerm, UnsubscribeGrant, UnsubscribeLinks, UnsubscribeScope,
+        UserId,
+    };
     use sde_tantivy::TantivyIndex;
 
     fn day() -> NaiveDate {
@@ -465,12 +402,14 @@ mod tests {
         }]);
         let key = SigningKey::generate();
         let unsubscribe = UnsubscribeLinks::new(&key, "https://api.example/prod");
-        let links = DigestLinks {
-            site_url: "https://app.example/",
+        let footer = Footer {
+            site: "https://app.example/",
             unsubscribe: &unsubscribe,
+            user: "ada",
+            kind: SubscriptionKind::Daily,
             now: at,
         };
-        let email = daily_digest_email("ada@example.com", "ada", day(), &digest, &links);
+        let email = daily_digest_email("ada@example.com", day(), &digest, &footer);
         assert_eq!(email.to, "ada@example.com");
         assert_eq!(
             email.subject,
@@ -513,7 +452,7 @@ mod tests {
         let per_term = email
             .text
             .lines()
-            .find_map(|line| line.strip_prefix("- “cats & <dogs>”: "))
+            .find_map(|line| line.strip_prefix("Stop “cats & <dogs>”: "))
             .unwrap();
         assert_eq!(
             check(per_term).scope,

@@ -1,6 +1,7 @@
 //! The functions of sde — `search`, `download-request`, `report-status`, `generate-csv`,
 //! `email-link`, `push-result`, `push-open-connection`, `report-graphical`, `report-hybrid`,
-//! `release-export-slot`, `posts`, `subscriptions` (with unsubscribing by link), `exports` — as plain async functions over
+//! `release-export-slot`, `posts`, `subscriptions` (with unsubscribing by link), `exports`,
+//! `notify-real-time`, the daily digests — as plain async functions over
 //! typed input and the core traits. The Lambda binaries and the local stack both call these;
 //! neither re-implements one.
 
@@ -11,6 +12,7 @@ pub mod email_link;
 pub mod execution;
 pub mod exports;
 pub mod generate_csv;
+pub mod notify;
 pub mod posts;
 pub mod push;
 pub mod release_export_slot;

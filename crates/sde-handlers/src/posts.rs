@@ -4,17 +4,29 @@
 //! `sub`, the id a fresh UUID and the date the server's clock, so no one can post as someone
 //! else or back-date a post. The answer is the post as stored, in the field names of `/search`
 //! results.
+//!
+//! Once stored, the post is put on the [`NotificationQueue`] for its real-time subscribers, after
+//! the store and never instead of the answer. A queue that fails then does not fail the request:
+//! the post is stored and searchable, and answering an error would make the client post it again
+//! (a second post, with a new id). The failure is logged as an error with the post's id (an
+//! operator can queue `{"post": …}` again by hand) and the answer is still 201: those subscribers
+//! miss that one post's real-time notice; their daily digests still carry it.
 
 use crate::api_error::ApiError;
 use chrono::Utc;
-use sde_core::{NewPost, Owner, Post, PostRequest, PostStore, UserId};
-use tracing::info;
+use sde_core::{
+    NewPost, NotificationQueue, Owner, Post, PostRequest, PostStore, RealTimeJob, UserId,
+    describe_chain,
+};
+use tracing::{error, info};
 
 /// Validates `request` and stores it as a new post by `author`. Returns the stored post once the
-/// store has made it searchable (see [`PostStore::put`]): 400 for a malformed post, 413 for one
-/// past a limit, 503 when the index is unavailable.
+/// store has made it searchable (see [`PostStore::put`]) and it is queued for real-time notices
+/// (see the module's note on a queue failure): 400 for a malformed post, 413 for one past a
+/// limit, 503 when the index is unavailable.
 pub async fn create_post(
     store: &dyn PostStore,
+    queue: &dyn NotificationQueue,
     author: &Owner,
     request: PostRequest,
 ) -> Result<Post, ApiError> {
@@ -29,13 +41,19 @@ pub async fn create_post(
         .map_err(|error| ApiError::index_failure(error, "storing the post failed"))?;
     info!(post = %post.id, tags = post.tags.len(), chars = post.content.chars().count(),
           "post stored");
-    Ok(post)
+    let job = RealTimeJob { post };
+    if let Err(failure) = queue.enqueue(&job).await {
+        error!(post = %job.post.id, error = %describe_chain(&failure),
+               "a stored post could not be queued for real-time notices");
+    }
+    Ok(job.post)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::{DateTime, Duration};
+    use sde_core::testing::RecordingQueue;
     use sde_core::{IndexError, IndexErrorKind, MAX_POST_CHARS, MAX_TAGS};
     use serde_json::{Value, json};
     use std::sync::Mutex;
@@ -93,7 +111,9 @@ mod tests {
 
     async fn refused(body: Value) -> (u16, Value, usize) {
         let store = RecordingStore::default();
-        let Err(error) = create_post(&store, &ada(), request(body)).await else {
+        let Err(error) =
+            create_post(&store, &RecordingQueue::default(), &ada(), request(body)).await
+        else {
             panic!("the post was stored");
         };
         (error.status(), error.body(), store.stored().len())
@@ -105,6 +125,7 @@ mod tests {
         let before = Utc::now();
         let post = create_post(
             &store,
+            &RecordingQueue::default(),
             &ada(),
             request(
                 json!({"Post": "Cats, \"again\"\n🐈", "Tags": ["#Cats", "coffee", "#cats", ""]}),
@@ -128,9 +149,14 @@ mod tests {
         assert!(before - millisecond <= post.date_created && post.date_created <= after);
         assert_eq!(post.date_created.timestamp_subsec_nanos() % 1_000_000, 0);
 
-        let again = create_post(&store, &ada(), request(json!({"Post": "hi"})))
-            .await
-            .unwrap();
+        let again = create_post(
+            &store,
+            &RecordingQueue::default(),
+            &ada(),
+            request(json!({"Post": "hi"})),
+        )
+        .await
+        .unwrap();
         assert_ne!(again.id, post.id, "every post gets its own id");
     }
 
@@ -138,6 +164,7 @@ mod tests {
     async fn the_answer_uses_the_field_names_of_search_results() {
         let post = create_post(
             &RecordingStore::default(),
+            &RecordingQueue::default(),
             &ada(),
             request(json!({"Post": "hi", "Tags": ["#a"]})),
         )
@@ -202,9 +229,14 @@ mod tests {
             (IndexErrorKind::Corrupt, 500),
         ] {
             let store = RecordingStore::failing(kind);
-            let error = create_post(&store, &ada(), request(json!({"Post": "hi"})))
-                .await
-                .unwrap_err();
+            let error = create_post(
+                &store,
+                &RecordingQueue::default(),
+                &ada(),
+                request(json!({"Post": "hi"})),
+            )
+            .await
+            .unwrap_err();
             assert_eq!(error.status(), status, "{kind:?}");
             assert!(
                 !error.body().to_string().contains("10.0.0.7"),
@@ -216,5 +248,44 @@ mod tests {
                 "the log keeps the cause"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_stored_post_is_queued_for_real_time_notices() {
+        let store = RecordingStore::default();
+        let queue = RecordingQueue::default();
+        let post = create_post(
+            &store,
+            &queue,
+            &ada(),
+            request(json!({"Post": "aurora tonight"})),
+        )
+        .await
+        .unwrap();
+        let jobs = queue.jobs.lock().unwrap().clone();
+        assert_eq!(jobs, [RealTimeJob { post }]);
+    }
+
+    #[tokio::test]
+    async fn a_post_not_stored_is_not_queued() {
+        let store = RecordingStore::failing(IndexErrorKind::Unavailable);
+        let queue = RecordingQueue::default();
+        create_post(&store, &queue, &ada(), request(json!({"Post": "aurora"})))
+            .await
+            .unwrap_err();
+        assert!(queue.jobs.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_queue_that_fails_does_not_fail_a_stored_post() {
+        let store = RecordingStore::default();
+        let queue = RecordingQueue {
+            down: true,
+            ..RecordingQueue::default()
+        };
+        let post = create_post(&store, &queue, &ada(), request(json!({"Post": "aurora"})))
+            .await
+            .unwrap();
+        assert_eq!(store.stored(), [post], "stored once, answered as stored");
     }
 }

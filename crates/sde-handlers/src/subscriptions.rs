@@ -5,15 +5,24 @@
 //! held is a 400 `"Subscription already exists"` (the message the frontend knows), removing one
 //! not held a 404, and a caller holds at most [`MAX_SUBSCRIPTIONS_PER_KIND`] of each kind (400
 //! past it: waiting does not help, removing one does). Subscribing needs a verified email address
-//! (403 otherwise), because that is where the mail will go; removing and listing do not.
+//! (403 otherwise), because that is where the mail will go; removing and listing do not. Each
+//! subscribe records the caller's verified address with their subscriptions (replacing the last
+//! one), as mail is sent later by a worker that has no token to read it from.
+//!
+//! Real-time terms are also handed to the [`SubscriptionMatcher`], after the store: the store is
+//! the source of truth and the mailer checks every match against it, so the matcher may be ahead
+//! of the store (a term it still holds is harmless) but must never be behind it (a term it lacks
+//! is mail never sent). So a subscribe whose matcher update fails is undone in the store and
+//! answered as an error; an unsubscribe tells the matcher even when the store no longer held the
+//! term, so a retry of one whose matcher update failed heals it.
 
 use crate::api_error::{ApiError, ApiErrorKind};
 use sde_core::{
-    Added, Caller, MAX_SUBSCRIPTIONS_PER_KIND, Owner, SubscriptionKind, SubscriptionRequest,
-    SubscriptionTerm, Subscriptions,
+    Added, Caller, MAX_SUBSCRIPTIONS_PER_KIND, Owner, SubscriptionKind, SubscriptionMatcher,
+    SubscriptionRequest, SubscriptionTerm, Subscriptions,
 };
 use serde::Serialize;
-use tracing::info;
+use tracing::{info, warn};
 
 /// The message of adding a term already held, as the original backend answered it.
 pub const ALREADY_EXISTS: &str = "Subscription already exists";
@@ -27,18 +36,34 @@ pub struct SubscriptionAnswer {
     pub kind: SubscriptionKind,
 }
 
-/// Subscribes `caller` to the term of `request` for `kind`.
+/// Subscribes `caller` to the term of `request` for `kind`, recording their verified address
+/// and, for a real-time term, telling `matcher`.
 pub async fn subscribe(
     store: &dyn Subscriptions,
+    matcher: &dyn SubscriptionMatcher,
     caller: &Caller,
     kind: SubscriptionKind,
     request: SubscriptionRequest,
 ) -> Result<SubscriptionAnswer, ApiError> {
     let owner = caller.with_verified_email()?;
     let term = SubscriptionTerm::try_from(request)?;
+    store.set_address(&owner.sub, &owner.email).await?;
     let added = store
         .add(&owner.sub, kind, &term, MAX_SUBSCRIPTIONS_PER_KIND)
         .await?;
+    // Held already or just added, a real-time term must be in the matcher too (idempotent).
+    if kind == SubscriptionKind::RealTime
+        && !matches!(added, Added::Full { .. })
+        && let Err(error) = matcher.subscribed(&owner.sub, &term).await
+    {
+        if added == Added::Added
+            && let Err(undo) = store.remove(&owner.sub, kind, &term).await
+        {
+            warn!(error = %sde_core::describe_chain(&undo),
+                  "undoing a subscription the matcher did not take failed");
+        }
+        return Err(error.into());
+    }
     match added {
         Added::Added => {
             info!(%kind, chars = term.text().chars().count(), "subscription added");
@@ -58,15 +83,21 @@ pub async fn subscribe(
     }
 }
 
-/// Unsubscribes `owner` from the term of `request` for `kind`: 404 unless they held it.
+/// Unsubscribes `owner` from the term of `request` for `kind`: 404 unless they held it. A
+/// real-time term is taken out of `matcher` too, held or not.
 pub async fn unsubscribe(
     store: &dyn Subscriptions,
+    matcher: &dyn SubscriptionMatcher,
     owner: &Owner,
     kind: SubscriptionKind,
     request: SubscriptionRequest,
 ) -> Result<SubscriptionAnswer, ApiError> {
     let term = SubscriptionTerm::try_from(request)?;
-    if store.remove(&owner.sub, kind, &term).await? {
+    let removed = store.remove(&owner.sub, kind, &term).await?;
+    if kind == SubscriptionKind::RealTime {
+        matcher.unsubscribed(&owner.sub, &term).await?;
+    }
+    if removed {
         info!(%kind, "subscription removed");
         Ok(SubscriptionAnswer {
             value: term.text().to_owned(),
@@ -89,6 +120,7 @@ pub async fn list_subscriptions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sde_core::testing::WordMatcher;
     use sde_core::{
         SubscriberPage, SubscriptionBook, SubscriptionsError, SubscriptionsErrorKind,
         describe_chain,
@@ -155,6 +187,62 @@ mod tests {
         ) -> Result<SubscriberPage, SubscriptionsError> {
             self.book()?.page(kind, after, limit)
         }
+
+        async fn set_address(&self, user: &str, address: &str) -> Result<(), SubscriptionsError> {
+            self.book()?.set_address(user, address);
+            Ok(())
+        }
+
+        async fn address(&self, user: &str) -> Result<Option<String>, SubscriptionsError> {
+            Ok(self.book()?.address(user).map(str::to_owned))
+        }
+    }
+
+    /// A matcher that refuses every change.
+    #[derive(Debug)]
+    pub(super) struct DownMatcher;
+
+    #[async_trait::async_trait]
+    impl SubscriptionMatcher for DownMatcher {
+        async fn matching(
+            &self,
+            _: &sde_core::Post,
+        ) -> Result<Vec<sde_core::Subscription>, SubscriptionsError> {
+            Err(SubscriptionsError::new(
+                SubscriptionsErrorKind::Unavailable,
+                "calling the percolator",
+            ))
+        }
+
+        async fn subscribed(
+            &self,
+            _: &str,
+            _: &SubscriptionTerm,
+        ) -> Result<(), SubscriptionsError> {
+            self.matching(&post()).await.map(|_| ())
+        }
+
+        async fn unsubscribed(
+            &self,
+            _: &str,
+            _: &SubscriptionTerm,
+        ) -> Result<(), SubscriptionsError> {
+            self.matching(&post()).await.map(|_| ())
+        }
+    }
+
+    fn post() -> sde_core::Post {
+        sde_core::Post {
+            id: "p-1".into(),
+            user_id: sde_core::UserId::Text("b0b".into()),
+            date_created: chrono::Utc::now(),
+            content: "aurora tonight".into(),
+            tags: vec![],
+        }
+    }
+
+    fn matcher() -> WordMatcher {
+        WordMatcher::default()
     }
 
     fn ada() -> Caller {
@@ -175,16 +263,28 @@ mod tests {
     #[tokio::test]
     async fn a_term_is_added_once_compared_trimmed_and_case_insensitively() {
         let store = FakeStore::default();
-        let answer = subscribe(&store, &ada(), DAILY, body(json!({"value": " Cats "})))
-            .await
-            .unwrap();
+        let answer = subscribe(
+            &store,
+            &matcher(),
+            &ada(),
+            DAILY,
+            body(json!({"value": " Cats "})),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             serde_json::to_value(&answer).unwrap(),
             json!({"value": "Cats", "kind": "daily"})
         );
-        let again = subscribe(&store, &ada(), DAILY, body(json!({"value": "CATS"})))
-            .await
-            .unwrap_err();
+        let again = subscribe(
+            &store,
+            &matcher(),
+            &ada(),
+            DAILY,
+            body(json!({"value": "CATS"})),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             refusal(&again),
             (400, json!({"message": "Subscription already exists"}))
@@ -204,7 +304,7 @@ mod tests {
                 "\"value\" is longer than 512 characters",
             ),
         ] {
-            let error = subscribe(&store, &ada(), DAILY, body(value.clone()))
+            let error = subscribe(&store, &matcher(), &ada(), DAILY, body(value.clone()))
                 .await
                 .unwrap_err();
             assert_eq!(
@@ -212,7 +312,7 @@ mod tests {
                 (400, json!({"message": message})),
                 "{value}"
             );
-            let error = unsubscribe(&store, &ada().owner, DAILY, body(value.clone()))
+            let error = unsubscribe(&store, &matcher(), &ada().owner, DAILY, body(value.clone()))
                 .await
                 .unwrap_err();
             assert_eq!(error.status(), 400, "{value}");
@@ -223,16 +323,28 @@ mod tests {
     #[tokio::test]
     async fn an_unverified_address_cannot_subscribe_but_can_list_and_unsubscribe() {
         let store = FakeStore::default();
-        subscribe(&store, &ada(), DAILY, body(json!({"value": "cats"})))
-            .await
-            .unwrap();
+        subscribe(
+            &store,
+            &matcher(),
+            &ada(),
+            DAILY,
+            body(json!({"value": "cats"})),
+        )
+        .await
+        .unwrap();
         let unverified = Caller {
             email_verified: false,
             ..ada()
         };
-        let error = subscribe(&store, &unverified, DAILY, body(json!({"value": "dogs"})))
-            .await
-            .unwrap_err();
+        let error = subscribe(
+            &store,
+            &matcher(),
+            &unverified,
+            DAILY,
+            body(json!({"value": "dogs"})),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(error.status(), 403);
         assert_eq!(
             list_subscriptions(&store, &unverified.owner, DAILY)
@@ -242,6 +354,7 @@ mod tests {
         );
         unsubscribe(
             &store,
+            &matcher(),
             &unverified.owner,
             DAILY,
             body(json!({"value": "cats"})),
@@ -254,18 +367,31 @@ mod tests {
     #[tokio::test]
     async fn removing_a_term_not_held_is_a_404() {
         let store = FakeStore::default();
-        subscribe(&store, &ada(), DAILY, body(json!({"value": "hot dog"})))
-            .await
-            .unwrap();
-        let error = unsubscribe(&store, &ada().owner, DAILY, body(json!({"value": "dog"})))
-            .await
-            .unwrap_err();
+        subscribe(
+            &store,
+            &matcher(),
+            &ada(),
+            DAILY,
+            body(json!({"value": "hot dog"})),
+        )
+        .await
+        .unwrap();
+        let error = unsubscribe(
+            &store,
+            &matcher(),
+            &ada().owner,
+            DAILY,
+            body(json!({"value": "dog"})),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             refusal(&error),
             (404, json!({"message": "Subscription not found"}))
         );
         let removed = unsubscribe(
             &store,
+            &matcher(),
             &ada().owner,
             DAILY,
             body(json!({"value": "HOT DOG"})),
@@ -282,6 +408,7 @@ mod tests {
         for n in 0..MAX_SUBSCRIPTIONS_PER_KIND {
             subscribe(
                 &store,
+                &matcher(),
                 &ada(),
                 DAILY,
                 body(json!({"value": format!("t{n}")})),
@@ -289,9 +416,15 @@ mod tests {
             .await
             .unwrap();
         }
-        let error = subscribe(&store, &ada(), DAILY, body(json!({"value": "one more"})))
-            .await
-            .unwrap_err();
+        let error = subscribe(
+            &store,
+            &matcher(),
+            &ada(),
+            DAILY,
+            body(json!({"value": "one more"})),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             refusal(&error),
             (
@@ -302,6 +435,7 @@ mod tests {
         );
         subscribe(
             &store,
+            &matcher(),
             &ada(),
             SubscriptionKind::RealTime,
             body(json!({"value": "one more"})),
@@ -330,5 +464,208 @@ mod tests {
                 "the log keeps it"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod matcher_and_address_tests {
+    use super::*;
+    use sde_core::testing::{MemorySubscriptions, WordMatcher};
+    use sde_core::{Post, SubscriptionMatcher, UserId};
+    use serde_json::json;
+
+    fn caller(email: &str) -> Caller {
+        Caller::verified(Owner {
+            sub: "ada-sub".into(),
+            email: email.into(),
+        })
+    }
+
+    fn body(value: &str) -> SubscriptionRequest {
+        serde_json::from_value(json!({ "value": value })).unwrap()
+    }
+
+    fn aurora_post() -> Post {
+        Post {
+            id: "p-1".into(),
+            user_id: UserId::Text("b0b".into()),
+            date_created: chrono::Utc::now(),
+            content: "Aurora tonight".into(),
+            tags: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribing_records_the_verified_address_and_refreshes_it() {
+        let store = MemorySubscriptions::default();
+        let matcher = WordMatcher::default();
+        subscribe(
+            &store,
+            &matcher,
+            &caller("ada@example.com"),
+            SubscriptionKind::Daily,
+            body("cats"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            store.address("ada-sub").await.unwrap().as_deref(),
+            Some("ada@example.com")
+        );
+        subscribe(
+            &store,
+            &matcher,
+            &caller("ada@example.org"),
+            SubscriptionKind::Daily,
+            body("dogs"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            store.address("ada-sub").await.unwrap().as_deref(),
+            Some("ada@example.org")
+        );
+        let unverified = Caller {
+            email_verified: false,
+            ..caller("eve@example.com")
+        };
+        subscribe(
+            &store,
+            &matcher,
+            &unverified,
+            SubscriptionKind::Daily,
+            body("fish"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            store.address("ada-sub").await.unwrap().as_deref(),
+            Some("ada@example.org"),
+            "an unverified address is never recorded"
+        );
+    }
+
+    #[tokio::test]
+    async fn real_time_terms_are_kept_in_step_with_the_matcher_and_daily_ones_are_not() {
+        let store = MemorySubscriptions::default();
+        let matcher = WordMatcher::default();
+        let ada = caller("ada@example.com");
+        subscribe(
+            &store,
+            &matcher,
+            &ada,
+            SubscriptionKind::Daily,
+            body("aurora"),
+        )
+        .await
+        .unwrap();
+        assert!(
+            matcher.matching(&aurora_post()).await.unwrap().is_empty(),
+            "daily is not matched in real time"
+        );
+        subscribe(
+            &store,
+            &matcher,
+            &ada,
+            SubscriptionKind::RealTime,
+            body("Aurora"),
+        )
+        .await
+        .unwrap();
+        let matched = matcher.matching(&aurora_post()).await.unwrap();
+        assert_eq!(matched.len(), 1);
+        assert_eq!(
+            (matched[0].user.as_str(), matched[0].term.as_str()),
+            ("ada-sub", "Aurora")
+        );
+        unsubscribe(
+            &store,
+            &matcher,
+            &ada.owner,
+            SubscriptionKind::RealTime,
+            body("aurora"),
+        )
+        .await
+        .unwrap();
+        assert!(matcher.matching(&aurora_post()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_real_time_subscribe_the_matcher_refuses_is_undone_and_a_retry_succeeds() {
+        let store = MemorySubscriptions::default();
+        let ada = caller("ada@example.com");
+        let error = subscribe(
+            &store,
+            &tests_down(),
+            &ada,
+            SubscriptionKind::RealTime,
+            body("aurora"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.status(), 503);
+        assert!(
+            store
+                .list("ada-sub", SubscriptionKind::RealTime)
+                .await
+                .unwrap()
+                .is_empty(),
+            "undone"
+        );
+        let matcher = WordMatcher::default();
+        subscribe(
+            &store,
+            &matcher,
+            &ada,
+            SubscriptionKind::RealTime,
+            body("aurora"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(matcher.matching(&aurora_post()).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unsubscribe_the_matcher_missed_is_healed_by_its_retry() {
+        let store = MemorySubscriptions::default();
+        let matcher = WordMatcher::default();
+        let ada = caller("ada@example.com");
+        subscribe(
+            &store,
+            &matcher,
+            &ada,
+            SubscriptionKind::RealTime,
+            body("aurora"),
+        )
+        .await
+        .unwrap();
+        let error = unsubscribe(
+            &store,
+            &tests_down(),
+            &ada.owner,
+            SubscriptionKind::RealTime,
+            body("aurora"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.status(), 503);
+        let retry = unsubscribe(
+            &store,
+            &matcher,
+            &ada.owner,
+            SubscriptionKind::RealTime,
+            body("aurora"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(retry.status(), 404, "the store let it go the first time");
+        assert!(
+            matcher.matching(&aurora_post()).await.unwrap().is_empty(),
+            "but the matcher now has too"
+        );
+    }
+
+    fn tests_down() -> impl SubscriptionMatcher {
+        tests::DownMatcher
     }
 }

@@ -20,11 +20,11 @@ pub enum LinkUnsubscribed {
 }
 
 /// Removes the subscriptions `grant` names (already checked: signature and expiry): its one term,
-/// or every term of its kind. The matcher, when there is one, forgets a real-time term whether or
-/// not the store still held it, so a half-finished earlier removal is completed.
+/// or every term of its kind. The matcher forgets a real-time term whether or not the store
+/// still held it, so a half-finished earlier removal is completed.
 pub async fn unsubscribe_by_link(
     store: &dyn Subscriptions,
-    matcher: Option<&dyn SubscriptionMatcher>,
+    matcher: &dyn SubscriptionMatcher,
     grant: &UnsubscribeGrant,
 ) -> Result<LinkUnsubscribed, SubscriptionsError> {
     let terms = match &grant.scope {
@@ -41,7 +41,7 @@ pub async fn unsubscribe_by_link(
         if store.remove(&grant.user, grant.kind, term).await? {
             removed += 1;
         }
-        if let (SubscriptionKind::RealTime, Some(matcher)) = (grant.kind, matcher) {
+        if grant.kind == SubscriptionKind::RealTime {
             matcher.unsubscribed(&grant.user, term).await?;
         }
     }

@@ -9,16 +9,18 @@ use anyhow::Context as _;
 use aws_config::SdkConfig;
 use sde_auth::{IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_aws::{
-    ApiGatewayPushChannel, ConfigError, DynamoDbExportSlots, DynamoDbSubscriptions, PushConfig,
-    S3Config, S3ProgressBoard, S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig,
-    SfnWorkflow, SlotsConfig, SsmSecret, SubscriptionsConfig,
+    ApiGatewayPushChannel, ConfigError, DynamoDbDeliveryLedger, DynamoDbExportSlots,
+    DynamoDbSubscriptions, LedgerConfig, PushConfig, QueueConfig, S3Config, S3ProgressBoard,
+    S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SlotsConfig,
+    SqsNotificationQueue, SsmSecret, SubscriptionsConfig,
 };
-use sde_core::{DownloadLinks, SigningKey, UnsubscribeLinks};
+use sde_core::{DownloadLinks, SigningKey, SubscriptionMatcher, UnsubscribeLinks};
 use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
+use sde_handlers::notify::NotifyDeps;
 use sde_handlers::reports::ReportSettings;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -145,6 +147,8 @@ pub struct SearchDeps {
 pub struct PostsDeps {
     /// The posts index, written to as a user that may only index documents into it.
     pub store: EsIndex,
+    /// Where new posts are queued for real-time notices.
+    pub queue: SqsNotificationQueue,
     /// The origin CORS headers name.
     pub cors_origin: CorsOrigin,
 }
@@ -154,10 +158,12 @@ pub struct PostsDeps {
 pub struct SubscriptionsDeps {
     /// The subscriptions table.
     pub store: DynamoDbSubscriptions,
+    /// The real-time matcher, kept in step with the table.
+    pub matcher: Arc<dyn SubscriptionMatcher>,
     /// Checks one-click unsubscribe links.
     pub unsubscribe_links: UnsubscribeLinks,
-    /// The site, for the unsubscribe pages' link to the list of subscriptions.
-    pub site_url: Option<String>,
+    /// `SDE_SITE_URL`: the site, for the unsubscribe pages' link to the list of subscriptions.
+    pub site_url: String,
     /// The origin CORS headers name.
     pub cors_origin: CorsOrigin,
 }
@@ -289,6 +295,7 @@ pub async fn posts_deps() -> anyhow::Result<PostsDeps> {
     let sdk = sde_aws::load_sdk_config().await;
     Ok(PostsDeps {
         store: es_index(&sdk).await?,
+        queue: SqsNotificationQueue::new(&sdk, QueueConfig::from_env()?),
         cors_origin: cors_origin(env)?,
     })
 }
@@ -299,6 +306,7 @@ pub async fn subscriptions_deps() -> anyhow::Result<SubscriptionsDeps> {
     let (key, base_url) = link_key(&sdk).await?;
     Ok(SubscriptionsDeps {
         store: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
+        matcher: real_time_matcher(&sdk)?,
         unsubscribe_links: UnsubscribeLinks::new(&key, &base_url),
         site_url: site_url(env)?,
         cors_origin: cors_origin(env)?,
@@ -422,14 +430,12 @@ pub fn public_api_url(lookup: impl Fn(&str) -> Option<String>) -> Result<String,
     https_url(VARIABLE, &url)
 }
 
-/// `SDE_SITE_URL` (optional): the https URL of the site (the frontend), whose
-/// `?unsubscribe=true` lists a user's subscriptions; pages and emails link there when it is set.
-pub fn site_url(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+/// `SDE_SITE_URL`: the https URL of the site (the frontend), where emails' search links
+/// (`?search=`) and the list of a user's subscriptions (`?unsubscribe=true`) are.
+pub fn site_url(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     const VARIABLE: &str = "SDE_SITE_URL";
-    Settings(lookup)
-        .optional(VARIABLE)
-        .map(|url| https_url(VARIABLE, &url))
-        .transpose()
+    let url = Settings(lookup).required(VARIABLE, "https://sde.example.com")?;
+    https_url(VARIABLE, &url)
 }
 
 /// `url` without a trailing `/`, if it is an https URL without query or fragment.
@@ -443,6 +449,58 @@ fn https_url(variable: &'static str, url: &str) -> Result<String, ConfigError> {
             format!("must be an https URL without query, got {url:?}"),
         )),
     }
+}
+
+/// `notify-real-time`.
+#[derive(Debug)]
+pub struct NotifyRealTimeDeps {
+    pub matcher: Arc<dyn SubscriptionMatcher>,
+    /// The subscriptions table: the terms to check matches against, and the addresses.
+    pub subscriptions: DynamoDbSubscriptions,
+    pub ledger: DynamoDbDeliveryLedger,
+    pub mailer: SesMailer,
+    /// `SDE_SITE_URL`: the frontend's address, for the search links of the emails.
+    pub site: String,
+    /// Signs the emails' one-click unsubscribe links.
+    pub unsubscribe: UnsubscribeLinks,
+}
+
+impl NotifyRealTimeDeps {
+    /// The handler's view of the parts.
+    pub fn parts(&self) -> NotifyDeps<'_> {
+        NotifyDeps {
+            matcher: self.matcher.as_ref(),
+            subscriptions: &self.subscriptions,
+            ledger: &self.ledger,
+            mailer: &self.mailer,
+            site: &self.site,
+            unsubscribe: &self.unsubscribe,
+        }
+    }
+}
+
+/// Builds what `notify-real-time` needs.
+pub async fn notify_deps() -> anyhow::Result<NotifyRealTimeDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let (key, base_url) = link_key(&sdk).await?;
+    Ok(NotifyRealTimeDeps {
+        matcher: real_time_matcher(&sdk)?,
+        subscriptions: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
+        ledger: DynamoDbDeliveryLedger::new(&sdk, LedgerConfig::from_env()?),
+        mailer: SesMailer::new(&sdk, SesConfig::from_env()?),
+        site: site_url(env)?,
+        unsubscribe: UnsubscribeLinks::new(&key, &base_url),
+    })
+}
+
+/// The real-time matcher on AWS: the OpenSearch percolator index, which is not on this branch
+/// yet. Until it is wired here the functions that need it fail their cold start saying so,
+/// rather than run with a matcher that does not mean what `/search` means.
+fn real_time_matcher(_sdk: &SdkConfig) -> anyhow::Result<Arc<dyn SubscriptionMatcher>> {
+    anyhow::bail!(
+        "no real-time matcher is wired on AWS yet: the OpenSearch percolator (sde-elasticsearch) \
+         plugs in at sde_lambda::deps::real_time_matcher"
+    )
 }
 
 /// Builds what `release-export-slot` needs: the export slots table.
@@ -506,6 +564,17 @@ mod tests {
     use sde_core::testing::settings_lookup as lookup;
 
     #[test]
+    fn the_site_url_must_be_https() {
+        let lookup = sde_core::testing::settings_lookup;
+        assert_eq!(
+            site_url(lookup(&[("SDE_SITE_URL", "https://sde.example.com/")])).unwrap(),
+            "https://sde.example.com"
+        );
+        assert!(site_url(lookup(&[("SDE_SITE_URL", "http://sde.example.com")])).is_err());
+        assert!(site_url(lookup(&[])).is_err());
+    }
+
+    #[test]
     fn the_cors_origin_is_required_and_must_be_an_origin() {
         assert_eq!(
             cors_origin(lookup(&[("SDE_CORS_ORIGIN", " https://app.example.com ")])).unwrap(),
@@ -551,17 +620,6 @@ mod tests {
             assert_eq!(error.variable, "SDE_PUBLIC_API_URL", "{bad}");
         }
         assert!(public_api_url(lookup(&[])).is_err());
-    }
-
-    #[test]
-    fn the_site_url_is_optional_and_https() {
-        assert_eq!(site_url(lookup(&[])).unwrap(), None);
-        assert_eq!(
-            site_url(lookup(&[("SDE_SITE_URL", "https://app.example.com/")])).unwrap(),
-            Some("https://app.example.com".to_owned())
-        );
-        let error = site_url(lookup(&[("SDE_SITE_URL", "*")])).unwrap_err();
-        assert_eq!(error.variable, "SDE_SITE_URL");
     }
 
     #[test]

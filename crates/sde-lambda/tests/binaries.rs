@@ -8,8 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
-/// the one that gives back an ended export's slot, posts, subscriptions, and the caller's exports.
-const FUNCTIONS: [&str; 15] = [
+/// the one that gives back an ended export's slot, posts, subscriptions, the caller's exports, and
+/// the worker of the real-time notifications queue.
+const FUNCTIONS: [&str; 16] = [
     "download",
     "download-request",
     "generate-csv",
@@ -25,6 +26,7 @@ const FUNCTIONS: [&str; 15] = [
     "ws-authorizer",
     "release-export-slot",
     "exports",
+    "notify-real-time",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).

@@ -54,7 +54,13 @@ fn status_api(workflow: FakeWorkflow, progress: RecordingProgress) -> Router {
 }
 
 fn posts_api(index: &sde_tantivy::TantivyIndex) -> Router {
-    rest::api(posts_routes(Arc::new(index.clone())), &cors())
+    rest::api(
+        posts_routes(
+            Arc::new(index.clone()),
+            Arc::new(sde_core::testing::RecordingQueue::default()),
+        ),
+        &cors(),
+    )
 }
 
 fn body(response: &ApiGatewayProxyResponse) -> Value {
@@ -371,7 +377,13 @@ async fn posts_refuses_a_body_naming_a_user_and_a_call_without_claims() {
 
 fn subscriptions_api(dir: &tempfile::TempDir) -> Router {
     let store = LocalSubscriptions::open(&dir.path().join("subscriptions.json")).unwrap();
-    rest::api(subscriptions_routes(Arc::new(store)), &cors())
+    rest::api(
+        subscriptions_routes(
+            Arc::new(store),
+            Arc::new(sde_core::testing::WordMatcher::default()),
+        ),
+        &cors(),
+    )
 }
 
 /// The subscriptions fixture as `method` on `/subscriptions/<kind>`, with `body` (JSON text).

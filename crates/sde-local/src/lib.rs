@@ -7,6 +7,8 @@ mod aging;
 mod files;
 mod http;
 mod hub;
+mod ledger;
+mod notifications;
 mod outbox;
 mod page;
 mod progress;
@@ -19,6 +21,8 @@ mod workflow;
 mod ws;
 
 pub use hub::WsHub;
+pub use ledger::LocalDeliveryLedger;
+pub use notifications::{LocalNotificationQueue, NotifyParts, RetryPolicy};
 pub use outbox::OutboxMailer;
 pub use push_registry::MemoryPushRegistry;
 pub use slots::MemoryExportSlots;

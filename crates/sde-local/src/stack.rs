@@ -4,6 +4,8 @@
 use crate::files::download_route;
 use crate::http::{jwks_route, token_route};
 use crate::hub::WsHub;
+use crate::ledger::LocalDeliveryLedger;
+use crate::notifications::{LocalNotificationQueue, NotifyParts, RetryPolicy};
 use crate::outbox::OutboxMailer;
 use crate::progress::LocalProgressBoard;
 use crate::push_registry::MemoryPushRegistry;
@@ -17,8 +19,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
-    DownloadLinks, ExecutionDescription, ObjectStore, PostStats, PostStore, SearchIndex,
-    SigningKey, Subscriptions, UnsubscribeLinks,
+    DownloadLinks, ExecutionDescription, NotificationQueue, ObjectStore, PostStats, PostStore,
+    SearchIndex, SigningKey, SubscriptionMatcher, Subscriptions, UnsubscribeLinks,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
@@ -32,7 +34,7 @@ use sde_handlers::generate_csv::ExportSettings;
 use sde_handlers::reports::ReportSettings;
 use sde_localfs::LocalFsStore;
 use sde_states::{Engine, EngineOptions, StateMachine, TaskRegistry};
-use sde_tantivy::TantivyIndex;
+use sde_tantivy::{LocalMatcher, TantivyIndex};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -179,6 +181,10 @@ pub struct AppState {
     pub slots: Arc<MemoryExportSlots>,
     /// Each user's subscriptions, kept in `subscriptions.json` under the data directory.
     pub subscriptions: Arc<dyn Subscriptions>,
+    /// Which real-time subscriptions a new post matches; kept in step by the subscription routes.
+    pub matcher: Arc<dyn SubscriptionMatcher>,
+    /// Where `POST /posts` queues new posts for real-time notices.
+    pub notifications: Arc<dyn NotificationQueue>,
     pub progress: Arc<LocalProgressBoard>,
     pub push_registry: Arc<MemoryPushRegistry>,
     pub hub: Arc<WsHub>,
@@ -275,6 +281,31 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         LocalSubscriptions::open(&subscriptions_file)
             .with_context(|| format!("opening {}", subscriptions_file.display()))?,
     );
+    // The matcher lives in memory: it is given every real-time subscription at start.
+    let matcher: Arc<dyn SubscriptionMatcher> = Arc::new(
+        LocalMatcher::load(subscriptions.as_ref())
+            .await
+            .context("loading the real-time matcher")?,
+    );
+    let ledger_file = data_dir.join("deliveries.jsonl");
+    let ledger = Arc::new(
+        LocalDeliveryLedger::open(&ledger_file)
+            .with_context(|| format!("opening {}", ledger_file.display()))?,
+    );
+    let shutdown = CancellationToken::new();
+    let notifications: Arc<dyn NotificationQueue> = Arc::new(LocalNotificationQueue::start(
+        NotifyParts {
+            matcher: matcher.clone(),
+            subscriptions: subscriptions.clone(),
+            ledger,
+            mailer: mailer.clone(),
+            site: base_url.clone(),
+            unsubscribe: unsubscribe_links.clone(),
+        },
+        RetryPolicy::default(),
+        data_dir.join("dead-letters.jsonl"),
+        shutdown.clone(),
+    ));
     let hub = Arc::new(WsHub::default());
     let push_registry = Arc::new(MemoryPushRegistry::default());
     let progress = Arc::new(LocalProgressBoard::new(push_registry.clone(), hub.clone()));
@@ -354,6 +385,8 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         workflow,
         slots,
         subscriptions,
+        matcher,
+        notifications,
         progress,
         push_registry,
         hub,
@@ -367,7 +400,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         limits: config.limits,
         allow_anonymous_push: config.allow_anonymous_push,
         sockets: config.sockets,
-        shutdown: CancellationToken::new(),
+        shutdown,
     };
     spawn_housekeeping(&state, config.retention);
 
@@ -419,13 +452,19 @@ fn router(state: AppState, origin: &CorsOrigin) -> Router {
         }))
         .merge(report_graphical_routes(reporter.clone()))
         .merge(report_hybrid_routes(reporter))
-        .merge(posts_routes(state.posts.clone()))
-        .merge(subscriptions_routes(state.subscriptions.clone()))
+        .merge(posts_routes(
+            state.posts.clone(),
+            state.notifications.clone(),
+        ))
+        .merge(subscriptions_routes(
+            state.subscriptions.clone(),
+            state.matcher.clone(),
+        ))
         .merge(unsubscribe_routes(Unsubscribes::new(
             state.subscriptions.clone(),
-            None,
+            state.matcher.clone(),
             state.unsubscribe_links.clone(),
-            Some(state.base_url.clone()),
+            state.base_url.clone(),
         )))
         .merge(download_routes(Downloads::new(
             state.store.clone(),

@@ -3,6 +3,9 @@
 //! to a temporary file first, synced, then renamed over the old one — so they survive a restart
 //! and a crash mid-write leaves the previous version whole. A change the file could not take is
 //! undone in memory and answered as an error.
+//!
+//! The file is `{"subscriptions": [...], "addresses": {"<sub>": "<email>"}}`; a file of an earlier
+//! version, a bare array of subscriptions, is still read.
 
 use async_trait::async_trait;
 use sde_core::{
@@ -22,6 +25,22 @@ struct Record {
     term: String,
 }
 
+/// The file: every subscription, and every subscriber's address.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    subscriptions: Vec<Record>,
+    #[serde(default)]
+    addresses: std::collections::BTreeMap<String, String>,
+}
+
+/// What the file may hold: this version's object, or the earlier bare array.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SavedAnyVersion {
+    Current(Saved),
+    Terms(Vec<Record>),
+}
+
 /// Subscriptions persisted in a file.
 #[derive(Debug)]
 pub struct LocalSubscriptions {
@@ -35,10 +54,20 @@ impl LocalSubscriptions {
         let mut book = SubscriptionBook::default();
         match std::fs::read(path) {
             Ok(bytes) => {
-                let records: Vec<Record> = serde_json::from_slice(&bytes).map_err(|error| {
+                let saved: SavedAnyVersion = serde_json::from_slice(&bytes).map_err(|error| {
                     anyhow::anyhow!("reading subscriptions from {}: {error}", path.display())
                 })?;
-                for record in records {
+                let saved = match saved {
+                    SavedAnyVersion::Current(saved) => saved,
+                    SavedAnyVersion::Terms(subscriptions) => Saved {
+                        subscriptions,
+                        addresses: Default::default(),
+                    },
+                };
+                for (user, address) in &saved.addresses {
+                    book.set_address(user, address);
+                }
+                for record in saved.subscriptions {
                     let term = SubscriptionTerm::parse(&record.term)?;
                     book.add(&record.user, record.kind, &term, u32::MAX);
                 }
@@ -63,15 +92,21 @@ impl LocalSubscriptions {
 
     /// Writes the whole book to the file, replacing it.
     fn persist(&self, book: &SubscriptionBook) -> Result<(), SubscriptionsError> {
-        let records: Vec<Record> = book
-            .iter()
-            .map(|(kind, user, term)| Record {
-                kind,
-                user: user.to_owned(),
-                term: term.to_owned(),
-            })
-            .collect();
-        write_atomically(&self.path, &records).map_err(|error| {
+        let saved = Saved {
+            subscriptions: book
+                .iter()
+                .map(|(kind, user, term)| Record {
+                    kind,
+                    user: user.to_owned(),
+                    term: term.to_owned(),
+                })
+                .collect(),
+            addresses: book
+                .addresses()
+                .map(|(user, address)| (user.to_owned(), address.to_owned()))
+                .collect(),
+        };
+        write_atomically(&self.path, &saved).map_err(|error| {
             SubscriptionsError::new(
                 SubscriptionsErrorKind::Unavailable,
                 format!("writing {}", self.path.display()),
@@ -81,10 +116,10 @@ impl LocalSubscriptions {
     }
 }
 
-fn write_atomically(path: &Path, records: &[Record]) -> std::io::Result<()> {
+fn write_atomically(path: &Path, saved: &Saved) -> std::io::Result<()> {
     let temp = path.with_extension("json.tmp");
     let mut file = std::fs::File::create(&temp)?;
-    file.write_all(&serde_json::to_vec(records)?)?;
+    file.write_all(&serde_json::to_vec(saved)?)?;
     file.sync_all()?;
     std::fs::rename(&temp, path)
 }
@@ -143,6 +178,28 @@ impl Subscriptions for LocalSubscriptions {
     ) -> Result<SubscriberPage, SubscriptionsError> {
         self.lock().page(kind, after, limit)
     }
+
+    async fn set_address(&self, user: &str, address: &str) -> Result<(), SubscriptionsError> {
+        let mut book = self.lock();
+        if book.address(user) == Some(address) {
+            return Ok(());
+        }
+        let before = book.set_address(user, address);
+        if let Err(error) = self.persist(&book) {
+            match before {
+                Some(before) => {
+                    book.set_address(user, &before);
+                }
+                None => book.forget_address(user),
+            }
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    async fn address(&self, user: &str) -> Result<Option<String>, SubscriptionsError> {
+        Ok(self.lock().address(user).map(str::to_owned))
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("subscriptions.json");
         let first = LocalSubscriptions::open(&path).unwrap();
+        first.set_address("ada", "ada@example.com").await.unwrap();
         for text in ["Cats", "dogs"] {
             let term = SubscriptionTerm::parse(text).unwrap();
             first
@@ -185,6 +243,10 @@ mod tests {
             ["Cats"]
         );
         assert_eq!(
+            reopened.address("ada").await.unwrap().as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(
             reopened
                 .add(
                     "ada",
@@ -200,6 +262,26 @@ mod tests {
             !dir.path().join("subscriptions.json.tmp").exists(),
             "no temporary file is left behind"
         );
+    }
+
+    #[tokio::test]
+    async fn a_file_of_the_earlier_version_without_addresses_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscriptions.json");
+        std::fs::write(
+            &path,
+            r#"[{"kind": "real-time", "user": "ada", "term": "Aurora"}]"#,
+        )
+        .unwrap();
+        let subscriptions = LocalSubscriptions::open(&path).unwrap();
+        assert_eq!(
+            subscriptions
+                .list("ada", SubscriptionKind::RealTime)
+                .await
+                .unwrap(),
+            ["Aurora"]
+        );
+        assert_eq!(subscriptions.address("ada").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -378,6 +378,15 @@ mod tests {
             Ok(self.book.lock().unwrap().list(user, kind))
         }
 
+        async fn set_address(&self, user: &str, address: &str) -> Result<(), SubscriptionsError> {
+            self.book.lock().unwrap().set_address(user, address);
+            Ok(())
+        }
+
+        async fn address(&self, user: &str) -> Result<Option<String>, SubscriptionsError> {
+            Ok(self.book.lock().unwrap().address(user).map(str::to_owned))
+        }
+
         async fn subscribers(
             &self,
             kind: SubscriptionKind,

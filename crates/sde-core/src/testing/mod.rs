@@ -6,9 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod delivery_ledger;
 pub mod export_slots;
+pub mod fakes;
 pub mod mailer;
-pub mod memory_subscriptions;
 pub mod object_store;
 pub mod post_stats;
 pub mod post_store;
@@ -20,9 +21,10 @@ pub mod subscription_matcher;
 pub mod subscriptions;
 pub mod workflow;
 
+pub use delivery_ledger::delivery_ledger_contract;
 pub use export_slots::export_slots_contract;
+pub use fakes::{MemoryLedger, MemorySubscriptions, RecordingMailer, RecordingQueue, WordMatcher};
 pub use mailer::{DeliveredEmail, mailer_contract};
-pub use memory_subscriptions::MemorySubscriptions;
 pub use object_store::object_store_contract;
 pub use post_store::{StoreUnderTest, new_post};
 pub use progress_board::progress_board_contract;

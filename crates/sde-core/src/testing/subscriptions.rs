@@ -4,7 +4,8 @@
 //! normalised term ("dog" never takes "hot dog") and says whether there was one; the cap is per
 //! user and kind, and a removal makes room; paging through a kind's subscribers visits every one
 //! exactly once and no other kind's; of racing adds of one term exactly one succeeds, and of
-//! racing adds of different terms no more than the cap. Run by `LocalSubscriptions`' unit tests
+//! racing adds of different terms no more than the cap; a user's address is the one last
+//! recorded, and users' addresses are kept apart. Run by `LocalSubscriptions`' unit tests
 //! (sde-local) and by `DynamoDbSubscriptions`' tests against moto's DynamoDB (sde-aws).
 //!
 //! Users are fresh names each run, so a shared, long-lived store may be given.
@@ -40,7 +41,42 @@ pub async fn subscriptions_contract(subscriptions: Arc<dyn Subscriptions>) {
     the_cap_is_per_user_and_kind_and_a_removal_makes_room(subscriptions.as_ref()).await;
     paging_through_a_kind_visits_each_of_its_subscriptions_once(subscriptions.as_ref()).await;
     of_racing_adds_of_one_term_exactly_one_succeeds(Arc::clone(&subscriptions)).await;
+    a_users_address_is_the_one_last_recorded(subscriptions.as_ref()).await;
     racing_adds_of_different_terms_stay_within_the_cap(subscriptions).await;
+}
+
+async fn a_users_address_is_the_one_last_recorded(subscriptions: &dyn Subscriptions) {
+    let ada = user();
+    let longer = format!("{ada}0");
+    assert_eq!(subscriptions.address(&ada).await.unwrap(), None);
+    subscriptions
+        .set_address(&ada, "ada@example.com")
+        .await
+        .unwrap();
+    add(subscriptions, &ada, REAL_TIME, "aurora").await;
+    assert_eq!(
+        subscriptions.address(&ada).await.unwrap().as_deref(),
+        Some("ada@example.com")
+    );
+    subscriptions
+        .set_address(&ada, "ada.lovelace@example.org")
+        .await
+        .unwrap();
+    assert_eq!(
+        subscriptions.address(&ada).await.unwrap().as_deref(),
+        Some("ada.lovelace@example.org"),
+        "the address is refreshed"
+    );
+    assert_eq!(
+        subscriptions.address(&longer).await.unwrap(),
+        None,
+        "another user's address is their own"
+    );
+    assert_eq!(
+        list(subscriptions, &ada, REAL_TIME).await,
+        ["aurora"],
+        "recording an address touches no term"
+    );
 }
 
 async fn add(subscriptions: &dyn Subscriptions, user: &str, kind: SubscriptionKind, text: &str) {

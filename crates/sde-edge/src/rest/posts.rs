@@ -1,5 +1,5 @@
 //! Posts: `POST /posts`, a new post by the caller, answered `201 Created` with the post as
-//! stored once it is searchable.
+//! stored once it is searchable (and queued for real-time notices).
 
 use crate::body::JsonBody;
 use crate::caller::SignedIn;
@@ -8,21 +8,34 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use sde_core::{Post, PostRequest, PostStore};
+use sde_core::{NotificationQueue, Post, PostRequest, PostStore};
 use std::sync::Arc;
 
-/// `POST /posts`: stores a new post by the signed-in caller.
-pub fn posts_routes(store: Arc<dyn PostStore>) -> Router {
+/// Where posts are stored, and where their notification jobs go.
+#[derive(Debug, Clone)]
+struct Served {
+    store: Arc<dyn PostStore>,
+    queue: Arc<dyn NotificationQueue>,
+}
+
+/// `POST /posts`: stores a new post by the signed-in caller, then queues it on `queue`.
+pub fn posts_routes(store: Arc<dyn PostStore>, queue: Arc<dyn NotificationQueue>) -> Router {
     Router::new()
         .route("/posts", post(create_post))
-        .with_state(store)
+        .with_state(Served { store, queue })
 }
 
 async fn create_post(
-    State(store): State<Arc<dyn PostStore>>,
+    State(served): State<Served>,
     SignedIn(caller): SignedIn,
     JsonBody(request): JsonBody<PostRequest>,
 ) -> Result<(StatusCode, Json<Post>), EdgeError> {
-    let post = sde_handlers::posts::create_post(store.as_ref(), &caller.owner, request).await?;
+    let post = sde_handlers::posts::create_post(
+        served.store.as_ref(),
+        served.queue.as_ref(),
+        &caller.owner,
+        request,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(post)))
 }

@@ -1,6 +1,6 @@
 //! Subscriptions: `GET`, `POST` and `DELETE` on `/subscriptions/daily` and
 //! `/subscriptions/real-time` — list the caller's terms of that kind, add one, remove one (the
-//! term in a `{"value": "term"}` body).
+//! term in a `{"value": "term"}` body), real-time terms kept in step with the matcher.
 
 use crate::body::JsonBody;
 use crate::caller::SignedIn;
@@ -9,24 +9,29 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use sde_core::{SubscriptionKind, SubscriptionRequest, Subscriptions};
+use sde_core::{SubscriptionKind, SubscriptionMatcher, SubscriptionRequest, Subscriptions};
 use sde_handlers::subscriptions::{SubscriptionAnswer, list_subscriptions, subscribe, unsubscribe};
 use std::sync::Arc;
 
-/// The store and which kind of subscription a route serves.
+/// The store, the matcher and which kind of subscription a route serves.
 #[derive(Debug, Clone)]
 struct Served {
     store: Arc<dyn Subscriptions>,
+    matcher: Arc<dyn SubscriptionMatcher>,
     kind: SubscriptionKind,
 }
 
-/// The six subscription routes over `store`.
-pub fn subscriptions_routes(store: Arc<dyn Subscriptions>) -> Router {
+/// The six subscription routes over `store`, telling `matcher` of real-time changes.
+pub fn subscriptions_routes(
+    store: Arc<dyn Subscriptions>,
+    matcher: Arc<dyn SubscriptionMatcher>,
+) -> Router {
     SubscriptionKind::ALL
         .into_iter()
         .fold(Router::new(), |router, kind| {
             let served = Served {
                 store: store.clone(),
+                matcher: matcher.clone(),
                 kind,
             };
             router.route(
@@ -49,7 +54,14 @@ async fn add(
     SignedIn(caller): SignedIn,
     JsonBody(request): JsonBody<SubscriptionRequest>,
 ) -> Result<(StatusCode, Json<SubscriptionAnswer>), EdgeError> {
-    let added = subscribe(served.store.as_ref(), &caller, served.kind, request).await?;
+    let added = subscribe(
+        served.store.as_ref(),
+        served.matcher.as_ref(),
+        &caller,
+        served.kind,
+        request,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -58,6 +70,13 @@ async fn remove(
     SignedIn(caller): SignedIn,
     JsonBody(request): JsonBody<SubscriptionRequest>,
 ) -> Result<Json<SubscriptionAnswer>, EdgeError> {
-    let removed = unsubscribe(served.store.as_ref(), &caller.owner, served.kind, request).await?;
+    let removed = unsubscribe(
+        served.store.as_ref(),
+        served.matcher.as_ref(),
+        &caller.owner,
+        served.kind,
+        request,
+    )
+    .await?;
     Ok(Json(removed))
 }

@@ -31,10 +31,10 @@ use tracing::{error, info};
 #[derive(Clone)]
 pub struct Unsubscribes {
     pub store: Arc<dyn Subscriptions>,
-    pub matcher: Option<Arc<dyn SubscriptionMatcher>>,
+    pub matcher: Arc<dyn SubscriptionMatcher>,
     pub links: Arc<UnsubscribeLinks>,
-    /// The site whose `?unsubscribe=true` lists a signed-in user's subscriptions, if known.
-    pub site_url: Option<String>,
+    /// The site whose `?unsubscribe=true` lists a signed-in user's subscriptions.
+    pub site_url: String,
     pub clock: Clock,
 }
 
@@ -42,9 +42,9 @@ impl Unsubscribes {
     /// Checks links against the real time.
     pub fn new(
         store: Arc<dyn Subscriptions>,
-        matcher: Option<Arc<dyn SubscriptionMatcher>>,
+        matcher: Arc<dyn SubscriptionMatcher>,
         links: Arc<UnsubscribeLinks>,
-        site_url: Option<String>,
+        site_url: String,
     ) -> Self {
         Unsubscribes {
             store,
@@ -55,15 +55,15 @@ impl Unsubscribes {
         }
     }
 
-    /// A sentence linking to the site's list of subscriptions, as HTML, or nothing.
+    /// A sentence linking to the site's list of subscriptions, as HTML.
     fn manage(&self) -> String {
-        match &self.site_url {
-            Some(site) => format!(
-                " <a href=\"{}\">Manage your subscriptions</a> after signing in.",
-                html::escape(&format!("{}/?unsubscribe=true", site.trim_end_matches('/')))
-            ),
-            None => String::new(),
-        }
+        format!(
+            " <a href=\"{}\">Manage your subscriptions</a> after signing in.",
+            html::escape(&format!(
+                "{}/?unsubscribe=true",
+                self.site_url.trim_end_matches('/')
+            ))
+        )
     }
 }
 
@@ -157,7 +157,7 @@ async fn one_click(
         Ok(grant) => grant,
         Err(refusal) => return refused(&unsubscribes, refusal),
     };
-    let matcher = unsubscribes.matcher.as_deref();
+    let matcher = unsubscribes.matcher.as_ref();
     match unsubscribe_by_link(unsubscribes.store.as_ref(), matcher, &grant).await {
         Ok(outcome) => {
             let done = match outcome {

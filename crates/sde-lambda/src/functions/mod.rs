@@ -8,6 +8,7 @@ pub mod download_request;
 pub mod email_link;
 pub mod exports;
 pub mod generate_csv;
+pub mod notify_real_time;
 pub mod posts;
 pub mod push_open_connection;
 pub mod push_result;
@@ -21,12 +22,13 @@ pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "download",
     "download-request",
     "email-link",
     "exports",
     "generate-csv",
+    "notify-real-time",
     "posts",
     "push-open-connection",
     "push-result",
@@ -52,6 +54,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "email-link" => email_link::run().await,
         "exports" => exports::run().await,
         "generate-csv" => generate_csv::run().await,
+        "notify-real-time" => notify_real_time::run().await,
         "posts" => posts::run().await,
         "push-open-connection" => push_open_connection::run().await,
         "push-result" => push_result::run().await,

@@ -1,4 +1,5 @@
-//! `posts`: `POST /posts`, a new post by the caller, searchable when it answers.
+//! `posts`: `POST /posts`, a new post by the caller, searchable when it answers and then queued
+//! for real-time notices.
 
 use crate::{deps, rest};
 use sde_edge::rest::posts_routes;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let deps = deps::posts_deps().await?;
     rest::run(rest::api(
-        posts_routes(Arc::new(deps.store)),
+        posts_routes(Arc::new(deps.store), Arc::new(deps.queue)),
         &deps.cors_origin,
     ))
     .await

@@ -13,12 +13,12 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let store: Arc<dyn Subscriptions> = Arc::new(deps.store);
     let unsubscribes = Unsubscribes::new(
         store.clone(),
-        None,
+        deps.matcher.clone(),
         Arc::new(deps.unsubscribe_links),
         deps.site_url,
     );
     rest::run(rest::api(
-        subscriptions_routes(store).merge(unsubscribe_routes(unsubscribes)),
+        subscriptions_routes(store, deps.matcher).merge(unsubscribe_routes(unsubscribes)),
         &deps.cors_origin,
     ))
     .await
