@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod encode;
 pub mod error;
 pub mod export;
+pub mod fanout;
 pub mod index;
 pub mod links;
 pub mod matching;
@@ -35,6 +36,7 @@ pub use delivery::{
 };
 pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
+pub use fanout::{FanOutSettings, Slice, Snapshot, slice_count};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
 pub use matching::SubscriptionMatcher;
