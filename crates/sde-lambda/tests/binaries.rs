@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
 /// the one that gives back an ended export's slot, posts, subscriptions, and the caller's exports.
-const FUNCTIONS: [&str; 15] = [
+const FUNCTIONS: [&str; 17] = [
     "download",
     "download-request",
     "generate-csv",
@@ -25,6 +25,8 @@ const FUNCTIONS: [&str; 15] = [
     "ws-authorizer",
     "release-export-slot",
     "exports",
+    "plan-export",
+    "compose-export",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).
@@ -109,8 +111,10 @@ fn every_function_the_state_machine_invokes_maps_to_a_binary() {
     assert_eq!(
         referenced,
         BTreeSet::from([
+            "composeExport".into(),
             "emailLink".into(),
             "generateCsv".into(),
+            "planExport".into(),
             "pushResult".into()
         ])
     );
