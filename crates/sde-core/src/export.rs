@@ -41,7 +41,7 @@ pub struct ExportPlan {
 }
 
 /// How far an export has got; sent after every batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExportProgress {
     pub rows_written: u64,
     pub total_rows: u64,

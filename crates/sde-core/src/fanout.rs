@@ -84,6 +84,24 @@ pub fn slice_count(total: u64, settings: &FanOutSettings) -> u32 {
         .min(settings.max_slices.max(1))
 }
 
+/// The progress-board id under which slice `slice` of the export `export_id` records its own
+/// progress; a board reads the export's progress as the sum over these (see
+/// [`export_of_slice_progress`]).
+pub fn slice_progress_id(export_id: &str, slice: Slice) -> String {
+    format!(
+        "{export_id}{SLICE_PROGRESS_MARK}{}-of-{}",
+        slice.index, slice.count
+    )
+}
+
+const SLICE_PROGRESS_MARK: &str = "#slice-";
+
+/// The export a slice's progress id (made by [`slice_progress_id`]) belongs to; `None` for an
+/// export's own id.
+pub fn export_of_slice_progress(id: &str) -> Option<&str> {
+    id.split_once(SLICE_PROGRESS_MARK).map(|(export, _)| export)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +138,13 @@ mod tests {
         assert_eq!(slice_count(1_001, &settings), 2);
         assert_eq!(slice_count(7_999, &settings), 8);
         assert_eq!(slice_count(1_000_000, &settings), 8, "capped");
+    }
+
+    #[test]
+    fn a_slice_progress_id_names_its_export() {
+        let id = slice_progress_id("owner_abc", Slice { index: 2, count: 5 });
+        assert_eq!(export_of_slice_progress(&id), Some("owner_abc"));
+        assert_eq!(export_of_slice_progress("owner_abc"), None);
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub use delivery::{
 };
 pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
-pub use fanout::{FanOutSettings, Slice, Snapshot, slice_count};
+pub use fanout::{
+    FanOutSettings, Slice, Snapshot, export_of_slice_progress, slice_count, slice_progress_id,
+};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
 pub use matching::SubscriptionMatcher;

@@ -16,6 +16,7 @@ use sde_core::export::write_export_slice;
 use sde_core::{
     ContentInfo, Disposition, DownloadLinks, ExportError, ExportOptions, ObjectKey, ObjectStore,
     ProgressBoard, SearchCriteria, SearchIndex, Slice, StoreError, Workflow, slice_count,
+    slice_progress_id,
 };
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -271,9 +272,4 @@ pub fn slice_key(input: &ExecutionInput, index: u32) -> Result<ObjectKey, StoreE
         key_segment(&input.owner.sub),
         key_segment(&input.export_id),
     ))
-}
-
-/// The progress board id under which a slice records its own progress.
-pub fn slice_progress_id(export_id: &str, slice: Slice) -> String {
-    format!("{export_id}#slice-{}-of-{}", slice.index, slice.count)
 }
