@@ -42,7 +42,13 @@ def test_a_dangling_next_fails_asl_validator(tmp_path):
 def test_the_machine_invokes_only_declared_functions(serverless_state):
     declared = set(serverless_state["service"]["functions"])
     assert checks.function_refs(definition()) <= declared
-    assert checks.function_refs(definition()) == {"generateCsv", "emailLink", "pushResult"}
+    assert checks.function_refs(definition()) == {
+        "planExport",
+        "generateCsv",
+        "composeExport",
+        "emailLink",
+        "pushResult",
+    }
 
 
 def test_the_packaged_machine_is_the_repo_definition(template):

@@ -20,6 +20,7 @@ mod errors;
 mod progress;
 mod push;
 mod registry;
+mod s3_compose;
 mod s3_json;
 mod s3_store;
 mod sdk;

@@ -26,7 +26,10 @@ const MAX_PARTS: i32 = 10_000;
 const MAX_PRESIGN: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Maps an S3 failure to the store's error kinds, keeping the SDK error as the cause.
-fn store_error<E>(context: impl Into<String>, error: SdkError<E, HttpResponse>) -> StoreError
+pub(crate) fn store_error<E>(
+    context: impl Into<String>,
+    error: SdkError<E, HttpResponse>,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -77,42 +80,16 @@ impl ObjectStore for S3Store {
         key: &ObjectKey,
         content: &ContentInfo,
     ) -> Result<Box<dyn MultipartUpload>, StoreError> {
-        let request = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.config.bucket)
-            .key(key.as_str())
-            .content_type(&content.content_type)
-            .content_disposition(content.disposition.header(&content.download_name));
-        let request = match &self.config.encryption {
-            Encryption::S3Managed => request.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms { key_id } => request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key_id),
-        };
-        let context = || format!("starting the upload of {key}");
-        let output = request
-            .send()
-            .await
-            .map_err(|error| store_error(context(), error))?;
-        let upload_id = output
-            .upload_id()
-            .ok_or_else(|| StoreError::new(StoreErrorKind::Unavailable, context()))?
-            .to_owned();
-        debug!(key = %key, "multipart upload started");
-        Ok(Box::new(S3Upload {
-            client: self.client.clone(),
-            bucket: self.config.bucket.clone(),
-            key: key.clone(),
-            upload_id,
-            part_size: self.config.part_size,
-            parts_in_flight: self.config.parts_in_flight,
-            next_part_number: 1,
-            in_flight: VecDeque::new(),
-            done: Vec::new(),
-            bytes: 0,
-            finished: false,
-        }))
+        Ok(Box::new(self.begin_upload(key, content).await?))
+    }
+
+    async fn compose(
+        &self,
+        target: &ObjectKey,
+        parts: &[ObjectKey],
+        content: &ContentInfo,
+    ) -> Result<StoredObject, StoreError> {
+        crate::s3_compose::compose(self, target, parts, content).await
     }
 
     async fn presign_get(
@@ -185,11 +162,61 @@ impl ObjectStore for S3Store {
     }
 }
 
+impl S3Store {
+    /// Starts a multipart upload of `key` (encrypted as configured, served as `content`).
+    pub(crate) async fn begin_upload(
+        &self,
+        key: &ObjectKey,
+        content: &ContentInfo,
+    ) -> Result<S3Upload, StoreError> {
+        let request = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.config.bucket)
+            .key(key.as_str())
+            .content_type(&content.content_type)
+            .content_disposition(content.disposition.header(&content.download_name));
+        let request = match &self.config.encryption {
+            Encryption::S3Managed => request.server_side_encryption(ServerSideEncryption::Aes256),
+            Encryption::Kms { key_id } => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key_id),
+        };
+        let context = || format!("starting the upload of {key}");
+        let output = request
+            .send()
+            .await
+            .map_err(|error| store_error(context(), error))?;
+        let upload_id = output
+            .upload_id()
+            .ok_or_else(|| StoreError::new(StoreErrorKind::Unavailable, context()))?
+            .to_owned();
+        debug!(key = %key, "multipart upload started");
+        Ok(S3Upload {
+            client: self.client.clone(),
+            bucket: self.config.bucket.clone(),
+            key: key.clone(),
+            upload_id,
+            part_size: self.config.part_size,
+            parts_in_flight: self.config.parts_in_flight,
+            next_part_number: 1,
+            in_flight: VecDeque::new(),
+            done: Vec::new(),
+            bytes: 0,
+            finished: false,
+        })
+    }
+
+    pub(crate) fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+}
+
 /// A part being uploaded: resolves to its number and ETag.
 type PartTask = JoinHandle<Result<CompletedPart, StoreError>>;
 
 /// One multipart upload in progress.
-struct S3Upload {
+pub(crate) struct S3Upload {
     client: aws_sdk_s3::Client,
     bucket: String,
     key: ObjectKey,
@@ -207,6 +234,58 @@ struct S3Upload {
 }
 
 impl S3Upload {
+    /// Adds bytes `range` of the stored object `source` as the next part, copied inside S3
+    /// (`UploadPartCopy`), so they never pass through this function.
+    pub(crate) async fn copy_part(
+        &mut self,
+        source: &ObjectKey,
+        range: std::ops::Range<u64>,
+    ) -> Result<(), StoreError> {
+        if self.next_part_number > MAX_PARTS {
+            return Err(StoreError::new(
+                StoreErrorKind::Denied,
+                format!(
+                    "copying into {} (s3 takes at most {MAX_PARTS} parts)",
+                    self.key
+                ),
+            ));
+        }
+        while self.in_flight.len() >= self.parts_in_flight {
+            self.settle_oldest().await?;
+        }
+        let number = self.next_part_number;
+        self.next_part_number += 1;
+        self.bytes += range.end - range.start;
+        let request = self
+            .client
+            .upload_part_copy()
+            .bucket(&self.bucket)
+            .key(self.key.as_str())
+            .upload_id(&self.upload_id)
+            .part_number(number)
+            // Keys hold only [A-Za-z0-9._/-], which need no escaping in a copy source.
+            .copy_source(format!("{}/{}", self.bucket, source.as_str()))
+            .copy_source_range(format!("bytes={}-{}", range.start, range.end - 1));
+        let key = self.key.clone();
+        let source = source.clone();
+        self.in_flight.push_back(tokio::spawn(async move {
+            let context = || format!("copying {source} into part {number} of {key}");
+            let output = request
+                .send()
+                .await
+                .map_err(|error| store_error(context(), error))?;
+            let e_tag = output
+                .copy_part_result()
+                .and_then(|result| result.e_tag())
+                .ok_or_else(|| StoreError::new(StoreErrorKind::Unavailable, context()))?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .e_tag(e_tag)
+                .build())
+        }));
+        Ok(())
+    }
+
     /// Waits for the oldest part in flight.
     async fn settle_oldest(&mut self) -> Result<(), StoreError> {
         let Some(task) = self.in_flight.pop_front() else {

@@ -90,6 +90,92 @@ async fn s3_store_meets_the_contract_one_part_at_a_time() {
 }
 
 #[tokio::test]
+async fn s3_store_composes_skewed_slices_with_upload_part_copy() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    let mib = 1024 * 1024;
+    // A skewed export: a big first slice, a tiny one, an empty one, one over two parts' worth
+    // and a short last one. Copying each as it is would put parts under 5 MiB in the middle.
+    let sizes = [6 * mib, 1024, 0, 12 * mib + 5, 2 * mib];
+    sde_core::testing::object_compose_contract(&store, "compose", &sizes, fetch).await;
+    assert_eq!(
+        open_uploads(&moto, &bucket).await,
+        0,
+        "failed compositions are aborted"
+    );
+}
+
+#[tokio::test]
+async fn moto_refuses_a_middle_part_under_five_mib_as_s3_does() {
+    // What makes the composition test above prove something: copying a small slice as a part
+    // of its own fails when the upload completes.
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let store = store(&moto, &bucket);
+    let small = ObjectKey::new("naive/small.part").unwrap();
+    let big = ObjectKey::new("naive/big.part").unwrap();
+    put_one_part(&store, &small, &csv(), b"just a few bytes").await;
+    let mut upload = store.start_upload(&big, &csv()).await.unwrap();
+    upload
+        .upload_part(Bytes::from(vec![b'x'; MIN_PART_SIZE]))
+        .await
+        .unwrap();
+    upload.complete().await.unwrap();
+    let s3 = moto.s3();
+    let started = s3
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("naive/composed")
+        .send()
+        .await
+        .unwrap();
+    let upload_id = started.upload_id().unwrap();
+    let mut parts = Vec::new();
+    for (number, source) in [(1, &small), (2, &big)] {
+        let copied = s3
+            .upload_part_copy()
+            .bucket(&bucket)
+            .key("naive/composed")
+            .upload_id(upload_id)
+            .part_number(number)
+            .copy_source(format!("{bucket}/{source}"))
+            .send()
+            .await
+            .unwrap();
+        let e_tag = copied
+            .copy_part_result()
+            .unwrap()
+            .e_tag()
+            .unwrap()
+            .to_owned();
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .e_tag(e_tag)
+                .build(),
+        );
+    }
+    let completed = s3
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("naive/composed")
+        .upload_id(upload_id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await;
+    let error = completed.unwrap_err();
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&error),
+        Some("EntityTooSmall")
+    );
+}
+
+#[tokio::test]
 async fn objects_are_encrypted_and_downloads_carry_their_name_and_type() {
     let moto = moto_or_skip!();
     let bucket = moto.bucket().await;

@@ -3,6 +3,7 @@
 
 use crate::criteria::PostQuery;
 use crate::encode::RowEncoder;
+use crate::fanout::Slice;
 use crate::index::{IndexError, PostScan, SearchIndex};
 use crate::links::DownloadLinks;
 use crate::options::ExportOptions;
@@ -40,7 +41,7 @@ pub struct ExportPlan {
 }
 
 /// How far an export has got; sent after every batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExportProgress {
     pub rows_written: u64,
     pub total_rows: u64,
@@ -144,14 +145,44 @@ pub async fn write_export(
     query: &PostQuery,
     options: &ExportOptions,
     batch_size: NonZeroUsize,
+    upload: Box<dyn MultipartUpload>,
+    progress: &(dyn Fn(ExportProgress) + Send + Sync),
+) -> Result<WrittenFile, ExportError> {
+    let scan = index.scan(query, batch_size).await;
+    write_scan(scan, options, true, upload, progress).await
+}
+
+/// Streams slice `slice` of the snapshot `snapshot` (opened for `query`) into `upload` and
+/// completes it, like [`write_export`]. Only slice 0 writes the preamble (header row, Excel
+/// BOM); with gzip each slice is a whole gzip member, so the slices' objects concatenated in
+/// order are the file a single run writes, up to the order of rows.
+#[allow(clippy::too_many_arguments)]
+pub async fn write_export_slice(
+    index: &dyn SearchIndex,
+    snapshot: &str,
+    query: &PostQuery,
+    slice: Slice,
+    options: &ExportOptions,
+    batch_size: NonZeroUsize,
+    upload: Box<dyn MultipartUpload>,
+    progress: &(dyn Fn(ExportProgress) + Send + Sync),
+) -> Result<WrittenFile, ExportError> {
+    let scan = index.scan_slice(snapshot, query, slice, batch_size).await;
+    write_scan(scan, options, slice.writes_preamble(), upload, progress).await
+}
+
+async fn write_scan(
+    scan: Result<Box<dyn PostScan>, IndexError>,
+    options: &ExportOptions,
+    preamble: bool,
     mut upload: Box<dyn MultipartUpload>,
     progress: &(dyn Fn(ExportProgress) + Send + Sync),
 ) -> Result<WrittenFile, ExportError> {
-    let mut scan = match index.scan(query, batch_size).await {
+    let mut scan = match scan {
         Ok(scan) => scan,
         Err(error) => return Err(abort(upload, error.into()).await),
     };
-    let streamed = stream_rows(scan.as_mut(), options, upload.as_mut(), progress).await;
+    let streamed = stream_rows(scan.as_mut(), options, preamble, upload.as_mut(), progress).await;
     if let Err(error) = scan.close().await {
         warn!(error = %error, "closing the scan failed");
     }
@@ -174,13 +205,16 @@ async fn abort(upload: Box<dyn MultipartUpload>, error: ExportError) -> ExportEr
 async fn stream_rows(
     scan: &mut dyn PostScan,
     options: &ExportOptions,
+    preamble: bool,
     upload: &mut dyn MultipartUpload,
     progress: &(dyn Fn(ExportProgress) + Send + Sync),
 ) -> Result<u64, ExportError> {
     let total_rows = scan.total();
     let mut encoder = RowEncoder::new(options);
     let mut parts = PartAssembler::new(upload.part_size(), options.compress);
-    parts.write(|out| encoder.write_preamble(out))?;
+    if preamble {
+        parts.write(|out| encoder.write_preamble(out))?;
+    }
     let mut rows_written = 0u64;
     progress(ExportProgress {
         rows_written,

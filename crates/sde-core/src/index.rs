@@ -2,10 +2,12 @@
 
 use crate::criteria::{PageRequest, PostQuery};
 use crate::error::BoxError;
+use crate::fanout::{Slice, Snapshot};
 use crate::post::Post;
 use async_trait::async_trait;
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 /// One page of ranked results.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +40,45 @@ pub trait SearchIndex: Send + Sync + fmt::Debug {
         query: &PostQuery,
         batch_size: NonZeroUsize,
     ) -> Result<Box<dyn PostScan>, IndexError>;
+
+    /// Pins a snapshot of the index for a sliced export of `query` and counts its matches; the
+    /// snapshot lives `keep_alive` past its last use, or until [`close_snapshot`]. `Ok(None)`:
+    /// this index cannot pin one (e.g. a cluster without point-in-time), so the export runs as
+    /// one scan.
+    ///
+    /// [`close_snapshot`]: Self::close_snapshot
+    async fn open_snapshot(
+        &self,
+        query: &PostQuery,
+        keep_alive: Duration,
+    ) -> Result<Option<Snapshot>, IndexError> {
+        let _ = (query, keep_alive);
+        Ok(None)
+    }
+
+    /// Scans slice `slice` of the snapshot `snapshot` opened for the same `query`. The slices
+    /// `0..count` of one snapshot yield every post matching in the snapshot exactly once between
+    /// them, whatever is written to the index meanwhile; each scan's total is its slice's own. An
+    /// unknown or expired snapshot is `Rejected`.
+    async fn scan_slice(
+        &self,
+        snapshot: &str,
+        query: &PostQuery,
+        slice: Slice,
+        batch_size: NonZeroUsize,
+    ) -> Result<Box<dyn PostScan>, IndexError> {
+        let _ = (snapshot, query, slice, batch_size);
+        Err(IndexError::new(
+            IndexErrorKind::Rejected,
+            "scanning a slice: this index pins no snapshots",
+        ))
+    }
+
+    /// Releases a snapshot; closing one that is gone (closed, expired) succeeds.
+    async fn close_snapshot(&self, snapshot: &str) -> Result<(), IndexError> {
+        let _ = snapshot;
+        Ok(())
+    }
 }
 
 /// A running scan over every post matching a query.

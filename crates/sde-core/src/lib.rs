@@ -9,6 +9,7 @@ pub mod digest;
 pub mod encode;
 pub mod error;
 pub mod export;
+pub mod fanout;
 pub mod html;
 pub mod index;
 pub mod ledger;
@@ -42,6 +43,9 @@ pub use delivery::{
 pub use digest::{Digest, DigestSection, MAX_DIGEST_POSTS, MatchedPost};
 pub use error::{BoxError, describe_chain};
 pub use export::{ExportError, ExportPlan, ExportProgress, ExportReport, WrittenFile};
+pub use fanout::{
+    FanOutSettings, Slice, Snapshot, export_of_slice_progress, slice_count, slice_progress_id,
+};
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use ledger::{
     Claim, DeliveryLedger, LedgerError, LedgerErrorKind, LedgerRecord, real_time_key,

@@ -181,6 +181,25 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
 
     /// Deletes the object under `key`; deleting what is not there succeeds, as on S3.
     async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError>;
+
+    /// Stores the objects `parts`, concatenated in order, as one object under `target`, served
+    /// as `content`, and returns it. The parts may be of any size, empty included, and stay
+    /// where they are (the caller deletes them). Nothing is visible under `target` until the
+    /// whole is written, and a failure leaves nothing there; a missing part is `NotFound`.
+    ///
+    /// The default refuses: a store that cannot compose (a test double) says so.
+    async fn compose(
+        &self,
+        target: &ObjectKey,
+        parts: &[ObjectKey],
+        content: &ContentInfo,
+    ) -> Result<StoredObject, StoreError> {
+        let _ = (parts, content);
+        Err(StoreError::new(
+            StoreErrorKind::Denied,
+            format!("composing {target}: this store cannot compose objects"),
+        ))
+    }
 }
 
 /// An upload in progress. Parts are sent in order; every part but the last is exactly

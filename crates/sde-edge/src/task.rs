@@ -10,6 +10,7 @@ use sde_core::{
 use sde_handlers::ExecutionInput;
 use sde_handlers::TaskFailure;
 use sde_handlers::email_link::NotifyInput;
+use sde_handlers::fan_out::{self, ComposeInput, SliceInput};
 use sde_handlers::generate_csv::ExportSettings;
 use sde_handlers::push::PushResultInput;
 use sde_handlers::task_failure::names;
@@ -36,7 +37,8 @@ where
     serde_json::to_value(output).map_err(|e| TaskFailure::new(names::FAILED, e.to_string()))
 }
 
-/// `generateCsv`: the execution input in, the export report out.
+/// `generateCsv`: the execution input in, the export report out; or, for one slice of a
+/// fanned-out export (a payload with `slice`), the slice's input in and its object out.
 pub async fn generate_csv(
     index: &dyn SearchIndex,
     store: &dyn ObjectStore,
@@ -46,11 +48,44 @@ pub async fn generate_csv(
     settings: ExportSettings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
+    if payload.get("slice").is_some() {
+        return run(payload, |input: SliceInput| async move {
+            fan_out::generate_slice(index, store, progress, workflow, settings, &input).await
+        })
+        .await;
+    }
     run(payload, |input: ExecutionInput| async move {
         sde_handlers::generate_csv::generate_csv(
             index, store, links, progress, workflow, settings, &input,
         )
         .await
+    })
+    .await
+}
+
+/// `planExport`: the execution input in, the slice plan out.
+pub async fn plan_export(
+    index: &dyn SearchIndex,
+    settings: ExportSettings,
+    payload: Value,
+) -> Result<Value, TaskFailure> {
+    run(payload, |input: ExecutionInput| async move {
+        fan_out::plan_export(index, settings, &input).await
+    })
+    .await
+}
+
+/// `composeExport`: the execution after its slices in, the export report out; or, after a
+/// failure (no `parts`), the slices discarded and `null` out.
+pub async fn compose_export(
+    index: &dyn SearchIndex,
+    store: &dyn ObjectStore,
+    links: &DownloadLinks,
+    settings: ExportSettings,
+    payload: Value,
+) -> Result<Value, TaskFailure> {
+    run(payload, |input: ComposeInput| async move {
+        fan_out::compose_export(index, store, links, settings, &input).await
     })
     .await
 }

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sde_core::export::run_export;
 use sde_core::{
-    ContentInfo, DownloadLinks, ExportOptions, ExportPlan, MultipartUpload, ObjectKey, ObjectStore,
-    ProgressBoard, SearchCriteria, SearchIndex, SignedUrl, StoreError, StoreErrorKind,
-    StoredObject, Workflow,
+    ContentInfo, DownloadLinks, ExportError, ExportOptions, ExportPlan, FanOutSettings,
+    MultipartUpload, ObjectKey, ObjectStore, ProgressBoard, SearchCriteria, SearchIndex, SignedUrl,
+    StoreError, StoreErrorKind, StoredObject, Workflow,
 };
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -27,6 +27,8 @@ pub struct ExportSettings {
     /// How often a running export asks whether its execution was stopped (a cancel): on AWS,
     /// stopping an execution does not stop the invocation running its task.
     pub stop_check_every: Duration,
+    /// How large results are cut into slices (see [`sde_core::fanout`]).
+    pub fan_out: FanOutSettings,
 }
 
 impl Default for ExportSettings {
@@ -35,6 +37,7 @@ impl Default for ExportSettings {
             url_ttl: Duration::from_secs(24 * 3600),
             batch_size: sde_core::export::DEFAULT_BATCH_SIZE,
             stop_check_every: Duration::from_secs(10),
+            fan_out: FanOutSettings::default(),
         }
     }
 }
@@ -68,31 +71,14 @@ pub async fn generate_csv(
         batch_size: settings.batch_size,
     };
     let on_progress = |p| progress.record(&input.export_id, p);
-    let stopped = Arc::new(AtomicBool::new(false));
-    let done = AtomicBool::new(false);
-    let guarded = StopAware {
+    let report = until_stopped(
+        workflow,
+        &input.export_id,
+        settings,
         store,
-        stopped: stopped.clone(),
-    };
-    let export = async {
-        let report = run_export(index, &guarded, links, &plan, &on_progress).await;
-        done.store(true, Ordering::SeqCst);
-        report
-    };
-    let arn = workflow.execution_arn(&input.export_id);
-    let watch = watch_for_stop(workflow, &arn, settings.stop_check_every, &stopped, &done);
-    let (report, ()) = tokio::join!(export, watch);
-    if stopped.load(Ordering::SeqCst) {
-        info!(
-            export_id = input.export_id,
-            "export stopped midway; its upload was aborted"
-        );
-        return Err(TaskFailure::new(
-            names::CANCELLED,
-            "the execution was stopped while the export ran; its upload was aborted",
-        ));
-    }
-    let report = report?;
+        |guarded| async move { run_export(index, &guarded, links, &plan, &on_progress).await },
+    )
+    .await?;
     Ok(ExportOutput {
         key: report.key.to_string(),
         report_url: report.url.into_string(),
@@ -100,6 +86,44 @@ pub async fn generate_csv(
         bytes: report.bytes,
         expires_at: report.expires_at,
     })
+}
+
+/// Runs `work` on the export store guarded by [`StopAware`], asking every
+/// `settings.stop_check_every` whether the execution of `export_id` still runs; once it does
+/// not, the guarded store aborts the upload and the task fails as `Export.Cancelled`.
+pub(crate) async fn until_stopped<'a, T, F, Fut>(
+    workflow: &dyn Workflow,
+    export_id: &str,
+    settings: ExportSettings,
+    store: &'a dyn ObjectStore,
+    work: F,
+) -> Result<T, TaskFailure>
+where
+    F: FnOnce(StopAware<'a>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ExportError>>,
+{
+    let stopped = Arc::new(AtomicBool::new(false));
+    let done = AtomicBool::new(false);
+    let guarded = StopAware {
+        store,
+        stopped: stopped.clone(),
+    };
+    let export = async {
+        let result = work(guarded).await;
+        done.store(true, Ordering::SeqCst);
+        result
+    };
+    let arn = workflow.execution_arn(export_id);
+    let watch = watch_for_stop(workflow, &arn, settings.stop_check_every, &stopped, &done);
+    let (result, ()) = tokio::join!(export, watch);
+    if stopped.load(Ordering::SeqCst) {
+        info!(export_id, "export stopped midway; its upload was aborted");
+        return Err(TaskFailure::new(
+            names::CANCELLED,
+            "the execution was stopped while the export ran; its upload was aborted",
+        ));
+    }
+    Ok(result?)
 }
 
 /// Asks every `every` whether `execution_arn` still runs, until `done`; sets `stopped` once it
@@ -137,7 +161,7 @@ async fn watch_for_stop(
 /// The export store, refusing further parts and the completion of uploads once `stopped` is
 /// set, which aborts them.
 #[derive(Debug)]
-struct StopAware<'a> {
+pub(crate) struct StopAware<'a> {
     store: &'a dyn ObjectStore,
     stopped: Arc<AtomicBool>,
 }
@@ -175,6 +199,18 @@ impl ObjectStore for StopAware<'_> {
 
     async fn delete(&self, key: &ObjectKey) -> Result<(), StoreError> {
         self.store.delete(key).await
+    }
+
+    async fn compose(
+        &self,
+        target: &ObjectKey,
+        parts: &[ObjectKey],
+        content: &ContentInfo,
+    ) -> Result<StoredObject, StoreError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(stopped_error());
+        }
+        self.store.compose(target, parts, content).await
     }
 }
 
@@ -247,7 +283,7 @@ pub(crate) fn key_segment(text: &str) -> String {
 
 /// `posts-20240131-1a2b3c4d.csv`: the date of the export and the end of its id (the start
 /// names the owner).
-fn download_name(export_id: &str, extension: &str) -> String {
+pub(crate) fn download_name(export_id: &str, extension: &str) -> String {
     let date = chrono::Utc::now().format("%Y%m%d");
     let id = key_segment(export_id);
     let short: String = id

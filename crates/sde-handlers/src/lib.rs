@@ -11,6 +11,7 @@ pub mod download_request;
 pub mod email_link;
 pub mod execution;
 pub mod exports;
+pub mod fan_out;
 pub mod generate_csv;
 pub mod notify;
 pub mod posts;

@@ -14,7 +14,7 @@ use sde_aws::{
     S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SlotsConfig,
     SqsNotificationQueue, SsmSecret, SubscriptionsConfig,
 };
-use sde_core::{DownloadLinks, SigningKey, SubscriptionMatcher, UnsubscribeLinks};
+use sde_core::{DownloadLinks, FanOutSettings, SigningKey, SubscriptionMatcher, UnsubscribeLinks};
 use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::{EsConfig, EsIndex};
@@ -88,9 +88,24 @@ pub fn export_settings(
         .ok()
         .and_then(NonZeroUsize::new)
         .ok_or_else(|| ConfigError::new("SDE_EXPORT_BATCH_SIZE", "must be above 0"))?;
+    let rows_per_slice = settings.number(
+        "SDE_EXPORT_ROWS_PER_SLICE",
+        defaults.fan_out.rows_per_slice,
+        1_000..=100_000_000,
+    )?;
+    let max_slices = settings.number(
+        "SDE_EXPORT_MAX_SLICES",
+        u64::from(defaults.fan_out.max_slices),
+        1..=1_000,
+    )?;
     Ok(ExportSettings {
         url_ttl: Duration::from_secs(ttl),
         batch_size,
+        fan_out: FanOutSettings {
+            rows_per_slice,
+            max_slices: u32::try_from(max_slices).unwrap_or(u32::MAX),
+            ..defaults.fan_out
+        },
         ..defaults
     })
 }
@@ -224,6 +239,28 @@ pub struct GenerateCsvDeps {
     pub links: DownloadLinks,
     /// The export state machine, asked whether the export was cancelled.
     pub workflow: SfnWorkflow,
+}
+
+/// `plan-export`.
+#[derive(Debug)]
+pub struct PlanExportDeps {
+    /// The posts index, where the snapshot is pinned.
+    pub index: EsIndex,
+    /// The slice budget.
+    pub settings: ExportSettings,
+}
+
+/// `compose-export`.
+#[derive(Debug)]
+pub struct ComposeExportDeps {
+    /// The posts index, whose snapshot is released.
+    pub index: EsIndex,
+    /// The exports bucket the slices and the file live in.
+    pub store: S3Store,
+    /// Signs the lasting link to the file.
+    pub links: DownloadLinks,
+    /// Link lifetime.
+    pub settings: ExportSettings,
 }
 
 /// `report-graphical` and `report-hybrid`.
@@ -362,6 +399,26 @@ pub async fn generate_csv_deps() -> anyhow::Result<GenerateCsvDeps> {
         settings: export_settings(env)?,
         links: download_links(&sdk).await?,
         workflow: SfnWorkflow::new(&sdk, SfnConfig::from_env()?),
+    })
+}
+
+/// Builds what `plan-export` needs.
+pub async fn plan_export_deps() -> anyhow::Result<PlanExportDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(PlanExportDeps {
+        index: es_index(&sdk).await?,
+        settings: export_settings(env)?,
+    })
+}
+
+/// Builds what `compose-export` needs.
+pub async fn compose_export_deps() -> anyhow::Result<ComposeExportDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(ComposeExportDeps {
+        index: es_index(&sdk).await?,
+        store: S3Store::new(sde_aws::s3_client(&sdk), S3Config::from_env()?),
+        links: download_links(&sdk).await?,
+        settings: export_settings(env)?,
     })
 }
 
@@ -650,6 +707,17 @@ mod tests {
         assert_eq!(too_long.variable, "SDE_URL_TTL_SECS");
         let zero = export_settings(lookup(&[("SDE_EXPORT_BATCH_SIZE", "0")])).unwrap_err();
         assert_eq!(zero.variable, "SDE_EXPORT_BATCH_SIZE");
+        let sliced = export_settings(lookup(&[
+            ("SDE_EXPORT_ROWS_PER_SLICE", "500000"),
+            ("SDE_EXPORT_MAX_SLICES", "16"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (sliced.fan_out.rows_per_slice, sliced.fan_out.max_slices),
+            (500_000, 16)
+        );
+        let tiny = export_settings(lookup(&[("SDE_EXPORT_ROWS_PER_SLICE", "10")])).unwrap_err();
+        assert_eq!(tiny.variable, "SDE_EXPORT_ROWS_PER_SLICE");
     }
 
     #[test]

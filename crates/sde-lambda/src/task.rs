@@ -62,6 +62,26 @@ pub async fn generate_csv(
     Ok(result?)
 }
 
+/// `plan-export`: the execution input in, the slice plan out.
+pub async fn plan_export(
+    index: &dyn SearchIndex,
+    settings: ExportSettings,
+    payload: Value,
+) -> Result<Value, TaskDiagnostic> {
+    Ok(sde_edge::task::plan_export(index, settings, payload).await?)
+}
+
+/// `compose-export`: the slices composed into the export's file, or discarded after a failure.
+pub async fn compose_export(
+    index: &dyn SearchIndex,
+    store: &dyn ObjectStore,
+    links: &DownloadLinks,
+    settings: ExportSettings,
+    payload: Value,
+) -> Result<Value, TaskDiagnostic> {
+    Ok(sde_edge::task::compose_export(index, store, links, settings, payload).await?)
+}
+
 /// `email-link`: the ready email, or the failure email.
 pub async fn email_link(mailer: &dyn Mailer, payload: Value) -> Result<Value, TaskDiagnostic> {
     Ok(sde_edge::task::email_link(mailer, payload).await?)

@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
 /// the one that gives back an ended export's slot, posts, subscriptions, the caller's exports, and
-/// the worker of the real-time notifications queue.
-const FUNCTIONS: [&str; 16] = [
+/// the worker of the real-time notifications queue, and the planning and composing steps of an
+/// export that fans out.
+const FUNCTIONS: [&str; 18] = [
     "download",
     "download-request",
     "generate-csv",
@@ -27,6 +28,8 @@ const FUNCTIONS: [&str; 16] = [
     "release-export-slot",
     "exports",
     "notify-real-time",
+    "plan-export",
+    "compose-export",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).
@@ -111,8 +114,10 @@ fn every_function_the_state_machine_invokes_maps_to_a_binary() {
     assert_eq!(
         referenced,
         BTreeSet::from([
+            "composeExport".into(),
             "emailLink".into(),
             "generateCsv".into(),
+            "planExport".into(),
             "pushResult".into()
         ])
     );

@@ -6,7 +6,7 @@ use crate::hub::WsHub;
 use crate::push_registry::MemoryPushRegistry;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sde_core::{ExportProgress, ProgressBoard};
+use sde_core::{ExportProgress, ProgressBoard, export_of_slice_progress};
 use serde_json::json;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -40,7 +40,10 @@ impl LocalProgressBoard {
         cutoff: DateTime<Utc>,
         is_running: impl Fn(&str) -> bool,
     ) -> usize {
-        self.latest().forget_written_before(cutoff, is_running)
+        // A slice's progress is kept as long as its export runs.
+        self.latest().forget_written_before(cutoff, |id| {
+            is_running(export_of_slice_progress(id).unwrap_or(id))
+        })
     }
 
     /// How many exports' progress is kept.
@@ -56,8 +59,31 @@ impl LocalProgressBoard {
 
 #[async_trait]
 impl ProgressBoard for LocalProgressBoard {
-    fn record(&self, export_id: &str, progress: ExportProgress) {
-        self.latest().insert(export_id, progress);
+    /// A slice's progress (see [`slice_progress_id`](sde_core::slice_progress_id)) is kept, and
+    /// its export's progress becomes the sum over the slices recorded so far, which is what
+    /// `report-status` reads and what push clients are sent.
+    fn record(&self, id: &str, progress: ExportProgress) {
+        let (export_id, progress) = match export_of_slice_progress(id) {
+            None => {
+                self.latest().insert(id, progress);
+                (id, progress)
+            }
+            Some(export_id) => {
+                let mut latest = self.latest();
+                latest.insert(id, progress);
+                let sum = latest
+                    .iter()
+                    .filter(|(key, _)| export_of_slice_progress(key) == Some(export_id))
+                    .fold(ExportProgress::default(), |sum, (_, slice)| {
+                        ExportProgress {
+                            rows_written: sum.rows_written + slice.rows_written,
+                            total_rows: sum.total_rows + slice.total_rows,
+                        }
+                    });
+                latest.insert(export_id, sum);
+                (export_id, sum)
+            }
+        };
         if let Some(connection) = self.registry.connection_for_export(export_id)
             && connection.wants_progress
         {
@@ -82,6 +108,25 @@ mod tests {
         // One process records and reads; nothing needs settling.
         let board = LocalProgressBoard::new(Arc::default(), Arc::default());
         sde_core::testing::progress_board_contract(&board, &board, || async {}).await;
+    }
+
+    #[tokio::test]
+    async fn a_sliced_exports_progress_is_the_sum_of_its_slices() {
+        use sde_core::{Slice, slice_progress_id};
+        let board = LocalProgressBoard::new(Arc::default(), Arc::default());
+        let slice = |index| Slice { index, count: 3 };
+        let at = |rows_written, total_rows| ExportProgress {
+            rows_written,
+            total_rows,
+        };
+        board.record(&slice_progress_id("big", slice(0)), at(10, 100));
+        board.record(&slice_progress_id("big", slice(2)), at(5, 99));
+        board.record(&slice_progress_id("other", slice(1)), at(7, 7));
+        assert_eq!(board.read("big").await, Some(at(15, 199)));
+        board.record(&slice_progress_id("big", slice(0)), at(60, 100));
+        board.record(&slice_progress_id("big", slice(1)), at(1, 100));
+        assert_eq!(board.read("big").await, Some(at(66, 299)));
+        assert_eq!(board.read("other").await, Some(at(7, 7)));
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use sde_core::{
     DownloadLinks, Mailer, ObjectStore, ProgressBoard, PushChannel, PushRegistry, SearchIndex,
     Workflow,
 };
-use sde_edge::task::{email_link, generate_csv, push_result};
+use sde_edge::task::{compose_export, email_link, generate_csv, plan_export, push_result};
 use sde_handlers::TaskFailure;
 use sde_handlers::generate_csv::ExportSettings;
 use sde_states::{TaskError, TaskRegistry};
@@ -25,7 +25,7 @@ pub struct TaskDeps {
     pub export: ExportSettings,
 }
 
-/// Registers `generateCsv`, `emailLink` and `pushResult` — the logical names the definition's
+/// Registers `planExport`, `generateCsv`, `composeExport`, `emailLink` and `pushResult` — the logical names the definition's
 /// `Fn::GetAtt` references use.
 pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
     let d = deps.clone();
@@ -38,6 +38,30 @@ pub fn register_tasks(registry: &TaskRegistry, deps: TaskDeps) {
                 &d.links,
                 d.progress.as_ref(),
                 d.workflow.as_ref(),
+                d.export,
+                payload,
+            )
+            .await
+            .map_err(task_error)
+        }
+    });
+    let d = deps.clone();
+    registry.register_fn("planExport", move |_ctx, payload| {
+        let d = d.clone();
+        async move {
+            plan_export(d.index.as_ref(), d.export, payload)
+                .await
+                .map_err(task_error)
+        }
+    });
+    let d = deps.clone();
+    registry.register_fn("composeExport", move |_ctx, payload| {
+        let d = d.clone();
+        async move {
+            compose_export(
+                d.index.as_ref(),
+                d.store.as_ref(),
+                &d.links,
                 d.export,
                 payload,
             )

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use sde_core::{
     ContentInfo, DownloadGrant, MultipartUpload, ObjectKey, ObjectStore, SignedUrl, SigningKey,
-    StoreError, StoreErrorKind, UrlRefusal, UrlSigner,
+    StoreError, StoreErrorKind, StoredObject, UrlRefusal, UrlSigner,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -195,6 +195,78 @@ impl ObjectStore for LocalFsStore {
             Err(error) => Err(StoreError::io(format!("deleting {key}"), error)),
         }
     }
+
+    /// Appends the parts' files to a staging file, then renames it into place.
+    async fn compose(
+        &self,
+        target: &ObjectKey,
+        parts: &[ObjectKey],
+        _content: &ContentInfo,
+    ) -> Result<StoredObject, StoreError> {
+        let n = self.uploads_started.fetch_add(1, Ordering::Relaxed);
+        let staging = self.staging_dir.join(format!(
+            "{}-{}-{n}.compose",
+            std::process::id(),
+            target.file_name()
+        ));
+        let sources: Vec<(ObjectKey, PathBuf)> = parts
+            .iter()
+            .map(|part| (part.clone(), self.object_path(part)))
+            .collect();
+        let final_path = self.object_path(target);
+        let written = tokio::task::spawn_blocking({
+            let staging = staging.clone();
+            move || concatenate(&sources, &staging, &final_path)
+        })
+        .await
+        .map_err(|e| {
+            StoreError::new(StoreErrorKind::Io, format!("composing {target}")).with_source(e)
+        })?;
+        match written {
+            Ok(bytes) => Ok(StoredObject {
+                key: target.clone(),
+                bytes,
+            }),
+            Err(error) => {
+                let _ = std::fs::remove_file(&staging);
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Copies `sources` in order into `staging`, then renames it to `final_path`; returns its size.
+fn concatenate(
+    sources: &[(ObjectKey, PathBuf)],
+    staging: &Path,
+    final_path: &Path,
+) -> Result<u64, StoreError> {
+    let mut out = std::fs::File::create(staging)
+        .map_err(|e| StoreError::io(format!("creating {}", staging.display()), e))?;
+    let mut bytes = 0;
+    for (key, path) in sources {
+        let mut part = match std::fs::File::open(path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::new(
+                    StoreErrorKind::NotFound,
+                    format!("composing: part {key} is missing"),
+                )
+                .with_source(error));
+            }
+            part => part.map_err(|e| StoreError::io(format!("opening part {key}"), e))?,
+        };
+        bytes += std::io::copy(&mut part, &mut out)
+            .map_err(|e| StoreError::io(format!("copying part {key}"), e))?;
+    }
+    out.sync_all()
+        .map_err(|e| StoreError::io(format!("flushing {}", staging.display()), e))?;
+    if let Some(dir) = final_path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+    }
+    std::fs::rename(staging, final_path)
+        .map_err(|e| StoreError::io(format!("renaming into {}", final_path.display()), e))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

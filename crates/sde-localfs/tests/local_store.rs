@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sde_core::UrlRefusal;
-use sde_core::testing::object_store_contract;
+use sde_core::testing::{object_compose_contract, object_store_contract};
 use sde_core::{ContentInfo, Disposition, ObjectKey, ObjectStore, SignedUrl};
 use sde_localfs::LocalFsStore;
 use std::time::Duration;
@@ -37,6 +37,23 @@ async fn the_local_store_keeps_the_object_store_contract() {
         .unwrap()
         .with_part_size(1024);
     object_store_contract(&store, "contract", |url| {
+        let body = fetch(&store, &url);
+        async move { body }
+    })
+    .await;
+    let staging: Vec<_> = std::fs::read_dir(dir.path().join("tmp/uploads"))
+        .unwrap()
+        .collect();
+    assert!(staging.is_empty(), "no staging file is left behind");
+}
+
+#[tokio::test]
+async fn the_local_store_composes_parts_of_any_size_by_concatenation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalFsStore::open(dir.path(), "http://sde.test")
+        .unwrap()
+        .with_part_size(1024);
+    object_compose_contract(&store, "compose", &[3000, 1, 0, 5000, 17], |url| {
         let body = fetch(&store, &url);
         async move { body }
     })

@@ -113,6 +113,7 @@ struct Stack {
     engine: Engine,
     hub: Arc<PushHub>,
     generate_calls: Arc<Mutex<Vec<Value>>>,
+    compose_calls: Arc<Mutex<Vec<Value>>>,
     emails: Arc<Mutex<Vec<Value>>>,
     push_calls: Arc<Mutex<Vec<Value>>>,
 }
@@ -138,15 +139,35 @@ where
         let calls = calls.clone();
         let generate = generate.clone();
         async move {
+            // Attempts are counted per export, and per slice of a fanned-out export.
+            let run_of = |p: &Value| {
+                (
+                    p.get("export").unwrap_or(p)["exportId"].clone(),
+                    p.get("slice").cloned(),
+                )
+            };
             let attempt = {
                 let mut c = calls.lock().unwrap();
                 c.push(payload.clone());
-                c.iter()
-                    .filter(|p| p["exportId"] == payload["exportId"])
-                    .count()
+                c.iter().filter(|p| run_of(p) == run_of(&payload)).count()
             };
             tokio::time::sleep(Duration::from_millis(5)).await;
             generate(attempt, &payload).map(|_| report_for(&ctx.execution_name))
+        }
+    });
+    registry.register_fn("planExport", move |_, payload| async move {
+        Ok(plan_for(payload["exportId"].as_str().unwrap()))
+    });
+    let compose_calls = Arc::new(Mutex::new(Vec::new()));
+    let composed = compose_calls.clone();
+    registry.register_fn("composeExport", move |ctx, payload| {
+        composed.lock().unwrap().push(payload.clone());
+        async move {
+            if payload.get("parts").is_some() {
+                Ok(report_for(&ctx.execution_name))
+            } else {
+                Ok(Value::Null)
+            }
         }
     });
     let emails = Arc::new(Mutex::new(Vec::new()));
@@ -175,9 +196,29 @@ where
         engine,
         hub,
         generate_calls,
+        compose_calls,
         emails,
         push_calls,
     }
+}
+
+/// The plan the stub `planExport` makes: exports named `sliced-…` fan out over three slices,
+/// the others run once.
+fn plan_for(name: &str) -> Value {
+    if name.starts_with("sliced-") {
+        let slices: Vec<Value> = (0..3).map(|i| json!({"index": i, "count": 3})).collect();
+        json!({"sliced": true, "snapshot": "snap-1", "total": 42, "slices": slices})
+    } else {
+        json!({"sliced": false, "snapshot": null, "total": 42, "slices": []})
+    }
+}
+
+/// The state an execution of `input` carries after planning.
+fn planned(input: Value) -> Value {
+    let mut state = input;
+    let plan = plan_for(state["exportId"].as_str().unwrap());
+    state["plan"] = plan;
+    state
 }
 
 fn always_ok() -> impl Fn(usize, &Value) -> Result<Value, TaskError> + Send + Sync + 'static {
@@ -196,7 +237,16 @@ fn expected_output(kind: &str, name: &str) -> Value {
 #[test]
 fn the_definition_references_exactly_the_designed_functions() {
     let names: Vec<String> = definition().function_names().into_iter().collect();
-    assert_eq!(names, vec!["emailLink", "generateCsv", "pushResult"]);
+    assert_eq!(
+        names,
+        vec![
+            "composeExport",
+            "emailLink",
+            "generateCsv",
+            "planExport",
+            "pushResult"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -209,8 +259,15 @@ async fn a_direct_export_succeeds_with_the_report_as_output() {
     let out = s.engine.wait(&arn).await.unwrap();
     assert_eq!(out.status, ExecutionStatus::Succeeded);
     assert_eq!(out.output, Some(expected_output("direct", "d1")));
-    // generateCsv gets the whole execution input as its payload.
-    assert_eq!(s.generate_calls.lock().unwrap()[0], input("direct", "d1"));
+    // generateCsv gets the whole execution input (and the plan) as its payload.
+    assert_eq!(
+        s.generate_calls.lock().unwrap()[0],
+        planned(input("direct", "d1"))
+    );
+    assert!(
+        s.compose_calls.lock().unwrap().is_empty(),
+        "a small export runs once"
+    );
     assert!(s.emails.lock().unwrap().is_empty() && s.push_calls.lock().unwrap().is_empty());
 }
 
@@ -470,4 +527,97 @@ fn the_definition_passes_asl_validator() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test]
+async fn a_large_export_fans_out_one_run_per_slice_and_is_composed_in_slice_order() {
+    let s = stack(always_ok());
+    let name = "sliced-1";
+    let arn = s
+        .engine
+        .start_execution(name, input("email", name))
+        .unwrap();
+    let out = s.engine.wait(&arn).await.unwrap();
+    assert_eq!(out.status, ExecutionStatus::Succeeded, "{out:?}");
+    assert_eq!(out.output, Some(expected_output("email", name)));
+    let calls = s.generate_calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 3);
+    let mut slices: Vec<Value> = calls.iter().map(|c| c["slice"].clone()).collect();
+    slices.sort_by_key(|slice| slice["index"].as_u64());
+    assert_eq!(
+        slices,
+        (0..3)
+            .map(|i| json!({"index": i, "count": 3}))
+            .collect::<Vec<_>>()
+    );
+    for call in &calls {
+        assert_eq!(call["snapshot"], json!("snap-1"));
+        assert_eq!(call["export"], planned(input("email", name)));
+    }
+    let composed = s.compose_calls.lock().unwrap().clone();
+    assert_eq!(composed.len(), 1);
+    let parts = composed[0]["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 3);
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.get("key").is_some() && p.get("reportURL").is_none())
+    );
+    assert_eq!(composed[0]["plan"], plan_for(name));
+    assert_eq!(
+        s.emails.lock().unwrap().len(),
+        1,
+        "the link is emailed once"
+    );
+}
+
+#[tokio::test]
+async fn a_transient_slice_failure_retries_that_slice_alone() {
+    let s = stack(|attempt, payload| {
+        if payload["slice"]["index"] == json!(1) && attempt < 2 {
+            Err(TaskError::new("Export.Transient", "index unavailable"))
+        } else {
+            Ok(json!({}))
+        }
+    });
+    let arn = s
+        .engine
+        .start_execution("sliced-2", input("direct", "sliced-2"))
+        .unwrap();
+    let out = s.engine.wait(&arn).await.unwrap();
+    assert_eq!(out.status, ExecutionStatus::Succeeded, "{out:?}");
+    let calls = s.generate_calls.lock().unwrap().clone();
+    let runs_of = |i: u64| {
+        calls
+            .iter()
+            .filter(|c| c["slice"]["index"] == json!(i))
+            .count()
+    };
+    assert_eq!((runs_of(0), runs_of(1), runs_of(2)), (1, 2, 1));
+}
+
+#[tokio::test]
+async fn a_slice_failing_for_good_fails_the_export_discards_the_slices_and_tells_the_owner() {
+    let s = stack(|_, payload| {
+        if payload["slice"]["index"] == json!(2) {
+            Err(TaskError::new("Export.Failed", "the disk is full"))
+        } else {
+            Ok(json!({}))
+        }
+    });
+    let arn = s
+        .engine
+        .start_execution("sliced-3", input("email", "sliced-3"))
+        .unwrap();
+    let out = s.engine.wait(&arn).await.unwrap();
+    assert_eq!(out.status, ExecutionStatus::Failed);
+    assert_eq!(out.error.as_deref(), Some("Export.Failed"));
+    assert!(out.cause.unwrap().contains("the disk is full"));
+    let composed = s.compose_calls.lock().unwrap().clone();
+    assert_eq!(composed.len(), 1, "one discard, no composition");
+    assert!(composed[0].get("parts").is_none());
+    assert_eq!(composed[0]["plan"], plan_for("sliced-3"));
+    let emails = s.emails.lock().unwrap();
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0]["failure"]["Error"], json!("Export.Failed"));
 }

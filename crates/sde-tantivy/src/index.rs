@@ -8,12 +8,15 @@ use crate::schema::{PostFields, StoredPost, text_analyzer, tokenizers};
 use async_trait::async_trait;
 use sde_core::{
     IndexError, IndexErrorKind, PageRequest, Post, PostQuery, PostScan, SearchIndex, SearchPage,
+    Slice, Snapshot,
 };
 use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{EnableScoring, Query, TermSetQuery};
 use tantivy::store::Compressor;
@@ -57,6 +60,15 @@ struct Inner {
     /// Held while a new post is written, so posts stored at the same time take the index's one
     /// writer in turn instead of failing on its lock.
     posting: Mutex<()>,
+    /// Searchers pinned for sliced exports, by snapshot id.
+    snapshots: Mutex<HashMap<String, Pinned>>,
+}
+
+/// A searcher generation kept alive for the slices of one export.
+struct Pinned {
+    searcher: Searcher,
+    keep_alive: Duration,
+    expires_at: Instant,
 }
 
 impl fmt::Debug for TantivyIndex {
@@ -128,6 +140,7 @@ impl TantivyIndex {
                 fields,
                 location,
                 posting: Mutex::new(()),
+                snapshots: Mutex::default(),
             }),
         })
     }
@@ -295,7 +308,14 @@ impl Inner {
     }
 
     fn prepare_scan(&self, query: &PostQuery) -> Result<PreparedScan, IndexError> {
-        let searcher = self.reader.searcher();
+        self.prepare_scan_on(self.reader.searcher(), query)
+    }
+
+    fn prepare_scan_on(
+        &self,
+        searcher: Searcher,
+        query: &PostQuery,
+    ) -> Result<PreparedScan, IndexError> {
         let query = query::build(query, &self.fields, &mut text_analyzer());
         let weight = query
             .weight(EnableScoring::disabled_from_searcher(&searcher))
@@ -396,6 +416,57 @@ fn top_of_dis_max(
         .collect())
 }
 
+impl Inner {
+    /// The pinned snapshots, without those past their expiry.
+    fn snapshots(&self) -> MutexGuard<'_, HashMap<String, Pinned>> {
+        let mut snapshots = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        snapshots.retain(|_, pinned| pinned.expires_at > now);
+        snapshots
+    }
+
+    /// Pins the current searcher for `keep_alive` and counts the matches of `query` in it.
+    fn open_snapshot(
+        &self,
+        query: &PostQuery,
+        keep_alive: Duration,
+    ) -> Result<Snapshot, IndexError> {
+        let searcher = self.reader.searcher();
+        let total = self.prepare_scan_on(searcher.clone(), query)?.total();
+        static OPENED: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        let id = format!(
+            "tantivy-{nanos:x}-{}",
+            OPENED.fetch_add(1, AtomicOrdering::Relaxed)
+        );
+        let pinned = Pinned {
+            searcher,
+            keep_alive,
+            expires_at: Instant::now() + keep_alive,
+        };
+        self.snapshots().insert(id.clone(), pinned);
+        Ok(Snapshot { id, total })
+    }
+
+    /// The searcher of `snapshot`, its expiry pushed `keep_alive` on.
+    fn pinned(&self, snapshot: &str) -> Result<Searcher, IndexError> {
+        let mut snapshots = self.snapshots();
+        let pinned = snapshots.get_mut(snapshot).ok_or_else(|| {
+            IndexError::new(
+                IndexErrorKind::Rejected,
+                "scanning a slice: the snapshot is unknown or expired",
+            )
+        })?;
+        pinned.expires_at = Instant::now() + pinned.keep_alive;
+        Ok(pinned.searcher.clone())
+    }
+}
+
 #[async_trait]
 impl SearchIndex for TantivyIndex {
     async fn search(&self, query: &PostQuery, page: PageRequest) -> Result<SearchPage, IndexError> {
@@ -422,6 +493,62 @@ impl SearchIndex for TantivyIndex {
             batch_size, producers, "scan started"
         );
         Ok(Box::new(scan::start(prepared, batch_size, producers)))
+    }
+
+    /// Pins the reader's current searcher: its segments stay readable however many commits and
+    /// merges follow, until the snapshot is closed or unused for `keep_alive`.
+    async fn open_snapshot(
+        &self,
+        query: &PostQuery,
+        keep_alive: Duration,
+    ) -> Result<Option<Snapshot>, IndexError> {
+        let inner = Arc::clone(&self.inner);
+        let query = query.clone();
+        let snapshot = tokio::task::spawn_blocking(move || inner.open_snapshot(&query, keep_alive))
+            .await
+            .map_err(|error| from_join("opening a snapshot", error))??;
+        debug!(
+            snapshot = snapshot.id,
+            total = snapshot.total,
+            "snapshot opened"
+        );
+        Ok(Some(snapshot))
+    }
+
+    async fn scan_slice(
+        &self,
+        snapshot: &str,
+        query: &PostQuery,
+        slice: Slice,
+        batch_size: NonZeroUsize,
+    ) -> Result<Box<dyn PostScan>, IndexError> {
+        if !slice.is_valid() {
+            return Err(IndexError::new(
+                IndexErrorKind::Rejected,
+                format!("scanning slice {} of {}", slice.index, slice.count),
+            ));
+        }
+        let searcher = self.inner.pinned(snapshot)?;
+        let inner = Arc::clone(&self.inner);
+        let query = query.clone();
+        let prepared = tokio::task::spawn_blocking(move || inner.prepare_scan_on(searcher, &query))
+            .await
+            .map_err(|error| from_join("preparing a slice", error))??
+            .slice(slice);
+        let producers = prepared.producers(batch_size);
+        debug!(
+            total = prepared.total(),
+            slice = slice.index,
+            of = slice.count,
+            producers,
+            "slice scan started"
+        );
+        Ok(Box::new(scan::start(prepared, batch_size, producers)))
+    }
+
+    async fn close_snapshot(&self, snapshot: &str) -> Result<(), IndexError> {
+        self.inner.snapshots().remove(snapshot);
+        Ok(())
     }
 }
 
@@ -612,6 +739,172 @@ mod tests {
         }
         scan.close().await.unwrap();
         batches
+    }
+
+    /// The posts (id, content) of slice `slice` of `snapshot`, read by `producers` producers.
+    async fn slice_of(
+        index: &TantivyIndex,
+        snapshot: &str,
+        query: &PostQuery,
+        slice: Slice,
+        batch_size: usize,
+        producers: usize,
+    ) -> Vec<(String, String)> {
+        let searcher = index.inner.pinned(snapshot).unwrap();
+        let prepared = index
+            .inner
+            .prepare_scan_on(searcher, query)
+            .unwrap()
+            .slice(slice);
+        let total = prepared.total();
+        let batch_size = NonZeroUsize::new(batch_size).unwrap();
+        let producers = NonZeroUsize::new(producers).unwrap();
+        let mut scan: Box<dyn PostScan> = Box::new(scan::start(prepared, batch_size, producers));
+        let mut found = Vec::new();
+        let mut batch = Vec::new();
+        while scan.next_batch(&mut batch).await.unwrap() {
+            found.extend(batch.drain(..).map(|post| (post.id, post.content)));
+        }
+        scan.close().await.unwrap();
+        assert_eq!(found.len() as u64, total, "a slice yields its own total");
+        found
+    }
+
+    #[tokio::test]
+    async fn the_slices_of_a_snapshot_are_the_scan_it_pinned_whatever_is_written_after() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        writer
+            .writer
+            .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        for round in 0..4 {
+            for i in 0..60 {
+                let id = format!("p{}", (round * 45 + i) % 200);
+                let content = if i % 3 == 0 { "cats" } else { "dogs" };
+                writer.add(&post(&id, content)).unwrap();
+            }
+            writer.checkpoint().unwrap();
+        }
+        let cats = PostQuery {
+            terms: vec!["cats".to_owned()],
+            ..PostQuery::default()
+        };
+        let keep = Duration::from_secs(60);
+        let mut pinned = Vec::new();
+        for query in [PostQuery::default(), cats] {
+            let expected = {
+                let mut all: Vec<(String, String)> = Vec::new();
+                let mut scan = index.scan(&query, NonZeroUsize::MIN).await.unwrap();
+                let mut batch = Vec::new();
+                while scan.next_batch(&mut batch).await.unwrap() {
+                    all.extend(batch.drain(..).map(|p| (p.id, p.content)));
+                }
+                all.sort();
+                all
+            };
+            let snapshot = index.open_snapshot(&query, keep).await.unwrap().unwrap();
+            assert_eq!(snapshot.total, expected.len() as u64);
+            pinned.push((query, snapshot, expected));
+        }
+        // Posts arrive, replace others and are merged away after the snapshots were taken.
+        for i in 0..80 {
+            let content = if i % 2 == 0 { "cats" } else { "dogs" };
+            writer.add(&post(&format!("p{}", i * 3), content)).unwrap();
+            writer.add(&post(&format!("new{i}"), content)).unwrap();
+        }
+        writer.commit().unwrap();
+
+        for (query, snapshot, expected) in &pinned {
+            let now = {
+                let mut scan = index.scan(query, NonZeroUsize::MIN).await.unwrap();
+                let mut batch = Vec::new();
+                let mut all = Vec::new();
+                while scan.next_batch(&mut batch).await.unwrap() {
+                    all.extend(batch.drain(..).map(|p| (p.id, p.content)));
+                }
+                all.sort();
+                all
+            };
+            assert_ne!(&now, expected, "the index did change");
+            for count in 1..=5 {
+                for (batch_size, producers) in [(1, 1), (7, 2), (500, 3)] {
+                    let mut union = Vec::new();
+                    for index_of in 0..count {
+                        let slice = Slice {
+                            index: index_of,
+                            count,
+                        };
+                        let part =
+                            slice_of(&index, &snapshot.id, query, slice, batch_size, producers)
+                                .await;
+                        union.extend(part);
+                    }
+                    union.sort();
+                    assert_eq!(
+                        &union, expected,
+                        "{count} slices of {query:?} in batches of {batch_size}"
+                    );
+                }
+            }
+            // Through the trait as well.
+            let mut union = Vec::new();
+            for i in 0..3 {
+                let slice = Slice { index: i, count: 3 };
+                let mut scan = index
+                    .scan_slice(&snapshot.id, query, slice, NonZeroUsize::new(5).unwrap())
+                    .await
+                    .unwrap();
+                let mut batch = Vec::new();
+                while scan.next_batch(&mut batch).await.unwrap() {
+                    union.extend(batch.drain(..).map(|p| (p.id, p.content)));
+                }
+                scan.close().await.unwrap();
+            }
+            union.sort();
+            assert_eq!(&union, expected);
+            index.close_snapshot(&snapshot.id).await.unwrap();
+            let closed = index
+                .scan_slice(
+                    &snapshot.id,
+                    query,
+                    Slice { index: 0, count: 1 },
+                    NonZeroUsize::MIN,
+                )
+                .await
+                .err()
+                .unwrap();
+            assert_eq!(
+                closed.kind,
+                IndexErrorKind::Rejected,
+                "a closed snapshot is gone"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_unused_for_its_keep_alive_expires() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let snapshot = index
+            .open_snapshot(&PostQuery::default(), Duration::from_millis(20))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let error = index
+            .scan_slice(
+                &snapshot.id,
+                &PostQuery::default(),
+                Slice { index: 0, count: 1 },
+                NonZeroUsize::MIN,
+            )
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(error.kind, IndexErrorKind::Rejected);
+        assert!(
+            index.inner.snapshots().is_empty(),
+            "the expired searcher is released"
+        );
     }
 
     #[tokio::test]

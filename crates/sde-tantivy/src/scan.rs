@@ -18,8 +18,9 @@
 use crate::error::{from_join, from_tantivy};
 use crate::schema::StoredPost;
 use async_trait::async_trait;
-use sde_core::{IndexError, IndexErrorKind, Post, PostScan};
+use sde_core::{IndexError, IndexErrorKind, Post, PostScan, Slice};
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::mpsc as recycle;
 use tantivy::directory::OwnedBytes;
@@ -50,7 +51,8 @@ pub(crate) struct PreparedScan {
     weight: Box<dyn Weight>,
     /// Matches per segment, in the searcher's segment order.
     counts: Vec<u32>,
-    total: u64,
+    /// The matches, numbered in scan order, this scan yields: all of them, or one slice's.
+    range: Range<u64>,
 }
 
 impl PreparedScan {
@@ -67,19 +69,26 @@ impl PreparedScan {
             searcher,
             weight,
             counts,
-            total,
+            range: 0..total,
         })
+    }
+
+    /// Narrows the scan to `slice` of its matches (numbered in scan order, which is fixed for
+    /// one searcher), so the slices of one snapshot partition its matches.
+    pub fn slice(mut self, slice: Slice) -> Self {
+        self.range = slice.range(self.range.end - self.range.start);
+        self
     }
 
     /// The exact number of posts the scan will yield.
     pub fn total(&self) -> u64 {
-        self.total
+        self.range.end - self.range.start
     }
 
     /// The number of producers to read this scan with on this machine.
     pub fn producers(&self, batch_size: NonZeroUsize) -> NonZeroUsize {
         let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        producers_for(self.total, self.searcher.num_docs(), batch_size, cores)
+        producers_for(self.total(), self.searcher.num_docs(), batch_size, cores)
     }
 }
 
@@ -116,7 +125,7 @@ pub(crate) fn start(
     batch_size: NonZeroUsize,
     producers: NonZeroUsize,
 ) -> TantivyScan {
-    let total = prepared.total;
+    let total = prepared.total();
     let prepared = Arc::new(prepared);
     let mut turns = Vec::with_capacity(producers.get());
     let mut handles = Vec::with_capacity(producers.get());
@@ -235,6 +244,8 @@ fn produce(prepared: &PreparedScan, rota: Rota, channels: Channels) {
 /// Sends every match of this producer's turns in (segment, doc id) order; returns early once the
 /// receiver is gone.
 fn walk(prepared: &PreparedScan, mut rota: Rota, batches: &mut Batcher) -> Result<(), IndexError> {
+    let range = &prepared.range;
+    let mut before = 0u64;
     for (segment, &count) in prepared
         .searcher
         .segment_readers()
@@ -244,6 +255,19 @@ fn walk(prepared: &PreparedScan, mut rota: Rota, batches: &mut Batcher) -> Resul
         if batches.channels.sender.is_closed() {
             return Ok(());
         }
+        // This segment's matches are numbered `first..before` in scan order; the scan yields
+        // those in its range: `skip` of them are before it, `take` in it.
+        let first = before;
+        before += u64::from(count);
+        if before <= range.start || count == 0 {
+            continue;
+        }
+        if first >= range.end {
+            break;
+        }
+        let skip = usize::try_from(range.start.saturating_sub(first)).unwrap_or(usize::MAX);
+        let take =
+            usize::try_from(before.min(range.end) - first.max(range.start)).unwrap_or(usize::MAX);
         let store = segment
             .get_store_reader(SCAN_DOC_STORE_CACHE_BLOCKS)
             .map_err(|error| {
@@ -255,7 +279,7 @@ fn walk(prepared: &PreparedScan, mut rota: Rota, batches: &mut Batcher) -> Resul
             // doc store front to back, one block after another, instead of looking each match
             // up in the block index and the block cache. The other producers' posts are skipped
             // as if deleted, so they are never decoded here.
-            let (mine, count) = rota.take_segment(segment);
+            let (mine, count) = rota.take_segment(segment, skip, take);
             if count == 0 {
                 continue;
             }
@@ -273,8 +297,16 @@ fn walk(prepared: &PreparedScan, mut rota: Rota, batches: &mut Batcher) -> Resul
             .scorer(segment, 1.0)
             .map_err(|error| from_tantivy("starting a segment of a scan", error))?;
         let mut doc = scorer.doc();
+        let mut ordinal = 0usize;
         while doc != TERMINATED {
-            if alive.is_none_or(|alive| alive.is_alive(doc)) && rota.take() {
+            let in_range = alive.is_none_or(|alive| alive.is_alive(doc)) && {
+                ordinal += 1;
+                ordinal > skip
+            };
+            if ordinal > skip + take {
+                break;
+            }
+            if in_range && rota.take() {
                 let post = store
                     .get::<StoredPost>(doc)
                     .map_err(|error| from_tantivy("reading a post of a scan", error))?;
@@ -327,19 +359,36 @@ impl Rota {
         mine
     }
 
-    /// Moves past every live post of `segment`; returns the set of those that are this
-    /// producer's (`None`: every post of the segment) and how many there are. A lone producer
-    /// owns every post, so its rota need not move.
-    fn take_segment(&mut self, segment: &SegmentReader) -> (Option<AliveBitSet>, usize) {
+    /// Moves past `take` live posts of `segment` after the first `skip`; returns the set of
+    /// those that are this producer's (`None`: every post of the segment) and how many there
+    /// are. A lone producer of a whole segment owns every post, so its rota need not move.
+    fn take_segment(
+        &mut self,
+        segment: &SegmentReader,
+        skip: usize,
+        take: usize,
+    ) -> (Option<AliveBitSet>, usize) {
         let alive = segment.alive_bitset();
-        if self.producers == 1 {
+        let whole = skip == 0 && take >= segment.num_docs() as usize;
+        if self.producers == 1 && whole {
             return (alive.cloned(), segment.num_docs() as usize);
         }
         let max_doc = segment.max_doc();
         let mut mine = BitSet::with_max_value(max_doc);
         let mut count = 0;
+        let mut ordinal = 0usize;
         for doc in 0..max_doc {
-            if alive.is_none_or(|alive| alive.is_alive(doc)) && self.take() {
+            if !alive.is_none_or(|alive| alive.is_alive(doc)) {
+                continue;
+            }
+            ordinal += 1;
+            if ordinal <= skip {
+                continue;
+            }
+            if ordinal > skip + take {
+                break;
+            }
+            if self.take() {
                 mine.insert(doc);
                 count += 1;
             }

@@ -25,7 +25,7 @@ pub use delivery_ledger::delivery_ledger_contract;
 pub use export_slots::export_slots_contract;
 pub use fakes::{MemoryLedger, MemorySubscriptions, RecordingMailer, RecordingQueue, WordMatcher};
 pub use mailer::{DeliveredEmail, mailer_contract};
-pub use object_store::object_store_contract;
+pub use object_store::{object_compose_contract, object_store_contract};
 pub use post_store::{StoreUnderTest, new_post};
 pub use progress_board::progress_board_contract;
 pub use push_channel::{PushClients, push_channel_contract};

@@ -125,3 +125,87 @@ where
     );
     in_progress.abort().await.unwrap();
 }
+
+/// Runs the composition contract against `store`: objects of `sizes` bytes (any mix, empty
+/// ones included) composed in order read back as their concatenation, the parts stay, nothing
+/// of the target is left after a missing part, and no parts compose to an empty object. Pass
+/// sizes that make the store's own limits bite (on S3: parts under 5 MiB in the middle).
+pub async fn object_compose_contract<F, Fut>(
+    store: &dyn ObjectStore,
+    prefix: &str,
+    sizes: &[usize],
+    fetch: F,
+) where
+    F: Fn(SignedUrl) -> Fut,
+    Fut: Future<Output = Option<Vec<u8>>>,
+{
+    let run = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let key = |name: &str| ObjectKey::new(format!("{prefix}/{run}/{name}")).unwrap();
+    let content = ContentInfo {
+        content_type: "text/csv; charset=utf-8".into(),
+        download_name: "composed.csv".into(),
+        disposition: Disposition::Attachment,
+    };
+    let ttl = Duration::from_secs(600);
+
+    let mut parts = Vec::new();
+    let mut expected = Vec::new();
+    for (n, &size) in sizes.iter().enumerate() {
+        let part = key(&format!("slices/{n}.part"));
+        // Each part's bytes differ from its neighbours', so a part out of place shows.
+        let bytes: Vec<u8> = (0..size).map(|i| ((i + 7 * n) % 251) as u8).collect();
+        let mut upload = store.start_upload(&part, &content).await.unwrap();
+        let part_size = upload.part_size().max(1);
+        for chunk in bytes.chunks(part_size) {
+            upload
+                .upload_part(Bytes::copy_from_slice(chunk))
+                .await
+                .unwrap();
+        }
+        if bytes.is_empty() {
+            upload.upload_part(Bytes::new()).await.unwrap();
+        }
+        upload.complete().await.unwrap();
+        expected.extend_from_slice(&bytes);
+        parts.push(part);
+    }
+
+    let target = key("composed.csv");
+    let composed = store.compose(&target, &parts, &content).await.unwrap();
+    assert_eq!(composed.key, target);
+    assert_eq!(composed.bytes, expected.len() as u64);
+    let url = store.presign_get(&target, &content, ttl).await.unwrap();
+    assert!(
+        fetch(url).await == Some(expected),
+        "the composed object is the parts' concatenation in order"
+    );
+    for part in &parts {
+        assert!(store.exists(part).await.unwrap(), "the parts stay");
+    }
+
+    // A missing part fails the whole, and nothing appears under the target.
+    let broken = key("broken.csv");
+    let mut with_a_gap = parts.clone();
+    with_a_gap.insert(with_a_gap.len() / 2, key("slices/missing.part"));
+    let error = store
+        .compose(&broken, &with_a_gap, &content)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, crate::store::StoreErrorKind::NotFound);
+    assert!(!store.exists(&broken).await.unwrap());
+
+    // Nothing composed is an empty object.
+    let empty = key("empty.csv");
+    assert_eq!(store.compose(&empty, &[], &content).await.unwrap().bytes, 0);
+    let url = store.presign_get(&empty, &content, ttl).await.unwrap();
+    assert_eq!(fetch(url).await, Some(Vec::new()));
+
+    for part in parts {
+        store.delete(&part).await.unwrap();
+    }
+    store.delete(&target).await.unwrap();
+    store.delete(&empty).await.unwrap();
+}

@@ -3,12 +3,14 @@
 //! instead of once per function. Each function here is a dozen lines: build its parts once from
 //! the environment (failing the cold start with the variable's name), then serve its events.
 
+pub mod compose_export;
 pub mod download;
 pub mod download_request;
 pub mod email_link;
 pub mod exports;
 pub mod generate_csv;
 pub mod notify_real_time;
+pub mod plan_export;
 pub mod posts;
 pub mod push_open_connection;
 pub mod push_result;
@@ -22,13 +24,15 @@ pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; 18] = [
+    "compose-export",
     "download",
     "download-request",
     "email-link",
     "exports",
     "generate-csv",
     "notify-real-time",
+    "plan-export",
     "posts",
     "push-open-connection",
     "push-result",
@@ -49,12 +53,14 @@ pub struct UnknownFunction(pub String);
 /// Runs the function `name` until the sandbox is recycled.
 pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
     match name {
+        "compose-export" => compose_export::run().await,
         "download" => download::run().await,
         "download-request" => download_request::run().await,
         "email-link" => email_link::run().await,
         "exports" => exports::run().await,
         "generate-csv" => generate_csv::run().await,
         "notify-real-time" => notify_real_time::run().await,
+        "plan-export" => plan_export::run().await,
         "posts" => posts::run().await,
         "push-open-connection" => push_open_connection::run().await,
         "push-result" => push_result::run().await,
