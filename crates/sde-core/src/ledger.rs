@@ -38,6 +38,11 @@ pub fn real_time_key(user: &str, post_id: &str) -> String {
     format!("realtime#{user}#{post_id}")
 }
 
+/// The ledger key of `user`'s daily digest of `day` (`YYYY-MM-DD`).
+pub fn daily_key(user: &str, day: chrono::NaiveDate) -> String {
+    format!("daily#{user}#{day}")
+}
+
 /// The answer to [`DeliveryLedger::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

@@ -48,7 +48,7 @@ pub use fanout::{
 };
 pub use index::{IndexError, IndexErrorKind, PostScan, SearchIndex, SearchPage};
 pub use ledger::{
-    Claim, DeliveryLedger, LedgerError, LedgerErrorKind, LedgerRecord, real_time_key,
+    Claim, DeliveryLedger, LedgerError, LedgerErrorKind, LedgerRecord, daily_key, real_time_key,
 };
 pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
 pub use matching::SubscriptionMatcher;

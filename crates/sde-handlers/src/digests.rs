@@ -10,17 +10,19 @@
 //!
 //! "Matching" is what `/search` means for the term: the same query, over the day as a date range.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use sde_core::notices::{Footer, search_link};
 use sde_core::subscriptions::normalise;
 use sde_core::{
-    DateRange, Digest, EmailMessage, IndexError, MatchedPost, Post, PostQuery, SearchIndex,
-    SubscriptionKind, Subscriptions, SubscriptionsError, html,
+    Claim, DateRange, DeliveryError, DeliveryLedger, Digest, EmailMessage, IndexError, LedgerError,
+    Mailer, MatchedPost, Post, PostQuery, SearchIndex, SubscriptionKind, Subscriptions,
+    SubscriptionsError, UnsubscribeLinks, daily_key, describe_chain, html,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
+use tracing::{info, warn};
 
 /// How many daily subscriptions one page of the planning walk reads.
 pub const PLAN_PAGE: u32 = 500;
@@ -28,13 +30,138 @@ pub const PLAN_PAGE: u32 = 500;
 /// Posts read per batch when collecting a term's matches.
 const SCAN_BATCH: NonZeroUsize = NonZeroUsize::new(1_000).expect("non-zero");
 
-/// Why a digest could not be made.
+/// Why a digest could not be made or sent; trying again later may succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
     #[error("reading the subscriptions")]
     Subscriptions(#[from] SubscriptionsError),
     #[error("searching the day's posts")]
     Index(#[from] IndexError),
+    #[error("recording the digest as sent")]
+    Ledger(#[from] LedgerError),
+    #[error("sending the digest")]
+    Mail(#[from] DeliveryError),
+    #[error("another run is sending this digest until {until}")]
+    InProgress { until: DateTime<Utc> },
+}
+
+/// How long a claim on a digest keeps other runs out: far above the time one send takes.
+pub const LEASE: Duration = Duration::minutes(5);
+/// How long a sent digest is remembered: longer than any retry of a day's run.
+pub const KEEP: Duration = Duration::days(15);
+
+/// What [`send_daily_digest`] and [`send_daily_digests`] use.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestDeps<'a> {
+    pub index: &'a dyn SearchIndex,
+    pub subscriptions: &'a dyn Subscriptions,
+    pub ledger: &'a dyn DeliveryLedger,
+    pub mailer: &'a dyn Mailer,
+    /// The frontend's address, for search links.
+    pub site: &'a str,
+    /// Signs the emails' one-click unsubscribe links.
+    pub unsubscribe: &'a UnsubscribeLinks,
+}
+
+/// What sending one user's digest did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestSent {
+    Sent,
+    /// Nothing of the day matched: no email.
+    NothingToSend,
+    /// An earlier run sent it.
+    AlreadySent,
+    /// No verified address is recorded for the user: not mailed.
+    NoAddress,
+}
+
+/// Sends `user` their digest of `matches`' day, at most once however often it is asked
+/// (a [`daily_key`] in the ledger: claim, send, mark sent; released if the send fails).
+pub async fn send_daily_digest(
+    deps: DigestDeps<'_>,
+    matches: &DayMatches,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Result<DigestSent, DigestError> {
+    let key = daily_key(user, matches.day());
+    let Some(address) = deps.subscriptions.address(user).await? else {
+        warn!(
+            user,
+            "no address recorded for a daily subscriber; not mailed"
+        );
+        return Ok(DigestSent::NoAddress);
+    };
+    let digest = compose_daily_digest(deps.index, deps.subscriptions, matches, user).await?;
+    if digest.is_empty() {
+        return Ok(DigestSent::NothingToSend);
+    }
+    let token = match deps.ledger.claim(&key, now + LEASE, now + KEEP).await? {
+        Claim::Claimed { token } => token,
+        Claim::AlreadySent => return Ok(DigestSent::AlreadySent),
+        Claim::InProgress { until } => return Err(DigestError::InProgress { until }),
+    };
+    let footer = Footer {
+        site: deps.site,
+        unsubscribe: deps.unsubscribe,
+        user,
+        kind: SubscriptionKind::Daily,
+        now,
+    };
+    let message = daily_digest_email(&address, matches.day(), &digest, &footer);
+    match deps.mailer.send(&message).await {
+        Ok(message_id) => {
+            if let Err(error) = deps.ledger.mark_sent(&key, now + KEEP).await {
+                // Sent: failing now would not unsend it; the lease keeps reruns out for a while.
+                warn!(user, error = %describe_chain(&error), "a sent digest could not be marked sent");
+            }
+            info!(user, message_id, posts = digest.shown(), day = %matches.day(), "daily digest sent");
+            Ok(DigestSent::Sent)
+        }
+        Err(error) => {
+            if let Err(release) = deps.ledger.release(&key, &token).await {
+                warn!(user, error = %describe_chain(&release), "a failed digest's claim could not be released");
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// What one day's run did, user by user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestRun {
+    pub sent: usize,
+    pub nothing_to_send: usize,
+    pub already_sent: usize,
+    pub no_address: usize,
+    /// Users whose digest failed (logged with its cause); running the day again retries them.
+    pub failed: usize,
+}
+
+/// Sends every daily subscriber their digest of `day`, one user after another. One user's
+/// failure is logged and counted, and the run goes on; running the same day again sends only
+/// what was not sent.
+pub async fn send_daily_digests(
+    deps: DigestDeps<'_>,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<DigestRun, SubscriptionsError> {
+    let users = daily_digest_users(deps.subscriptions, PLAN_PAGE).await?;
+    let matches = DayMatches::new(day);
+    let mut run = DigestRun::default();
+    for user in &users {
+        match send_daily_digest(deps, &matches, user, now).await {
+            Ok(DigestSent::Sent) => run.sent += 1,
+            Ok(DigestSent::NothingToSend) => run.nothing_to_send += 1,
+            Ok(DigestSent::AlreadySent) => run.already_sent += 1,
+            Ok(DigestSent::NoAddress) => run.no_address += 1,
+            Err(error) => {
+                run.failed += 1;
+                warn!(user, %day, error = %describe_chain(&error), "daily digest not sent");
+            }
+        }
+    }
+    info!(%day, ?run, "daily digests done");
+    Ok(run)
 }
 
 /// `[day 00:00 UTC, next day 00:00 UTC)`.
@@ -252,7 +379,7 @@ pub fn daily_digest_email(
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
-    use sde_core::testing::MemorySubscriptions;
+    use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer};
     use sde_core::{
         Added, SigningKey, SubscriptionTerm, UnsubscribeGrant, UnsubscribeLinks, UnsubscribeScope,
         UserId,
@@ -473,5 +600,74 @@ mod tests {
             range.to,
             Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap())
         );
+    }
+
+    #[tokio::test]
+    async fn each_users_digest_goes_out_once_however_often_the_day_is_run() {
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        for (id, hour, content) in [("p1", 3, "aurora tonight"), ("p2", 9, "cats and dogs")] {
+            writer
+                .add(&post(
+                    id,
+                    "bob",
+                    midnight + Duration::hours(hour),
+                    content,
+                    &[],
+                ))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let book = MemorySubscriptions::default();
+        for (user, term) in [
+            ("ada", "aurora"),
+            ("cy", "cats"),
+            ("dee", "zeppelin"),
+            ("eve", "dogs"),
+        ] {
+            subscribe(&book, user, SubscriptionKind::Daily, term).await;
+            if user != "eve" {
+                book.set_address(user, &format!("{user}@example.com"))
+                    .await
+                    .unwrap();
+            }
+        }
+        let (ledger, mailer) = (MemoryLedger::default(), RecordingMailer::default());
+        let unsubscribe = UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example");
+        let deps = DigestDeps {
+            index: &index,
+            subscriptions: &book,
+            ledger: &ledger,
+            mailer: &mailer,
+            site: "https://app.example",
+            unsubscribe: &unsubscribe,
+        };
+        let now = midnight + Duration::hours(25);
+
+        // Cy's mail provider is down: the run goes on, and Cy is counted as failed.
+        mailer.fail_for("cy@example.com", true);
+        let first = send_daily_digests(deps, day(), now).await.unwrap();
+        assert_eq!(
+            first,
+            DigestRun {
+                sent: 1,
+                nothing_to_send: 1,
+                already_sent: 0,
+                no_address: 1,
+                failed: 1
+            }
+        );
+        // Run again, provider back: only Cy's digest goes out.
+        mailer.fail_for("cy@example.com", false);
+        let second = send_daily_digests(deps, day(), now).await.unwrap();
+        assert_eq!((second.sent, second.already_sent, second.failed), (1, 1, 0));
+        let third = send_daily_digests(deps, day(), now).await.unwrap();
+        assert_eq!((third.sent, third.already_sent), (0, 2));
+        let to: Vec<String> = mailer.sent().into_iter().map(|m| m.to).collect();
+        assert_eq!(to, ["ada@example.com", "cy@example.com"]);
+        let ada = &mailer.sent()[0];
+        assert!(ada.text.contains("aurora tonight"), "{}", ada.text);
+        assert!(ada.unsubscribe.is_some());
     }
 }
