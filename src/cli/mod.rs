@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch for the `sde` binary.
 
+mod digests;
 mod export;
 mod import;
 mod serve;
@@ -27,6 +28,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Export every post matching a search to a file.
     Export(export::ExportArgs),
+    /// Send one day's daily digests now (the stack sends the day before's at 01:00 UTC).
+    Digests(digests::DigestsArgs),
 }
 
 /// Where the embedded index, export files and secrets live.
@@ -51,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Export(args) => export::run(args).await,
+        Command::Digests(args) => digests::run(args).await,
     }
 }
 

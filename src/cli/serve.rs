@@ -45,8 +45,24 @@ pub struct ServeArgs {
     /// Expected audience (app client id) of --issuer's tokens.
     #[arg(long, env = "SDE_AUTH_AUDIENCE")]
     pub audience: Option<String>,
+    /// When (UTC, HH:MM) the previous day's daily digests are sent every day, or `off`.
+    #[arg(long, env = "SDE_DIGEST_TIME", default_value = "01:00", value_parser = parse_digest_time)]
+    pub digest_time: DigestTime,
     #[command(flatten)]
     pub data: DataDirArg,
+}
+
+/// `--digest-time`: a time of day, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestTime(pub Option<chrono::NaiveTime>);
+
+fn parse_digest_time(text: &str) -> Result<DigestTime, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(DigestTime(None));
+    }
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map(|at| DigestTime(Some(at)))
+        .map_err(|_| format!("expected HH:MM (UTC) or off, got {text:?}"))
 }
 
 impl Default for ServeArgs {
@@ -63,6 +79,7 @@ impl Default for ServeArgs {
             issuer: None,
             jwks_url: None,
             audience: None,
+            digest_time: DigestTime(Some(sde_local::DEFAULT_DIGEST_TIME)),
             data: DataDirArg {
                 data_dir: std::env::var_os("SDE_DATA_DIR")
                     .map_or_else(|| ".sde".into(), Into::into),
@@ -80,6 +97,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.public_url = args.public_url;
     config.limits.max_running_per_owner = args.max_running_exports;
     config.allow_anonymous_push = args.allow_anonymous_push;
+    config.digest_time = args.digest_time.0;
     if let (Some(issuer), Some(jwks_url), Some(audience)) =
         (args.issuer, args.jwks_url, args.audience)
     {

@@ -4,6 +4,7 @@
 //! development token issuer.
 
 mod aging;
+mod digests;
 mod files;
 mod http;
 mod hub;
@@ -20,6 +21,7 @@ mod tasks;
 mod workflow;
 mod ws;
 
+pub use digests::{DEFAULT_DIGEST_TIME, LocalDigests, next_run_after};
 pub use hub::WsHub;
 pub use ledger::LocalDeliveryLedger;
 pub use notifications::{LocalNotificationQueue, NotifyParts, RetryPolicy};

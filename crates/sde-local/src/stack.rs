@@ -1,6 +1,7 @@
 //! Assembling and running the local stack: the embedded parts, the state-machine interpreter
 //! with the shared handlers bound to its tasks, and the HTTP/WebSocket server.
 
+use crate::digests::{DEFAULT_DIGEST_TIME, LocalDigests, spawn_schedule};
 use crate::files::download_route;
 use crate::http::{jwks_route, token_route};
 use crate::hub::WsHub;
@@ -19,8 +20,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
-    DownloadLinks, ExecutionDescription, NotificationQueue, ObjectStore, PostStats, PostStore,
-    SearchIndex, SigningKey, SubscriptionMatcher, Subscriptions, UnsubscribeLinks,
+    DeliveryLedger, DownloadLinks, ExecutionDescription, NotificationQueue, ObjectStore, PostStats,
+    PostStore, SearchIndex, SigningKey, SubscriptionMatcher, Subscriptions, UnsubscribeLinks,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
@@ -107,6 +108,9 @@ pub struct StackConfig {
     pub allow_anonymous_push: bool,
     /// Limits on push WebSockets (idle timeout, sockets per user).
     pub sockets: SocketLimits,
+    /// When (UTC) the previous day's digests are sent every day; `None`: never by schedule
+    /// (`sde digests --date` still sends a day's at once).
+    pub digest_time: Option<chrono::NaiveTime>,
 }
 
 /// Limits on the push WebSockets of the local stack. A socket also closes when the token it
@@ -150,7 +154,7 @@ impl StackConfig {
             cors_origin: None,
             allow_remote: false,
             smtp_url: None,
-            mail_from: "sde <no-reply@sde.localhost>".into(),
+            mail_from: MAIL_FROM.into(),
             public_url: None,
             auth: AuthConfig::Development,
             export: ExportSettings::default(),
@@ -162,9 +166,13 @@ impl StackConfig {
             part_size: None,
             allow_anonymous_push: false,
             sockets: SocketLimits::default(),
+            digest_time: Some(DEFAULT_DIGEST_TIME),
         }
     }
 }
+
+/// The sender of the local stack's emails.
+pub const MAIL_FROM: &str = "sde <no-reply@sde.localhost>";
 
 /// What every route can reach.
 #[derive(Debug, Clone)]
@@ -288,7 +296,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
             .context("loading the real-time matcher")?,
     );
     let ledger_file = data_dir.join("deliveries.jsonl");
-    let ledger = Arc::new(
+    let ledger: Arc<dyn DeliveryLedger> = Arc::new(
         LocalDeliveryLedger::open(&ledger_file)
             .with_context(|| format!("opening {}", ledger_file.display()))?,
     );
@@ -297,7 +305,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         NotifyParts {
             matcher: matcher.clone(),
             subscriptions: subscriptions.clone(),
-            ledger,
+            ledger: ledger.clone(),
             mailer: mailer.clone(),
             site: base_url.clone(),
             unsubscribe: unsubscribe_links.clone(),
@@ -341,7 +349,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
             store: export_store.clone(),
             links: links.clone(),
             progress: progress.clone(),
-            mailer,
+            mailer: mailer.clone(),
             push_registry: push_registry.clone(),
             push_channel: hub.clone(),
             workflow: workflow.clone(),
@@ -403,6 +411,20 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         shutdown,
     };
     spawn_housekeeping(&state, config.retention);
+    if let Some(at) = config.digest_time {
+        spawn_schedule(
+            LocalDigests {
+                index: state.index.clone(),
+                subscriptions: state.subscriptions.clone(),
+                ledger,
+                mailer,
+                site: base_url.clone(),
+                unsubscribe: state.unsubscribe_links.clone(),
+            },
+            at,
+            state.shutdown.clone(),
+        );
+    }
 
     let origin = match config.cors_origin.as_deref() {
         Some(origin) => CorsOrigin::parse(origin).context("reading the CORS origin")?,
