@@ -31,13 +31,6 @@ const EMAIL = 'browser@example.com';
 /** The second user, who posts what the first one subscribed to. */
 const OTHER_EMAIL = 'other-browser@example.com';
 const PAGE_SIZE = 25;
-/**
- * TEMPORARY SWITCH, for the lead to remove: set to 1 to check that a real-time subscription's
- * email reaches the outbox when another user posts (issue 18 points 2 and 7). It stays off until
- * the notification pipeline has landed; once it has, delete this constant and the `if` that
- * reads it, so the check always runs.
- */
-const CHECK_REAL_TIME_EMAIL = process.env.SDE_BROWSER_TEST_REAL_TIME_EMAIL === '1';
 /** A word no seeded post has: lower-case letters only, so every analyser keeps it whole. */
 const randomWord = (prefix) => prefix + Array.from({ length: 10 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
 const CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
@@ -492,14 +485,13 @@ test('the try-it page: sign in, search, page, export three ways', { timeout: 300
       assert.deepEqual(await rows.locator('td:nth-child(2)').allTextContents(), ['Daily', 'Real time']);
       assert.deepEqual(await rows.locator('td.term').allTextContents(), [word.toUpperCase(), word]);
 
-      if (CHECK_REAL_TIME_EMAIL) {
-        const link = await expectRealTimeEmail(await server.url, path.join(dataDir, 'outbox'), EMAIL, word);
-        // The email's link opens this page on the search: this user's post and the other's.
-        await page.goto(`${await server.url}/${new URL(link).search}`);
-        await page.waitForSelector('#total-count');
-        assert.equal(await page.getAttribute('#total-count', 'data-total'), '2');
-        await page.locator('#subscriptions-body tr[data-kind="daily"]').waitFor();
-      }
+      // Another user posts the word: the real-time subscription's email reaches the outbox.
+      const link = await expectRealTimeEmail(await server.url, path.join(dataDir, 'outbox'), EMAIL, word);
+      // The email's link opens this page on the search: this user's post and the other's.
+      await page.goto(`${await server.url}/${new URL(link).search}`);
+      await page.waitForSelector('#total-count');
+      assert.equal(await page.getAttribute('#total-count', 'data-total'), '2');
+      await page.locator('#subscriptions-body tr[data-kind="daily"]').waitFor();
 
       // Delete with the keyboard; focus stays in the list.
       await page.focus('#subscriptions-body tr[data-kind="real-time"] button.delete');
