@@ -46,13 +46,19 @@ async fn post_and_find(
         .json(&json!({ "Post": format!("latency probe {word}"), "Tags": ["#probe"] }))
         .send()
         .await?;
-    anyhow::ensure!(response.status() == 201, "POST /posts: {}", response.status());
+    anyhow::ensure!(
+        response.status() == 201,
+        "POST /posts: {}",
+        response.status()
+    );
     let created = started.elapsed().as_secs_f64() * 1e3;
     loop {
         let page: Value = http
             .post(format!("{base}/search"))
             .header("Authorization", token)
-            .json(&json!({ "type": "post", "results": 1, "page": 0, "search": [{ "value": word }] }))
+            .json(
+                &json!({ "type": "post", "results": 1, "page": 0, "search": [{ "value": word }] }),
+            )
             .send()
             .await?
             .json()
