@@ -5,6 +5,9 @@
 //! the same payloads in the same order.
 //!
 //! What moto 5.2.5 (execute mode, `lambda.use_docker = false`) runs, and how it is driven:
+//! - Every export is planned first (`planExport`); the canned plans here keep the single run, so
+//!   the fan-out's `Map` path is covered by sde-states' `download_request` tests and the local
+//!   stack's `fan_out` tests, not against moto.
 //! - The whole definition runs unchanged once `Fn::GetAtt` is replaced by function ARNs, as the
 //!   Serverless plugin does: Choice with `Or`, `lambda:invoke` with `Payload.$` and
 //!   `ResultSelector`, `ResultPath` (including `null`), Retry with `JitterStrategy`/`MaxDelaySeconds`
@@ -38,7 +41,18 @@ use std::time::Duration;
 
 const ACCOUNT: &str = "123456789012";
 const ROLE: &str = "arn:aws:iam::123456789012:role/sde";
-const FUNCTIONS: [&str; 3] = ["generateCsv", "emailLink", "pushResult"];
+const FUNCTIONS: [&str; 5] = [
+    "planExport",
+    "generateCsv",
+    "composeExport",
+    "emailLink",
+    "pushResult",
+];
+
+/// `planExport`'s answer for a result within one slice's budget: the single run.
+fn single_run() -> Canned {
+    Canned::Returns(json!({"sliced": false, "snapshot": null, "total": 42, "slices": []}))
+}
 
 /// moto's error payload for a Lambda result over its size limit, which is the failure's cause.
 const TOO_LARGE_CAUSE: &str = r#"{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}"#;
@@ -365,21 +379,26 @@ fn ready_output(kind: &str, outcome: &Outcome) -> Value {
 
 #[tokio::test]
 async fn a_direct_export_ends_the_same_in_moto_and_locally() {
-    let Some(outcome) =
-        same_in_moto_and_locally("us-west-1", input("direct"), &[Canned::Returns(report())]).await
+    let Some(outcome) = same_in_moto_and_locally(
+        "us-west-1",
+        input("direct"),
+        &[single_run(), Canned::Returns(report())],
+    )
+    .await
     else {
         return;
     };
     assert_eq!(outcome.status, "SUCCEEDED");
     assert_eq!(outcome.output, Some(ready_output("direct", &outcome)));
     let functions: Vec<&str> = outcome.calls.iter().map(|c| c.function.as_str()).collect();
-    assert_eq!(functions, ["generateCsv"]);
+    assert_eq!(functions, ["planExport", "generateCsv"]);
     assert_eq!(outcome.calls[0].payload, input("direct"));
 }
 
 #[tokio::test]
 async fn an_email_export_ends_the_same_in_moto_and_locally() {
     let canned = [
+        single_run(),
         Canned::Returns(report()),
         Canned::Returns(json!({"messageId": "m-1"})),
     ];
@@ -389,8 +408,8 @@ async fn an_email_export_ends_the_same_in_moto_and_locally() {
     assert_eq!(outcome.status, "SUCCEEDED");
     assert_eq!(outcome.output, Some(ready_output("email", &outcome)));
     let functions: Vec<&str> = outcome.calls.iter().map(|c| c.function.as_str()).collect();
-    assert_eq!(functions, ["generateCsv", "emailLink"]);
-    let email = &outcome.calls[1].payload;
+    assert_eq!(functions, ["planExport", "generateCsv", "emailLink"]);
+    let email = &outcome.calls[2].payload;
     assert_eq!(email["owner"]["email"], "one@example.com");
     assert_eq!(email["report"]["reportURL"], report()["reportURL"]);
     assert!(
@@ -402,6 +421,7 @@ async fn an_email_export_ends_the_same_in_moto_and_locally() {
 #[tokio::test]
 async fn a_push_export_waits_for_its_token_the_same_in_moto_and_locally() {
     let canned = [
+        single_run(),
         Canned::Returns(report()),
         Canned::Returns(json!({"stored": true})),
     ];
@@ -411,8 +431,8 @@ async fn a_push_export_waits_for_its_token_the_same_in_moto_and_locally() {
     assert_eq!(outcome.status, "SUCCEEDED");
     assert_eq!(outcome.output, Some(ready_output("push", &outcome)));
     let functions: Vec<&str> = outcome.calls.iter().map(|c| c.function.as_str()).collect();
-    assert_eq!(functions, ["generateCsv", "pushResult"]);
-    assert_eq!(outcome.calls[1].payload["taskToken"], "<task token>");
+    assert_eq!(functions, ["planExport", "generateCsv", "pushResult"]);
+    assert_eq!(outcome.calls[2].payload["taskToken"], "<task token>");
 }
 
 #[tokio::test]
@@ -436,8 +456,12 @@ fn failed_cause() -> String {
 
 #[tokio::test]
 async fn a_failed_direct_export_fails_the_same_in_moto_and_locally() {
-    let Some(outcome) =
-        same_in_moto_and_locally("eu-west-3", input("direct"), &[Canned::TooLarge]).await
+    let Some(outcome) = same_in_moto_and_locally(
+        "eu-west-3",
+        input("direct"),
+        &[single_run(), Canned::TooLarge],
+    )
+    .await
     else {
         return;
     };
@@ -447,12 +471,13 @@ async fn a_failed_direct_export_fails_the_same_in_moto_and_locally() {
         Some("Function.ResponseSizeTooLarge")
     );
     assert_eq!(outcome.cause, Some(failed_cause()));
-    assert_eq!(outcome.calls.len(), 1, "a function error is not retried");
+    assert_eq!(outcome.calls.len(), 2, "a function error is not retried");
 }
 
 #[tokio::test]
 async fn a_failed_email_export_emails_the_failure_the_same_in_moto_and_locally() {
     let canned = [
+        single_run(),
         Canned::TooLarge,
         Canned::Returns(json!({"messageId": "m-2"})),
     ];
@@ -463,16 +488,16 @@ async fn a_failed_email_export_emails_the_failure_the_same_in_moto_and_locally()
     assert_eq!(outcome.status, "FAILED");
     assert_eq!(outcome.cause, Some(failed_cause()));
     let functions: Vec<&str> = outcome.calls.iter().map(|c| c.function.as_str()).collect();
-    assert_eq!(functions, ["generateCsv", "emailLink"]);
+    assert_eq!(functions, ["planExport", "generateCsv", "emailLink"]);
     assert_eq!(
-        outcome.calls[1].payload["failure"],
+        outcome.calls[2].payload["failure"],
         json!({"Error": "Function.ResponseSizeTooLarge", "Cause": TOO_LARGE_CAUSE})
     );
 }
 
 #[tokio::test]
 async fn a_failed_push_export_pushes_the_error_the_same_in_moto_and_locally() {
-    let canned = [Canned::TooLarge, Canned::Returns(json!({}))];
+    let canned = [single_run(), Canned::TooLarge, Canned::Returns(json!({}))];
     let Some(outcome) = same_in_moto_and_locally("ap-southeast-1", input("push"), &canned).await
     else {
         return;
@@ -480,10 +505,10 @@ async fn a_failed_push_export_pushes_the_error_the_same_in_moto_and_locally() {
     assert_eq!(outcome.status, "FAILED");
     assert_eq!(outcome.cause, Some(failed_cause()));
     let functions: Vec<&str> = outcome.calls.iter().map(|c| c.function.as_str()).collect();
-    assert_eq!(functions, ["generateCsv", "pushResult"]);
+    assert_eq!(functions, ["planExport", "generateCsv", "pushResult"]);
     assert_eq!(
-        outcome.calls[1].payload["error"],
+        outcome.calls[2].payload["error"],
         json!({"Error": "Function.ResponseSizeTooLarge", "Cause": TOO_LARGE_CAUSE})
     );
-    assert!(outcome.calls[1].payload.get("taskToken").is_none());
+    assert!(outcome.calls[2].payload.get("taskToken").is_none());
 }
