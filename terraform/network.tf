@@ -1,7 +1,7 @@
-# A private VPC for the OpenSearch domain and the two functions that search it. No internet
-# gateway and no NAT: the functions reach S3 through a gateway endpoint (free) and SSM through
-# an interface endpoint; nothing else is reachable, and the domain is reachable only from the
-# functions' security group.
+# A private VPC for the OpenSearch domain and the functions that work it. No internet gateway
+# and no NAT: the functions reach S3 and DynamoDB through gateway endpoints (free), SSM and SQS
+# through interface endpoints; nothing else is reachable, and the domain is reachable only from
+# the functions' security group.
 
 resource "aws_vpc" "main" {
   cidr_block           = var.vpc_cidr
@@ -49,7 +49,7 @@ resource "aws_vpc_security_group_egress_rule" "lambda_to_opensearch" {
 
 resource "aws_vpc_security_group_egress_rule" "lambda_to_endpoints" {
   security_group_id            = aws_security_group.lambda.id
-  description                  = "HTTPS to the SSM interface endpoint"
+  description                  = "HTTPS to the SSM and SQS interface endpoints"
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
@@ -63,6 +63,15 @@ resource "aws_vpc_security_group_egress_rule" "lambda_to_s3" {
   from_port         = 443
   to_port           = 443
   prefix_list_id    = aws_vpc_endpoint.s3.prefix_list_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "lambda_to_dynamodb" {
+  security_group_id = aws_security_group.lambda.id
+  description       = "HTTPS to DynamoDB through the gateway endpoint (the subscriptions and deliveries tables)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = aws_vpc_endpoint.dynamodb.prefix_list_id
 }
 
 resource "aws_security_group" "opensearch" {
@@ -111,4 +120,23 @@ resource "aws_vpc_endpoint" "ssm" {
   subnet_ids          = aws_subnet.private[*].id
   security_group_ids  = [aws_security_group.endpoints.id]
   tags                = { Name = "${local.name}-ssm" }
+}
+
+resource "aws_vpc_endpoint" "dynamodb" {
+  vpc_id            = aws_vpc.main.id
+  service_name      = "com.amazonaws.${var.region}.dynamodb"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = [aws_route_table.private.id]
+  tags              = { Name = "${local.name}-dynamodb" }
+}
+
+# posts queues each new post for real-time notices from inside the VPC.
+resource "aws_vpc_endpoint" "sqs" {
+  vpc_id              = aws_vpc.main.id
+  service_name        = "com.amazonaws.${var.region}.sqs"
+  vpc_endpoint_type   = "Interface"
+  private_dns_enabled = true
+  subnet_ids          = aws_subnet.private[*].id
+  security_group_ids  = [aws_security_group.endpoints.id]
+  tags                = { Name = "${local.name}-sqs" }
 }

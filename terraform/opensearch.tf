@@ -39,6 +39,17 @@ resource "random_password" "opensearch_writer" {
   override_special = "!#%*+-=?_"
 }
 
+# The real-time subscriptions' user (subscriptions and notify-real-time): it may only work the
+# subscriptions percolator index, nothing on posts.
+resource "random_password" "opensearch_subscriptions" {
+  length           = 32
+  min_upper        = 1
+  min_lower        = 1
+  min_numeric      = 1
+  min_special      = 1
+  override_special = "!#%*+-=?_"
+}
+
 resource "aws_opensearch_domain" "posts" {
   domain_name    = "${local.name}-posts"
   engine_version = var.opensearch_engine_version

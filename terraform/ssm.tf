@@ -6,14 +6,15 @@ locals {
   parameter_prefix = "/sde/${var.stage}"
 
   settings = {
-    "es-url"                   = "https://${aws_opensearch_domain.posts.endpoint}"
-    "es-index"                 = var.posts_index
-    "es-username"              = var.opensearch_reader_username
-    "es-writer-username"       = var.opensearch_writer_username
-    "exports-bucket"           = aws_s3_bucket.exports.bucket
-    "site-origin"              = var.site_origin
-    "parameters-kms-key-arn"   = aws_kms_key.parameters.arn
-    "lambda-security-group-id" = aws_security_group.lambda.id
+    "es-url"                    = "https://${aws_opensearch_domain.posts.endpoint}"
+    "es-index"                  = var.posts_index
+    "es-username"               = var.opensearch_reader_username
+    "es-writer-username"        = var.opensearch_writer_username
+    "es-subscriptions-username" = var.opensearch_subscriptions_username
+    "exports-bucket"            = aws_s3_bucket.exports.bucket
+    "site-origin"               = var.site_origin
+    "parameters-kms-key-arn"    = aws_kms_key.parameters.arn
+    "lambda-security-group-id"  = aws_security_group.lambda.id
   }
 }
 
@@ -51,6 +52,17 @@ resource "aws_ssm_parameter" "es_writer_password" {
   type        = "SecureString"
   key_id      = aws_kms_key.parameters.arn
   value       = random_password.opensearch_writer.result
+}
+
+# The password of the user real-time subscriptions are kept and matched as
+# (var.opensearch_subscriptions_username). Its name is SDE_ES_PASSWORD_PARAMETER of subscriptions
+# and notify-real-time, the only functions that may read it.
+resource "aws_ssm_parameter" "es_subscriptions_password" {
+  name        = "${local.parameter_prefix}/es-subscriptions-password"
+  description = "sde ${var.stage}: password of the OpenSearch user the subscriptions and notify-real-time functions work the subscriptions percolator index as"
+  type        = "SecureString"
+  key_id      = aws_kms_key.parameters.arn
+  value       = random_password.opensearch_subscriptions.result
 }
 
 # The FGAC master user's password, for operators only (no function may read it).

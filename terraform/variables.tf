@@ -73,6 +73,12 @@ variable "opensearch_writer_username" {
   default     = "sde-writer"
 }
 
+variable "opensearch_subscriptions_username" {
+  description = "Internal OpenSearch user the subscriptions and notify-real-time functions work the real-time subscriptions' percolator index as (HTTP basic auth over HTTPS). Create it once after apply, as the README section Deploy to AWS shows, mapped to a role that may only index, delete and read documents of the subscriptions index."
+  type        = string
+  default     = "sde-subscriptions"
+}
+
 variable "posts_index" {
   description = "Index (or alias) holding the posts."
   type        = string

@@ -297,7 +297,7 @@ def ssm_parameter_names(tf: dict[str, Any]) -> dict[str, str]:
 
 def ssm_problems(tf: dict[str, Any], wanted: set[str]) -> list[str]:
     """`wanted`: the parameter names serverless.yml reads (and es-password,
-    es-writer-password and link-key, which the functions read)."""
+    es-writer-password, es-subscriptions-password and link-key, which the functions read)."""
     prefix = str(tf["locals"].get("parameter_prefix", ""))
     problems = []
     if prefix != "/sde/${var.stage}":
@@ -305,7 +305,7 @@ def ssm_problems(tf: dict[str, Any], wanted: set[str]) -> list[str]:
     names = ssm_parameter_names(tf)
     for name in sorted(wanted - set(names)):
         problems.append(f"SSM parameter /sde/<stage>/{name} is read but terraform does not write it")
-    for secret in ("es-password", "es-writer-password", "link-key"):
+    for secret in ("es-password", "es-writer-password", "es-subscriptions-password", "link-key"):
         if names.get(secret) != "SecureString":
             problems.append(f"SSM parameter /sde/<stage>/{secret} is not a SecureString")
     return problems

@@ -51,11 +51,12 @@ def terraform() -> dict:
 @pytest.fixture(scope="session")
 def ssm_read() -> set[str]:
     """SSM parameters a real deploy reads: serverless.yml's settings, plus the secrets the
-    functions read at run time (the OpenSearch reader's and writer's passwords, the
-    link-signing key)."""
+    functions read at run time (the OpenSearch reader's, writer's and subscriptions user's
+    passwords, the link-signing key)."""
     return checks.ssm_names_read_by_serverless(checks.REPO / "deploy" / "settings" / "aws.yml") | {
         "es-password",
         "es-writer-password",
+        "es-subscriptions-password",
         "link-key",
     }
 

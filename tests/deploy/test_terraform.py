@@ -111,6 +111,20 @@ def test_a_link_key_stored_in_plain_text_is_reported(terraform, ssm_read):
     ]
 
 
+def test_a_subscriptions_password_stored_in_plain_text_or_not_at_all_is_reported(terraform, ssm_read):
+    plain = copy.deepcopy(terraform)
+    checks._resources(plain, "aws_ssm_parameter")["es_subscriptions_password"]["type"] = "String"
+    assert checks.ssm_problems(plain, ssm_read) == [
+        "SSM parameter /sde/<stage>/es-subscriptions-password is not a SecureString"
+    ]
+    missing = copy.deepcopy(terraform)
+    del checks._resources(missing, "aws_ssm_parameter")["es_subscriptions_password"]
+    assert checks.ssm_problems(missing, ssm_read) == [
+        "SSM parameter /sde/<stage>/es-subscriptions-password is read but terraform does not write it",
+        "SSM parameter /sde/<stage>/es-subscriptions-password is not a SecureString",
+    ]
+
+
 def test_an_undocumented_variable_is_reported(terraform):
     broken = copy.deepcopy(terraform)
     broken["variable"]["stage"]["description"] = ""

@@ -180,24 +180,8 @@ impl UrlSigner {
         query: &str,
         now: DateTime<Utc>,
     ) -> Result<DownloadGrant, UrlRefusal> {
-        let mut expires = None;
-        let mut name = None;
-        let mut content_type = None;
-        let mut signature = None;
-        let mut disposition = None;
-        for (field, value) in query_pairs(query) {
-            let slot = match field {
-                "expires" => &mut expires,
-                "name" => &mut name,
-                "type" => &mut content_type,
-                "sig" => &mut signature,
-                "disposition" => &mut disposition,
-                _ => continue,
-            };
-            if slot.replace(value?).is_some() {
-                return Err(UrlRefusal::Malformed);
-            }
-        }
+        let [expires, name, content_type, signature, disposition] =
+            query_fields(query, ["expires", "name", "type", "sig", "disposition"])?;
         let (Some(expires), Some(name), Some(content_type), Some(signature)) =
             (expires, name, content_type, signature)
         else {
@@ -274,6 +258,24 @@ pub(crate) fn query_pairs(
             .map_err(|_| UrlRefusal::Malformed);
         (field, value)
     })
+}
+
+/// The values of the query fields named `names`, in that order (`None` for one absent); other
+/// fields are ignored. A named field given twice is [`UrlRefusal::Malformed`].
+pub(crate) fn query_fields<const N: usize>(
+    query: &str,
+    names: [&str; N],
+) -> Result<[Option<String>; N], UrlRefusal> {
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (field, value) in query_pairs(query) {
+        let Some(slot) = names.iter().position(|name| *name == field) else {
+            continue;
+        };
+        if values[slot].replace(value?).is_some() {
+            return Err(UrlRefusal::Malformed);
+        }
+    }
+    Ok(values)
 }
 
 /// An HMAC-SHA256 over `fields`, each length-prefixed so no two different lists of fields sign

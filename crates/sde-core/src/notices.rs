@@ -328,7 +328,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             check(northern).scope,
-            UnsubscribeScope::Term(SubscriptionTerm::parse("northern lights").unwrap())
+            UnsubscribeScope::Term(SubscriptionTerm::parse("Northern Lights").unwrap())
         );
         assert!(
             notice

@@ -12,7 +12,7 @@
 //! forwarded old email stops working; after that the email's "manage subscriptions" link (which
 //! signs in) still works.
 
-use crate::links::{SigningKey, UrlRefusal, mac_of_fields, query_pairs};
+use crate::links::{SigningKey, UrlRefusal, mac_of_fields, query_fields};
 use crate::subscriptions::{SubscriptionKind, SubscriptionTerm};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use hmac::Mac;
@@ -102,22 +102,8 @@ impl UnsubscribeLinks {
 
     /// Checks the raw query string of a request to [`UNSUBSCRIBE_ROUTE`] at `now`.
     pub fn check(&self, query: &str, now: DateTime<Utc>) -> Result<UnsubscribeGrant, UrlRefusal> {
-        let (mut user, mut kind, mut term, mut all, mut expires, mut signature) =
-            (None, None, None, None, None, None);
-        for (field, value) in query_pairs(query) {
-            let slot = match field {
-                "user" => &mut user,
-                "kind" => &mut kind,
-                "term" => &mut term,
-                "scope" => &mut all,
-                "expires" => &mut expires,
-                "sig" => &mut signature,
-                _ => continue,
-            };
-            if slot.replace(value?).is_some() {
-                return Err(UrlRefusal::Malformed);
-            }
-        }
+        let [user, kind, term, all, expires, signature] =
+            query_fields(query, ["user", "kind", "term", "scope", "expires", "sig"])?;
         let (Some(user), Some(kind), Some(expires), Some(signature)) =
             (user, kind, expires, signature)
         else {

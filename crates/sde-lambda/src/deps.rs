@@ -17,7 +17,8 @@ use sde_aws::{
 use sde_core::{DownloadLinks, FanOutSettings, SigningKey, SubscriptionMatcher, UnsubscribeLinks};
 use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
-use sde_elasticsearch::{EsConfig, EsIndex};
+use sde_elasticsearch::percolator::subscriptions_index_name;
+use sde_elasticsearch::{EsConfig, EsIndex, PercolatorMatcher, Secret};
 use sde_handlers::digests::{DigestDays, DigestDeps};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
@@ -344,7 +345,7 @@ pub async fn subscriptions_deps() -> anyhow::Result<SubscriptionsDeps> {
     let (key, base_url) = link_key(&sdk).await?;
     Ok(SubscriptionsDeps {
         store: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
-        matcher: real_time_matcher(&sdk)?,
+        matcher: real_time_matcher(&sdk).await?,
         unsubscribe_links: UnsubscribeLinks::new(&key, &base_url),
         site_url: site_url(env)?,
         cors_origin: cors_origin(env)?,
@@ -542,7 +543,7 @@ pub async fn notify_deps() -> anyhow::Result<NotifyRealTimeDeps> {
     let sdk = sde_aws::load_sdk_config().await;
     let (key, base_url) = link_key(&sdk).await?;
     Ok(NotifyRealTimeDeps {
-        matcher: real_time_matcher(&sdk)?,
+        matcher: real_time_matcher(&sdk).await?,
         subscriptions: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
         ledger: DynamoDbDeliveryLedger::new(&sdk, LedgerConfig::from_env()?),
         mailer: SesMailer::new(&sdk, SesConfig::from_env()?),
@@ -551,14 +552,27 @@ pub async fn notify_deps() -> anyhow::Result<NotifyRealTimeDeps> {
     })
 }
 
-/// The real-time matcher on AWS: the OpenSearch percolator index, which is not on this branch
-/// yet. Until it is wired here the functions that need it fail their cold start saying so,
-/// rather than run with a matcher that does not mean what `/search` means.
-fn real_time_matcher(_sdk: &SdkConfig) -> anyhow::Result<Arc<dyn SubscriptionMatcher>> {
-    anyhow::bail!(
-        "no real-time matcher is wired on AWS yet: the OpenSearch percolator (sde-elasticsearch) \
-         plugs in at sde_lambda::deps::real_time_matcher"
-    )
+/// The real-time matcher on AWS: the OpenSearch percolator index `SDE_ES_SUBSCRIPTIONS_INDEX`
+/// (default `subscriptions`) on the cluster `SDE_ES_URL`, reached as `SDE_ES_USERNAME`, a user
+/// that may only work that index (README, Deploy to AWS, step 2), with the password from the
+/// SSM SecureString `SDE_ES_PASSWORD_PARAMETER`.
+async fn real_time_matcher(sdk: &SdkConfig) -> anyhow::Result<Arc<dyn SubscriptionMatcher>> {
+    let password = es_password(sdk).await?;
+    let (config, index) = matcher_config(env, password.as_ref())?;
+    let matcher = PercolatorMatcher::new(&config, &index)
+        .context("setting up the real-time matcher's OpenSearch client")?;
+    Ok(Arc::new(matcher))
+}
+
+/// The cluster and the subscriptions index the real-time matcher uses, from `lookup`, with
+/// `password` (read from SSM) in place of `SDE_ES_PASSWORD`.
+pub fn matcher_config(
+    lookup: impl Fn(&str) -> Option<String>,
+    password: Option<&Secret>,
+) -> anyhow::Result<(EsConfig, String)> {
+    let index = subscriptions_index_name(&lookup).context("configuring the real-time matcher")?;
+    let config = es_config(&lookup, password).context("configuring the real-time matcher")?;
+    Ok((config, index))
 }
 
 /// Builds what `release-export-slot` needs: the export slots table.
@@ -661,21 +675,34 @@ pub async fn send_digests_deps() -> anyhow::Result<SendDigestsDeps> {
 /// The posts index. Its password is the SSM SecureString named by `SDE_ES_PASSWORD_PARAMETER`
 /// when that is set (read once, here), else `SDE_ES_PASSWORD`.
 async fn es_index(sdk: &SdkConfig) -> anyhow::Result<EsIndex> {
-    let password = match Settings(env).optional("SDE_ES_PASSWORD_PARAMETER") {
-        Some(parameter) => Some(
-            SsmSecret::new(sdk)
-                .read(&parameter)
-                .await
-                .context("SDE_ES_PASSWORD_PARAMETER: the Elasticsearch password")?,
-        ),
-        None => None,
-    };
-    let config = EsConfig::from_lookup(|name| match (&password, name) {
-        (Some(secret), "SDE_ES_PASSWORD") => Some(secret.expose().to_owned()),
-        _ => env(name),
-    })
-    .context("configuring the search index")?;
+    let password = es_password(sdk).await?;
+    let config = es_config(env, password.as_ref()).context("configuring the search index")?;
     EsIndex::new(&config).context("setting up the search index client")
+}
+
+/// The OpenSearch password in the SSM SecureString named by `SDE_ES_PASSWORD_PARAMETER`, if that
+/// is set (each function's is the one of its own OpenSearch user).
+async fn es_password(sdk: &SdkConfig) -> anyhow::Result<Option<Secret>> {
+    match Settings(env).optional("SDE_ES_PASSWORD_PARAMETER") {
+        Some(parameter) => {
+            Ok(Some(SsmSecret::new(sdk).read(&parameter).await.context(
+                "SDE_ES_PASSWORD_PARAMETER: the OpenSearch password",
+            )?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The cluster settings `SDE_ES_*` of `lookup`, with `password` (read from SSM) in place of
+/// `SDE_ES_PASSWORD` when there is one.
+pub fn es_config(
+    lookup: impl Fn(&str) -> Option<String>,
+    password: Option<&Secret>,
+) -> Result<EsConfig, sde_elasticsearch::ConfigError> {
+    EsConfig::from_lookup(|name| match (password, name) {
+        (Some(secret), "SDE_ES_PASSWORD") => Some(secret.expose().to_owned()),
+        _ => lookup(name),
+    })
 }
 
 #[cfg(test)]
@@ -684,6 +711,93 @@ mod tests {
     use axum::http::HeaderValue;
 
     use sde_core::testing::settings_lookup as lookup;
+
+    const CLUSTER: &str = "https://vpc-sde-dev-posts-abc.eu-west-1.es.amazonaws.com";
+
+    #[test]
+    fn the_matcher_works_the_subscriptions_index_as_its_own_user_with_the_ssm_password() {
+        let password = Secret::new("from-ssm");
+        let (config, index) = matcher_config(
+            lookup(&[
+                ("SDE_ES_URL", CLUSTER),
+                ("SDE_ES_INDEX", "posts"),
+                ("SDE_ES_USERNAME", "sde-subscriptions"),
+                ("SDE_ES_PASSWORD", "not-this-one"),
+            ]),
+            Some(&password),
+        )
+        .unwrap();
+        assert_eq!(index, "subscriptions");
+        assert_eq!(config.url.as_str(), format!("{CLUSTER}/"));
+        assert_eq!(config.username.as_deref(), Some("sde-subscriptions"));
+        assert_eq!(
+            config.password.as_ref().map(Secret::expose),
+            Some("from-ssm")
+        );
+
+        let (_, named) = matcher_config(
+            lookup(&[
+                ("SDE_ES_URL", CLUSTER),
+                ("SDE_ES_SUBSCRIPTIONS_INDEX", "subscriptions-v2"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(named, "subscriptions-v2");
+    }
+
+    #[test]
+    fn a_bad_matcher_setting_names_its_variable() {
+        let bad_index = matcher_config(
+            lookup(&[
+                ("SDE_ES_URL", CLUSTER),
+                ("SDE_ES_SUBSCRIPTIONS_INDEX", "Subscriptions*"),
+            ]),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{bad_index:#}").contains("SDE_ES_SUBSCRIPTIONS_INDEX"),
+            "{bad_index:#}"
+        );
+        let no_url = matcher_config(lookup(&[]), None).unwrap_err();
+        assert!(format!("{no_url:#}").contains("SDE_ES_URL"), "{no_url:#}");
+        // A user without a password (no SSM parameter, no SDE_ES_PASSWORD) is refused at cold
+        // start rather than sent as an anonymous request.
+        let no_password = matcher_config(
+            lookup(&[
+                ("SDE_ES_URL", CLUSTER),
+                ("SDE_ES_USERNAME", "sde-subscriptions"),
+            ]),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{no_password:#}").contains("SDE_ES_PASSWORD"),
+            "{no_password:#}"
+        );
+    }
+
+    #[test]
+    fn the_ssm_password_takes_the_place_of_sde_es_password() {
+        let settings = [
+            ("SDE_ES_URL", CLUSTER),
+            ("SDE_ES_USERNAME", "sde-reader"),
+            ("SDE_ES_PASSWORD", "from-the-environment"),
+        ];
+        let password = Secret::new("from-ssm");
+        let from_ssm = es_config(lookup(&settings), Some(&password)).unwrap();
+        assert_eq!(
+            from_ssm.password.as_ref().map(Secret::expose),
+            Some("from-ssm")
+        );
+        assert_eq!(from_ssm.index, "posts");
+        let from_env = es_config(lookup(&settings), None).unwrap();
+        assert_eq!(
+            from_env.password.as_ref().map(Secret::expose),
+            Some("from-the-environment")
+        );
+    }
 
     #[test]
     fn the_site_url_must_be_https() {
