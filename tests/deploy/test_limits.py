@@ -48,7 +48,12 @@ def test_every_end_of_an_export_gives_its_slot_back(template):
 
 def test_a_rule_that_misses_an_end_or_hears_other_machines_fails(template):
     broken = copy.deepcopy(template)
-    pattern = _resource(broken, "AWS::Events::Rule")["Properties"]["EventPattern"]
+    # The rule with an event pattern (the digests' schedule is a rule too, of another kind).
+    pattern = next(
+        r["Properties"]["EventPattern"]
+        for r in broken["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]
+    )
     pattern["detail"]["status"].remove("ABORTED")
     del pattern["detail"]["stateMachineArn"]
     problems = checks.slot_release_problems(broken, STATE_MACHINE)

@@ -195,25 +195,51 @@ impl LedgerConfig {
 /// Settings of [`SqsNotificationQueue`](crate::SqsNotificationQueue).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueConfig {
-    /// `SDE_NOTIFICATIONS_QUEUE_URL`: the SQS queue real-time notification jobs go to.
+    /// The SQS queue the jobs go to: `SDE_NOTIFICATIONS_QUEUE_URL` for real-time notification
+    /// jobs, `SDE_DIGESTS_QUEUE_URL` for daily digest jobs.
     pub queue_url: String,
 }
 
 impl QueueConfig {
-    /// Reads the settings from the process environment.
+    /// Reads the notifications queue's settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(env)
     }
 
-    /// Reads the settings through `lookup` (variable name → value).
+    /// Reads the notifications queue's settings through `lookup` (variable name → value).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let queue_url = Settings(lookup).required(
+        Self::read(
+            lookup,
             "SDE_NOTIFICATIONS_QUEUE_URL",
             "https://sqs.eu-west-1.amazonaws.com/123456789012/sde-dev-notifications",
-        )?;
+        )
+    }
+
+    /// Reads the digests queue's settings from the process environment.
+    pub fn digests_from_env() -> Result<Self, ConfigError> {
+        Self::digests_from_lookup(env)
+    }
+
+    /// Reads the digests queue's settings (`SDE_DIGESTS_QUEUE_URL`) through `lookup`.
+    pub fn digests_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        Self::read(
+            lookup,
+            "SDE_DIGESTS_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/sde-dev-digests",
+        )
+    }
+
+    fn read(
+        lookup: impl Fn(&str) -> Option<String>,
+        variable: &'static str,
+        example: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let queue_url = Settings(lookup).required(variable, example)?;
         if !queue_url.starts_with("https://") && !queue_url.starts_with("http://") {
             return Err(ConfigError::new(
-                "SDE_NOTIFICATIONS_QUEUE_URL",
+                variable,
                 format!("must be a queue URL, got {queue_url:?}"),
             ));
         }
@@ -280,6 +306,23 @@ mod tests {
     use super::*;
 
     use sde_core::testing::settings_lookup as lookup;
+
+    #[test]
+    fn the_digests_queue_is_its_own_setting() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/sde-dev-digests";
+        let config =
+            QueueConfig::digests_from_lookup(lookup(&[("SDE_DIGESTS_QUEUE_URL", url)])).unwrap();
+        assert_eq!(config.queue_url, url);
+        let notifications = lookup(&[("SDE_NOTIFICATIONS_QUEUE_URL", url)]);
+        let missing = QueueConfig::digests_from_lookup(notifications).unwrap_err();
+        assert!(
+            missing.to_string().contains("SDE_DIGESTS_QUEUE_URL"),
+            "{missing}"
+        );
+        let bad = QueueConfig::digests_from_lookup(lookup(&[("SDE_DIGESTS_QUEUE_URL", "digests")]))
+            .unwrap_err();
+        assert!(bad.to_string().contains("must be a queue URL"), "{bad}");
+    }
 
     #[test]
     fn s3_settings_default_to_sse_s3_and_8_mib_parts() {

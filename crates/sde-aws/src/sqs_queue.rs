@@ -1,4 +1,5 @@
-//! [`NotificationQueue`] on SQS: each job is one message, its body the job as JSON. The queue's
+//! [`NotificationQueue`] and [`DigestQueue`] on SQS: each job is one message, its body the job as
+//! JSON; one type serves both, pointed at the notifications or the digests queue. The queue's
 //! redrive policy (`deploy`: a dead-letter queue after a few receives) and the worker's partial
 //! batch failures give the retries; the delivery ledger makes a redelivered job harmless.
 
@@ -6,9 +7,12 @@ use crate::config::QueueConfig;
 use crate::errors::fault;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use sde_core::{NotificationQueue, QueueError, QueueErrorKind, RealTimeJob};
+use sde_core::{
+    DigestJob, DigestQueue, NotificationQueue, QueueError, QueueErrorKind, RealTimeJob,
+};
+use serde::Serialize;
 
-/// The notifications queue.
+/// The notifications queue (real-time jobs) or the digests queue (daily digest jobs).
 #[derive(Debug, Clone)]
 pub struct SqsNotificationQueue {
     client: aws_sdk_sqs::Client,
@@ -23,13 +27,11 @@ impl SqsNotificationQueue {
             queue_url: config.queue_url,
         }
     }
-}
 
-#[async_trait]
-impl NotificationQueue for SqsNotificationQueue {
-    async fn enqueue(&self, job: &RealTimeJob) -> Result<(), QueueError> {
+    /// Sends `job` as one message; `what` names it in errors.
+    async fn send(&self, job: &impl Serialize, what: &str) -> Result<(), QueueError> {
         let body = serde_json::to_string(job).map_err(|error| {
-            QueueError::new(QueueErrorKind::Rejected, "encoding a notification job")
+            QueueError::new(QueueErrorKind::Rejected, format!("encoding a {what}"))
                 .with_source(error)
         })?;
         self.client
@@ -44,8 +46,22 @@ impl NotificationQueue for SqsNotificationQueue {
                 } else {
                     QueueErrorKind::Rejected
                 };
-                QueueError::new(kind, "queueing a notification job").with_source(error)
+                QueueError::new(kind, format!("queueing a {what}")).with_source(error)
             })?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl NotificationQueue for SqsNotificationQueue {
+    async fn enqueue(&self, job: &RealTimeJob) -> Result<(), QueueError> {
+        self.send(job, "notification job").await
+    }
+}
+
+#[async_trait]
+impl DigestQueue for SqsNotificationQueue {
+    async fn enqueue_digest(&self, job: &DigestJob) -> Result<(), QueueError> {
+        self.send(job, "daily digest job").await
     }
 }

@@ -1,7 +1,7 @@
 //! The real-time notification plumbing against moto: `DynamoDbDeliveryLedger` keeps the
 //! `DeliveryLedger` contract (`sde_core::testing::delivery_ledger`) in a table made as
 //! `deploy/cloudformation/deliveries.yml` makes it, and `SqsNotificationQueue` puts a job on a
-//! queue that a receiver reads back whole.
+//! queue that a receiver reads back whole, as it does a daily digest job (`DigestQueue`).
 //!
 //! DynamoDB is reached through a relay that passes one request at a time
 //! ([`common::relay::SerialRelay`]): moto 5.2.5 does not apply a conditional write atomically,
@@ -18,7 +18,9 @@ use aws_sdk_dynamodb::types::{
 use common::relay::SerialRelay;
 use sde_aws::{DynamoDbDeliveryLedger, LedgerConfig, QueueConfig, SqsNotificationQueue};
 use sde_core::testing::delivery_ledger_contract;
-use sde_core::{NotificationQueue, Post, QueueErrorKind, RealTimeJob, UserId};
+use sde_core::{
+    DigestJob, DigestQueue, NotificationQueue, Post, QueueErrorKind, RealTimeJob, UserId,
+};
 use std::sync::Arc;
 
 /// A new ledger table (key `key`, TTL on `expiresAt`), reached through `relay`.
@@ -82,19 +84,80 @@ fn job() -> RealTimeJob {
     }
 }
 
-#[tokio::test]
-async fn a_queued_job_is_received_whole() {
-    let moto = moto_or_skip!();
-    let sqs = aws_sdk_sqs::Client::new(&moto.sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(common::unique("sde-notifications"))
+/// A new queue named after `name`, and its URL.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(common::unique(name))
         .send()
         .await
         .unwrap()
         .queue_url()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// Every message body waiting on `queue_url`.
+async fn bodies(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    received
+        .messages()
+        .iter()
+        .map(|message| message.body().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_queued_digest_job_is_received_whole() {
+    let moto = moto_or_skip!();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk);
+    let queue_url = new_queue(&sqs, "sde-digests").await;
+    let queue = SqsNotificationQueue::new(
+        &moto.sdk,
+        QueueConfig {
+            queue_url: queue_url.clone(),
+        },
+    );
+    let sent = DigestJob {
+        user: "ada-sub".into(),
+        day: "2026-11-30".parse().unwrap(),
+    };
+    queue.enqueue_digest(&sent).await.unwrap();
+    let received: Vec<DigestJob> = bodies(&sqs, &queue_url)
+        .await
+        .iter()
+        .map(|body| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(received, [sent]);
+}
+
+#[tokio::test]
+async fn a_digest_job_to_a_missing_queue_is_a_rejection() {
+    let moto = moto_or_skip!();
+    let queue = SqsNotificationQueue::new(
+        &moto.sdk,
+        QueueConfig {
+            queue_url: format!("{}/123456789012/{}", moto.url, common::unique("absent")),
+        },
+    );
+    let job = DigestJob {
+        user: "ada-sub".into(),
+        day: "2026-11-30".parse().unwrap(),
+    };
+    let error = queue.enqueue_digest(&job).await.unwrap_err();
+    assert_eq!(error.kind, QueueErrorKind::Rejected, "{error:?}");
+}
+
+#[tokio::test]
+async fn a_queued_job_is_received_whole() {
+    let moto = moto_or_skip!();
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk);
+    let queue_url = new_queue(&sqs, "sde-notifications").await;
     let queue = SqsNotificationQueue::new(
         &moto.sdk,
         QueueConfig {
@@ -103,19 +166,12 @@ async fn a_queued_job_is_received_whole() {
     );
     let sent = job();
     queue.enqueue(&sent).await.unwrap();
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .send()
+    let received: Vec<RealTimeJob> = bodies(&sqs, &queue_url)
         .await
-        .unwrap();
-    let bodies: Vec<RealTimeJob> = received
-        .messages()
         .iter()
-        .map(|message| serde_json::from_str(message.body().unwrap()).unwrap())
+        .map(|body| serde_json::from_str(body).unwrap())
         .collect();
-    assert_eq!(bodies, [sent]);
+    assert_eq!(received, [sent]);
 }
 
 #[tokio::test]

@@ -52,7 +52,9 @@ pub use ledger::{
 };
 pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
 pub use matching::SubscriptionMatcher;
-pub use notification::{NotificationQueue, QueueError, QueueErrorKind, RealTimeJob};
+pub use notification::{
+    DigestJob, DigestQueue, NotificationQueue, QueueError, QueueErrorKind, RealTimeJob,
+};
 pub use options::{Column, ExportFormat, ExportOptions, ExportOptionsRequest, OptionsError};
 pub use owner::{Caller, Owner, UnverifiedEmail};
 pub use post::{Post, UserId};

@@ -2,6 +2,9 @@
 //! puts a [`RealTimeJob`] on the [`NotificationQueue`]; a worker takes it off and mails the
 //! post's real-time subscribers, so matching and mailing never slow posting down.
 //!
+//! Daily digests take the same road: a planner puts one [`DigestJob`] per subscriber on a
+//! [`DigestQueue`] and a worker mails each user their digest of the day.
+//!
 //! Implementations: SQS on AWS (retries by redelivery, a dead-letter queue after a few
 //! receives), an in-process queue with a worker, bounded retries and a dead-letter log locally.
 //! Either may deliver a job more than once; the [`DeliveryLedger`](crate::DeliveryLedger) keeps
@@ -10,6 +13,7 @@
 use crate::error::BoxError;
 use crate::post::Post;
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -27,6 +31,23 @@ pub trait NotificationQueue: Send + Sync + fmt::Debug {
     /// Queues `job`. Once this returns `Ok` the job will be worked at least once (or end in the
     /// dead-letter queue).
     async fn enqueue(&self, job: &RealTimeJob) -> Result<(), QueueError>;
+}
+
+/// Mail `user` their digest of the UTC day `day` (`"2026-11-30"` on the wire). Small on purpose:
+/// the worker reads the user's terms and the day's posts when it works the job, so a job queued
+/// before a subscription changed mails what holds when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestJob {
+    pub user: String,
+    pub day: NaiveDate,
+}
+
+/// Puts daily digest jobs on a queue for a worker.
+#[async_trait]
+pub trait DigestQueue: Send + Sync + fmt::Debug {
+    /// Queues `job`. Once this returns `Ok` the job will be worked at least once (or end in the
+    /// dead-letter queue).
+    async fn enqueue_digest(&self, job: &DigestJob) -> Result<(), QueueError>;
 }
 
 /// What went wrong queueing a job.
@@ -95,5 +116,17 @@ mod tests {
             job,
             "round-trips"
         );
+    }
+
+    #[test]
+    fn a_digest_job_names_the_user_and_the_day() {
+        let job = DigestJob {
+            user: "ada".into(),
+            day: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        };
+        let json = serde_json::to_string(&job).unwrap();
+        assert_eq!(json, r#"{"user":"ada","day":"2026-11-30"}"#);
+        assert_eq!(serde_json::from_str::<DigestJob>(&json).unwrap(), job);
+        assert!(serde_json::from_str::<DigestJob>(r#"{"user":"ada","day":"30/11/2026"}"#).is_err());
     }
 }

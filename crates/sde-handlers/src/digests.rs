@@ -3,8 +3,11 @@
 //! [`Digest::select`]. Nothing matched, no email.
 //!
 //! The work is split as it runs on AWS: [`daily_digest_users`] pages through every daily
-//! subscription (never one unpaginated scan) and names each subscriber once, for a job per user;
-//! [`compose_daily_digest`] builds one user's digest; [`daily_digest_email`] writes it. A
+//! subscription (never one unpaginated scan) and names each subscriber once, and
+//! [`plan_daily_digests`] queues a [`DigestJob`] per user; the queue's worker calls
+//! [`send_digest_job`], which [`compose_daily_digest`]s that user's digest and
+//! [`daily_digest_email`] writes. The local stack runs [`send_daily_digests`], the same per-user
+//! step in one loop. A
 //! [`DayMatches`] remembers each term's matches for the day, so a term many users hold is
 //! searched once per run rather than once per user.
 //!
@@ -14,9 +17,10 @@ use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
 use sde_core::notices::{Footer, search_link};
 use sde_core::subscriptions::normalise;
 use sde_core::{
-    Claim, DateRange, DeliveryError, DeliveryLedger, Digest, EmailMessage, IndexError, LedgerError,
-    Mailer, MatchedPost, Post, PostQuery, SearchIndex, SubscriptionKind, Subscriptions,
-    SubscriptionsError, UnsubscribeLinks, daily_key, describe_chain, html,
+    Claim, DateRange, DeliveryError, DeliveryLedger, Digest, DigestJob, DigestQueue, EmailMessage,
+    IndexError, LedgerError, Mailer, MatchedPost, Post, PostQuery, QueueError, SearchIndex,
+    SubscriptionKind, Subscriptions, SubscriptionsError, UnsubscribeLinks, daily_key,
+    describe_chain, html,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -162,6 +166,74 @@ pub async fn send_daily_digests(
     }
     info!(%day, ?run, "daily digests done");
     Ok(run)
+}
+
+/// Why a day's digests could not be planned; the whole plan may be run again (each digest still
+/// goes out once: the ledger keeps a job queued twice from mailing twice).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("paging through the daily subscribers")]
+    Subscriptions(#[from] SubscriptionsError),
+    #[error("queueing a daily digest job")]
+    Queue(#[from] QueueError),
+}
+
+/// Queues one [`DigestJob`] of `day` per daily subscriber, paging through the subscriptions
+/// [`PLAN_PAGE`] at a time. Returns how many jobs were queued.
+pub async fn plan_daily_digests(
+    subscriptions: &dyn Subscriptions,
+    queue: &dyn DigestQueue,
+    day: NaiveDate,
+) -> Result<usize, PlanError> {
+    let users = daily_digest_users(subscriptions, PLAN_PAGE).await?;
+    for user in &users {
+        queue
+            .enqueue_digest(&DigestJob {
+                user: user.clone(),
+                day,
+            })
+            .await?;
+    }
+    info!(%day, jobs = users.len(), "daily digests planned");
+    Ok(users.len())
+}
+
+/// The [`DayMatches`] of the day being worked, kept between jobs (a warm Lambda container works
+/// many users of the same day) and replaced when a job names another day.
+#[derive(Debug, Default)]
+pub struct DigestDays {
+    current: Mutex<Option<Arc<DayMatches>>>,
+}
+
+impl DigestDays {
+    /// The matches of `day`: the kept ones when they are that day's, else new ones.
+    pub fn of(&self, day: NaiveDate) -> Arc<DayMatches> {
+        let Ok(mut current) = self.current.lock() else {
+            // A poisoned lock only loses the cache.
+            return Arc::new(DayMatches::new(day));
+        };
+        match current.as_ref() {
+            Some(matches) if matches.day() == day => matches.clone(),
+            _ => {
+                let matches = Arc::new(DayMatches::new(day));
+                *current = Some(matches.clone());
+                matches
+            }
+        }
+    }
+}
+
+/// Works one queued [`DigestJob`]: sends its user their digest of its day, at most once however
+/// often the job is delivered. An error (the digest is being sent by another delivery, or
+/// failed) means the job should come back.
+pub async fn send_digest_job(
+    deps: DigestDeps<'_>,
+    days: &DigestDays,
+    job: &DigestJob,
+    now: DateTime<Utc>,
+) -> Result<DigestSent, DigestError> {
+    let matches = days.of(job.day);
+    send_daily_digest(deps, &matches, &job.user, now).await
 }
 
 /// `[day 00:00 UTC, next day 00:00 UTC)`.
@@ -379,7 +451,7 @@ pub fn daily_digest_email(
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
-    use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer};
+    use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer, RecordingQueue};
     use sde_core::{
         Added, SigningKey, SubscriptionTerm, UnsubscribeGrant, UnsubscribeLinks, UnsubscribeScope,
         UserId,
@@ -585,6 +657,117 @@ mod tests {
             check(per_term).scope,
             UnsubscribeScope::Term(SubscriptionTerm::parse("cats & <dogs>").unwrap())
         );
+    }
+
+    #[tokio::test]
+    async fn planning_pages_through_every_subscriber_and_queues_each_once() {
+        let book = MemorySubscriptions::default();
+        // 300 users with two daily terms each: 600 subscriptions, more than one page.
+        let users: Vec<String> = (0..300).map(|n| format!("user-{n:03}")).collect();
+        for user in &users {
+            for term in ["aurora", "cats"] {
+                subscribe(&book, user, SubscriptionKind::Daily, term).await;
+            }
+        }
+        subscribe(&book, "only-real-time", SubscriptionKind::RealTime, "a").await;
+        assert!(2 * users.len() > PLAN_PAGE as usize);
+        let queue = RecordingQueue::default();
+        let queued = plan_daily_digests(&book, &queue, day()).await.unwrap();
+        assert_eq!(queued, users.len());
+        let jobs = queue.digests.lock().unwrap().clone();
+        let expected: Vec<DigestJob> = users
+            .iter()
+            .map(|user| DigestJob {
+                user: user.clone(),
+                day: day(),
+            })
+            .collect();
+        assert_eq!(jobs, expected, "every subscriber once, of the day asked");
+        assert!(queue.jobs.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_queue_that_fails_fails_the_plan() {
+        let book = MemorySubscriptions::default();
+        subscribe(&book, "ada", SubscriptionKind::Daily, "aurora").await;
+        let queue = RecordingQueue {
+            down: true,
+            ..RecordingQueue::default()
+        };
+        let error = plan_daily_digests(&book, &queue, day()).await.unwrap_err();
+        assert!(matches!(error, PlanError::Queue(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_digest_job_delivered_twice_mails_once_and_one_in_progress_comes_back() {
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        writer
+            .add(&post(
+                "p1",
+                "bob",
+                midnight + Duration::hours(3),
+                "aurora tonight",
+                &[],
+            ))
+            .unwrap();
+        writer.commit().unwrap();
+        let book = MemorySubscriptions::default();
+        for user in ["ada", "cy"] {
+            subscribe(&book, user, SubscriptionKind::Daily, "aurora").await;
+            book.set_address(user, &format!("{user}@example.com"))
+                .await
+                .unwrap();
+        }
+        let (ledger, mailer) = (MemoryLedger::default(), RecordingMailer::default());
+        let unsubscribe = UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example");
+        let deps = DigestDeps {
+            index: &index,
+            subscriptions: &book,
+            ledger: &ledger,
+            mailer: &mailer,
+            site: "https://app.example",
+            unsubscribe: &unsubscribe,
+        };
+        let now = midnight + Duration::hours(25);
+        let days = DigestDays::default();
+        let job = |user: &str| DigestJob {
+            user: user.into(),
+            day: day(),
+        };
+        let first = send_digest_job(deps, &days, &job("ada"), now)
+            .await
+            .unwrap();
+        let again = send_digest_job(deps, &days, &job("ada"), now)
+            .await
+            .unwrap();
+        assert_eq!((first, again), (DigestSent::Sent, DigestSent::AlreadySent));
+
+        // Another delivery of Cy's job holds the claim: this one fails, to come back later.
+        // (The ledger leases by the clock, so this claim is live now.)
+        let key = daily_key("cy", day());
+        let clock = Utc::now();
+        ledger
+            .claim(&key, clock + LEASE, clock + KEEP)
+            .await
+            .unwrap();
+        let busy = send_digest_job(deps, &days, &job("cy"), now)
+            .await
+            .unwrap_err();
+        assert!(matches!(busy, DigestError::InProgress { .. }), "{busy:?}");
+        let to: Vec<String> = mailer.sent().into_iter().map(|m| m.to).collect();
+        assert_eq!(to, ["ada@example.com"]);
+    }
+
+    #[test]
+    fn the_days_matches_are_kept_until_another_day_is_asked() {
+        let days = DigestDays::default();
+        let first = days.of(day());
+        assert!(Arc::ptr_eq(&first, &days.of(day())));
+        let next = day().succ_opt().unwrap();
+        assert_eq!(days.of(next).day(), next);
+        assert!(!Arc::ptr_eq(&first, &days.of(day())));
     }
 
     #[test]

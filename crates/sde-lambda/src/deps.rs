@@ -19,6 +19,7 @@ use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::percolator::subscriptions_index_name;
 use sde_elasticsearch::{EsConfig, EsIndex, PercolatorMatcher, Secret};
+use sde_handlers::digests::{DigestDays, DigestDeps};
 use sde_handlers::download_request::ExportLimits;
 use sde_handlers::generate_csv::ExportSettings;
 use sde_handlers::notify::NotifyDeps;
@@ -604,6 +605,70 @@ pub fn authorizer_deps() -> anyhow::Result<AuthorizerDeps> {
     Ok(AuthorizerDeps {
         verifier: IdTokenVerifier::new(verifier_config(env)?),
         anonymous: anonymous_push(env)?,
+    })
+}
+
+/// `plan-digests`.
+#[derive(Debug)]
+pub struct PlanDigestsDeps {
+    /// The subscriptions table, paged through its `by-kind` index.
+    pub subscriptions: DynamoDbSubscriptions,
+    /// `SDE_DIGESTS_QUEUE_URL`: where the digest jobs go.
+    pub queue: SqsNotificationQueue,
+}
+
+/// Builds what `plan-digests` needs.
+pub async fn plan_digests_deps() -> anyhow::Result<PlanDigestsDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(PlanDigestsDeps {
+        subscriptions: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
+        queue: SqsNotificationQueue::new(&sdk, QueueConfig::digests_from_env()?),
+    })
+}
+
+/// `send-digests`.
+#[derive(Debug)]
+pub struct SendDigestsDeps {
+    /// The posts index, read as `search` reads it.
+    pub index: EsIndex,
+    /// The subscriptions table: each user's daily terms and address.
+    pub subscriptions: DynamoDbSubscriptions,
+    pub ledger: DynamoDbDeliveryLedger,
+    pub mailer: SesMailer,
+    /// `SDE_SITE_URL`: the frontend's address, for the search links of the emails.
+    pub site: String,
+    /// Signs the emails' one-click unsubscribe links.
+    pub unsubscribe: UnsubscribeLinks,
+    /// The day's matches, kept while the container works that day's jobs.
+    pub days: DigestDays,
+}
+
+impl SendDigestsDeps {
+    /// The handler's view of the parts.
+    pub fn parts(&self) -> DigestDeps<'_> {
+        DigestDeps {
+            index: &self.index,
+            subscriptions: &self.subscriptions,
+            ledger: &self.ledger,
+            mailer: &self.mailer,
+            site: &self.site,
+            unsubscribe: &self.unsubscribe,
+        }
+    }
+}
+
+/// Builds what `send-digests` needs.
+pub async fn send_digests_deps() -> anyhow::Result<SendDigestsDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    let (key, base_url) = link_key(&sdk).await?;
+    Ok(SendDigestsDeps {
+        index: es_index(&sdk).await?,
+        subscriptions: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
+        ledger: DynamoDbDeliveryLedger::new(&sdk, LedgerConfig::from_env()?),
+        mailer: SesMailer::new(&sdk, SesConfig::from_env()?),
+        site: site_url(env)?,
+        unsubscribe: UnsubscribeLinks::new(&key, &base_url),
+        days: DigestDays::default(),
     })
 }
 

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 /// The functions of the design page, plus the WebSocket `$connect` authorizer, the two reports,
 /// the one that gives back an ended export's slot, posts, subscriptions, the caller's exports, and
 /// the worker of the real-time notifications queue, and the planning and composing steps of an
-/// export that fans out.
-const FUNCTIONS: [&str; 18] = [
+/// export that fans out, and the planner and the worker of the daily digests.
+const FUNCTIONS: [&str; 20] = [
     "download",
     "download-request",
     "generate-csv",
@@ -30,6 +30,8 @@ const FUNCTIONS: [&str; 18] = [
     "notify-real-time",
     "plan-export",
     "compose-export",
+    "plan-digests",
+    "send-digests",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).

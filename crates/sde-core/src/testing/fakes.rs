@@ -4,10 +4,10 @@
 //! jobs. They keep the traits' rules where a test relies on them; none is used outside tests.
 
 use crate::{
-    Added, Claim, DeliveryError, DeliveryErrorKind, DeliveryLedger, EmailMessage, LedgerError,
-    LedgerRecord, Mailer, NotificationQueue, Post, QueueError, QueueErrorKind, RealTimeJob,
-    SubscriberPage, Subscription, SubscriptionBook, SubscriptionKind, SubscriptionMatcher,
-    SubscriptionTerm, Subscriptions, SubscriptionsError,
+    Added, Claim, DeliveryError, DeliveryErrorKind, DeliveryLedger, DigestJob, DigestQueue,
+    EmailMessage, LedgerError, LedgerRecord, Mailer, NotificationQueue, Post, QueueError,
+    QueueErrorKind, RealTimeJob, SubscriberPage, Subscription, SubscriptionBook, SubscriptionKind,
+    SubscriptionMatcher, SubscriptionTerm, Subscriptions, SubscriptionsError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -248,7 +248,23 @@ impl Mailer for RecordingMailer {
 #[derive(Debug, Default)]
 pub struct RecordingQueue {
     pub jobs: Mutex<Vec<RealTimeJob>>,
+    /// The daily digest jobs, in the order they were queued.
+    pub digests: Mutex<Vec<DigestJob>>,
     pub down: bool,
+}
+
+#[async_trait]
+impl DigestQueue for RecordingQueue {
+    async fn enqueue_digest(&self, job: &DigestJob) -> Result<(), QueueError> {
+        if self.down {
+            return Err(QueueError::new(
+                QueueErrorKind::Unavailable,
+                "sending to queue sde-prod-digests",
+            ));
+        }
+        locked(&self.digests).push(job.clone());
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@ pub mod email_link;
 pub mod exports;
 pub mod generate_csv;
 pub mod notify_real_time;
+pub mod plan_digests;
 pub mod plan_export;
 pub mod posts;
 pub mod push_open_connection;
@@ -19,12 +20,13 @@ pub mod report_graphical;
 pub mod report_hybrid;
 pub mod report_status;
 pub mod search;
+pub mod send_digests;
 pub mod subscriptions;
 pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 18] = [
+pub const NAMES: [&str; 20] = [
     "compose-export",
     "download",
     "download-request",
@@ -32,6 +34,7 @@ pub const NAMES: [&str; 18] = [
     "exports",
     "generate-csv",
     "notify-real-time",
+    "plan-digests",
     "plan-export",
     "posts",
     "push-open-connection",
@@ -41,6 +44,7 @@ pub const NAMES: [&str; 18] = [
     "report-hybrid",
     "report-status",
     "search",
+    "send-digests",
     "subscriptions",
     "ws-authorizer",
 ];
@@ -60,6 +64,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "exports" => exports::run().await,
         "generate-csv" => generate_csv::run().await,
         "notify-real-time" => notify_real_time::run().await,
+        "plan-digests" => plan_digests::run().await,
         "plan-export" => plan_export::run().await,
         "posts" => posts::run().await,
         "push-open-connection" => push_open_connection::run().await,
@@ -69,6 +74,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "report-hybrid" => report_hybrid::run().await,
         "report-status" => report_status::run().await,
         "search" => search::run().await,
+        "send-digests" => send_digests::run().await,
         "subscriptions" => subscriptions::run().await,
         "ws-authorizer" => ws_authorizer::run().await,
         other => Err(UnknownFunction(other.to_owned()).into()),

@@ -1,0 +1,124 @@
+"""The daily digests as packaged: an EventBridge schedule (01:00 UTC by default) starts
+plan-digests, which may only page the subscriptions table's by-kind index and send to the digests
+queue (SQS, encrypted, redriven to a dead-letter queue after a few receives); send-digests is the
+one consumer of that queue, with partial batch failures, a visibility timeout at least six times
+its own timeout and above the ledger's five-minute lease, in the VPC to read the posts index.
+Each check is also shown failing on a broken copy."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import checks
+
+# sde_handlers::digests::LEASE, in seconds.
+LEASE = 300
+DEFAULT_SCHEDULE = "cron(0 1 * * ? *)"
+
+
+def digest_problems(template: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    resources = template["Resources"]
+    queue = resources.get("DigestsQueue", {}).get("Properties")
+    if queue is None:
+        return ["no DigestsQueue"]
+    planner = checks._function(template, "-plan-digests")
+    worker = checks._function(template, "-send-digests")
+    if planner is None or worker is None:
+        return ["no plan-digests or send-digests function"]
+    planner_name, planner_props = planner
+    worker_name, worker_props = worker
+
+    timeout = worker_props.get("Timeout", 6)
+    visibility = queue.get("VisibilityTimeout", 30)
+    if visibility < 6 * timeout or visibility <= LEASE:
+        problems.append(
+            f"the digests queue's visibility timeout {visibility} s is under six times "
+            f"send-digests' timeout ({timeout} s) or the ledger's lease ({LEASE} s)"
+        )
+    if not queue.get("SqsManagedSseEnabled") and "KmsMasterKeyId" not in queue:
+        problems.append("the digests queue is not encrypted")
+    redrive = queue.get("RedrivePolicy") or {}
+    if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": ["DigestsDeadLetterQueue", "Arn"]}:
+        problems.append("the digests queue has no dead-letter queue")
+    if not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 10:
+        problems.append(f"maxReceiveCount {redrive.get('maxReceiveCount')} is not between 1 and 10")
+
+    mappings = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"].get("EventSourceArn") == {"Fn::GetAtt": ["DigestsQueue", "Arn"]}
+    ]
+    if [m.get("FunctionName") for m in mappings] != [{"Fn::GetAtt": [worker_name, "Arn"]}]:
+        problems.append("send-digests is not the one consumer of the digests queue")
+    elif "ReportBatchItemFailures" not in mappings[0].get("FunctionResponseTypes", []):
+        problems.append("send-digests does not report partial batch failures")
+
+    rules = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Events::Rule"
+        and {"Fn::GetAtt": [planner_name, "Arn"]}
+        in [t.get("Arn") for t in r["Properties"].get("Targets", [])]
+    ]
+    if [r.get("ScheduleExpression") for r in rules] != [DEFAULT_SCHEDULE]:
+        problems.append(f"plan-digests is not started by one schedule {DEFAULT_SCHEDULE}")
+    elif rules[0].get("State", "ENABLED") != "ENABLED":
+        problems.append("the digests schedule is disabled")
+    invokers = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"].get("FunctionName") == {"Fn::GetAtt": [planner_name, "Arn"]}
+    ]
+    if [p.get("Principal") for p in invokers] != ["events.amazonaws.com"]:
+        problems.append("only EventBridge may invoke plan-digests")
+
+    planner_env = planner_props.get("Environment", {}).get("Variables", {})
+    if planner_env.get("SDE_DIGESTS_QUEUE_URL") != {"Ref": "DigestsQueue"}:
+        problems.append("plan-digests is not given the digests queue")
+    planner_role = checks.render(planner_props["Role"]).removesuffix(".Arn}").removeprefix("${")
+    granted = checks.role_grants(resources[planner_role])
+    data_grants = {(a, r) for a, r, _ in granted if not a.startswith("logs:")}
+    wanted = {
+        ("dynamodb:Query", "${SubscriptionsTable.Arn}/index/by-kind"),
+        ("sqs:SendMessage", "${DigestsQueue.Arn}"),
+    }
+    if data_grants != wanted:
+        problems.append(f"plan-digests' role grants {sorted(data_grants)}, not just {sorted(wanted)}")
+
+    worker_env = worker_props.get("Environment", {}).get("Variables", {})
+    if worker_env.get("SDE_DELIVERIES_TABLE") != {"Ref": "DeliveriesTable"}:
+        problems.append("send-digests is not given the deliveries table")
+    if "VpcConfig" not in worker_props:
+        problems.append("send-digests is not in the VPC, where the posts index is")
+    return problems
+
+
+def test_the_schedule_the_planner_the_queue_and_its_worker_are_deployed_as_designed(template):
+    assert digest_problems(template) == []
+
+
+def test_no_schedule_no_dead_letters_whole_batch_retries_or_a_wider_planner_fail(template):
+    broken = copy.deepcopy(template)
+    resources = broken["Resources"]
+    queue = resources["DigestsQueue"]["Properties"]
+    queue["VisibilityTimeout"] = 60
+    del queue["RedrivePolicy"]
+    for name, resource in list(resources.items()):
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            resource["Properties"].pop("FunctionResponseTypes", None)
+        if resource["Type"] == "AWS::Events::Rule":
+            del resources[name]
+    statements = resources["PlanDigestsRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    for statement in statements:
+        if statement.get("Sid") == "PageDailySubscribers":
+            statement["Resource"] = {"Fn::GetAtt": ["SubscriptionsTable", "Arn"]}
+    problems = digest_problems(broken)
+    assert any("visibility timeout 60 s" in p for p in problems), problems
+    assert "the digests queue has no dead-letter queue" in problems
+    assert "send-digests does not report partial batch failures" in problems
+    assert f"plan-digests is not started by one schedule {DEFAULT_SCHEDULE}" in problems
+    assert any(p.startswith("plan-digests' role grants") for p in problems), problems
