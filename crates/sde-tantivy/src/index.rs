@@ -57,9 +57,11 @@ struct Inner {
     reader: IndexReader,
     fields: PostFields,
     location: String,
-    /// Held while a new post is written, so posts stored at the same time take the index's one
+    /// Held while new posts are written, so posts stored at the same time take the index's one
     /// writer in turn instead of failing on its lock.
     posting: Mutex<()>,
+    /// New posts waiting for the next commit (see `posting.rs`).
+    waiting_posts: Mutex<Vec<crate::posting::WaitingPost>>,
     /// Searchers pinned for sliced exports, by snapshot id.
     snapshots: Mutex<HashMap<String, Pinned>>,
 }
@@ -140,6 +142,7 @@ impl TantivyIndex {
                 fields,
                 location,
                 posting: Mutex::new(()),
+                waiting_posts: Mutex::default(),
                 snapshots: Mutex::default(),
             }),
         })
@@ -168,16 +171,24 @@ impl TantivyIndex {
         self.inner.reader.searcher().num_docs()
     }
 
-    /// A writer for one new post, taken in turn by the posts stored at the same time through
-    /// this index (see [`PostStore`](sde_core::PostStore)); the guard must outlive the writer.
-    pub(crate) fn single_post_writer(
-        &self,
-    ) -> Result<(MutexGuard<'_, ()>, PostWriter), IndexError> {
-        let turn = self
-            .inner
+    /// The turn to write new posts: whoever holds it commits every post waiting.
+    pub(crate) fn posting_turn(&self) -> MutexGuard<'_, ()> {
+        self.inner
             .posting
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The new posts waiting for the next commit.
+    pub(crate) fn waiting_posts(&self) -> MutexGuard<'_, Vec<crate::posting::WaitingPost>> {
+        self.inner
+            .waiting_posts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A writer for a few new posts, opened by the holder of the [`Self::posting_turn`].
+    pub(crate) fn small_batch_writer(&self) -> Result<PostWriter, IndexError> {
         let writer = self
             .inner
             .index
@@ -191,15 +202,12 @@ impl TantivyIndex {
                     error,
                 )
             })?;
-        Ok((
-            turn,
-            PostWriter {
-                writer,
-                index: self.clone(),
-                pending: Vec::new(),
-                batch_posts: 1,
-            },
-        ))
+        Ok(PostWriter {
+            writer,
+            index: self.clone(),
+            pending: Vec::new(),
+            batch_posts: 1,
+        })
     }
 
     /// The index's one writer. A second writer, from this or another process, cannot be had
