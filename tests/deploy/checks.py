@@ -702,3 +702,47 @@ def asl_validator(definition: dict[str, Any], workdir: Path) -> subprocess.Compl
         timeout=120,
         check=False,
     )
+
+
+def work_queue_problems(
+    template: dict[str, Any],
+    queue_name: str,
+    worker: tuple[str, dict[str, Any]],
+    what: str,
+    label: str,
+    above_seconds: int = 0,
+) -> list[str]:
+    """What every SQS work queue and its worker must be: the queue encrypted and redriven to
+    `<queue_name without "Queue">DeadLetterQueue` after 1-10 receives, its visibility timeout at
+    least six times the worker's timeout (and above `above_seconds`), and the worker its one
+    consumer, reporting partial batch failures. `what` names the queue in messages, `label` the
+    worker."""
+    problems: list[str] = []
+    queue = template["Resources"][queue_name]["Properties"]
+    worker_name, worker_props = worker
+    timeout = worker_props.get("Timeout", 6)
+    visibility = queue.get("VisibilityTimeout", 30)
+    if visibility < 6 * timeout or visibility <= above_seconds:
+        beyond = f" or {above_seconds} s" if above_seconds else ""
+        problems.append(
+            f"the {what}'s visibility timeout {visibility} s is under six times {label}'s "
+            f"timeout ({timeout} s){beyond}"
+        )
+    if not queue.get("SqsManagedSseEnabled") and "KmsMasterKeyId" not in queue:
+        problems.append(f"the {what} is not encrypted")
+    dead_letters = queue_name.removesuffix("Queue") + "DeadLetterQueue"
+    redrive = queue.get("RedrivePolicy") or {}
+    if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": [dead_letters, "Arn"]}:
+        problems.append(f"the {what} has no dead-letter queue")
+    if not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 10:
+        problems.append(f"maxReceiveCount {redrive.get('maxReceiveCount')} is not between 1 and 10")
+    mappings = [
+        properties
+        for properties in (r["Properties"] for r in _of_type(template, "AWS::Lambda::EventSourceMapping").values())
+        if properties.get("EventSourceArn") == {"Fn::GetAtt": [queue_name, "Arn"]}
+    ]
+    if [m.get("FunctionName") for m in mappings] != [{"Fn::GetAtt": [worker_name, "Arn"]}]:
+        problems.append(f"{label} is not the one consumer of the {what}")
+    elif "ReportBatchItemFailures" not in mappings[0].get("FunctionResponseTypes", []):
+        problems.append(f"{label} does not report partial batch failures")
+    return problems

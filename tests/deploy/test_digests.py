@@ -28,33 +28,11 @@ def digest_problems(template: dict[str, Any]) -> list[str]:
     if planner is None or worker is None:
         return ["no plan-digests or send-digests function"]
     planner_name, planner_props = planner
-    worker_name, worker_props = worker
+    worker_props = worker[1]
 
-    timeout = worker_props.get("Timeout", 6)
-    visibility = queue.get("VisibilityTimeout", 30)
-    if visibility < 6 * timeout or visibility <= LEASE:
-        problems.append(
-            f"the digests queue's visibility timeout {visibility} s is under six times "
-            f"send-digests' timeout ({timeout} s) or the ledger's lease ({LEASE} s)"
-        )
-    if not queue.get("SqsManagedSseEnabled") and "KmsMasterKeyId" not in queue:
-        problems.append("the digests queue is not encrypted")
-    redrive = queue.get("RedrivePolicy") or {}
-    if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": ["DigestsDeadLetterQueue", "Arn"]}:
-        problems.append("the digests queue has no dead-letter queue")
-    if not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 10:
-        problems.append(f"maxReceiveCount {redrive.get('maxReceiveCount')} is not between 1 and 10")
-
-    mappings = [
-        r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-        and r["Properties"].get("EventSourceArn") == {"Fn::GetAtt": ["DigestsQueue", "Arn"]}
-    ]
-    if [m.get("FunctionName") for m in mappings] != [{"Fn::GetAtt": [worker_name, "Arn"]}]:
-        problems.append("send-digests is not the one consumer of the digests queue")
-    elif "ReportBatchItemFailures" not in mappings[0].get("FunctionResponseTypes", []):
-        problems.append("send-digests does not report partial batch failures")
+    problems += checks.work_queue_problems(
+        template, "DigestsQueue", worker, "digests queue", "send-digests", above_seconds=LEASE
+    )
 
     rules = [
         r["Properties"]

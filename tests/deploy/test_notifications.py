@@ -21,30 +21,10 @@ def notification_problems(template: dict[str, Any]) -> list[str]:
     posts = checks._function(template, "-posts")
     if worker is None or posts is None:
         return ["no notify-real-time or posts function"]
-    worker_name, worker_props = worker
-    timeout = worker_props.get("Timeout", 6)
-    if queue.get("VisibilityTimeout", 30) < 6 * timeout:
-        problems.append(
-            f"the queue's visibility timeout {queue.get('VisibilityTimeout', 30)} s is under six "
-            f"times notify-real-time's timeout ({timeout} s)"
-        )
-    if not queue.get("SqsManagedSseEnabled") and "KmsMasterKeyId" not in queue:
-        problems.append("the notifications queue is not encrypted")
-    redrive = queue.get("RedrivePolicy") or {}
-    if redrive.get("deadLetterTargetArn") != {"Fn::GetAtt": ["NotificationsDeadLetterQueue", "Arn"]}:
-        problems.append("the notifications queue has no dead-letter queue")
-    if not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 10:
-        problems.append(f"maxReceiveCount {redrive.get('maxReceiveCount')} is not between 1 and 10")
-    mappings = [
-        r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-        and r["Properties"].get("EventSourceArn") == {"Fn::GetAtt": ["NotificationsQueue", "Arn"]}
-    ]
-    if [m.get("FunctionName") for m in mappings] != [{"Fn::GetAtt": [worker_name, "Arn"]}]:
-        problems.append("notify-real-time is not the one consumer of the notifications queue")
-    elif "ReportBatchItemFailures" not in mappings[0].get("FunctionResponseTypes", []):
-        problems.append("notify-real-time does not report partial batch failures")
+    worker_props = worker[1]
+    problems += checks.work_queue_problems(
+        template, "NotificationsQueue", worker, "notifications queue", "notify-real-time"
+    )
     variables = posts[1].get("Environment", {}).get("Variables", {})
     if variables.get("SDE_NOTIFICATIONS_QUEUE_URL") != {"Ref": "NotificationsQueue"}:
         problems.append("posts is not given the notifications queue")
