@@ -43,7 +43,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "exports" {
   rule {
     id     = "expire-exports"
     status = "Enabled"
-    filter {} # every object: exports, push and progress records
+    filter {} # every object: exports, reports, push and progress records, queued mail
 
     expiration {
       days = var.export_expiration_days

@@ -1,9 +1,9 @@
 """The daily digests as packaged: an EventBridge schedule (01:00 UTC by default) starts
 plan-digests, which may only page the subscriptions table's by-kind index and send to the digests
 queue (SQS, encrypted, redriven to a dead-letter queue after a few receives); send-digests is the
-one consumer of that queue, with partial batch failures, a visibility timeout at least six times
-its own timeout and above the ledger's five-minute lease, in the VPC to read the posts index.
-Each check is also shown failing on a broken copy."""
+one consumer of that queue, with partial batch failures and a visibility timeout at least six
+times its own timeout, in the VPC to read the posts index (it queues each digest for send-mail:
+test_mail.py). Each check is also shown failing on a broken copy."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from typing import Any
 
 import checks
 
-# sde_handlers::digests::LEASE, in seconds.
-LEASE = 300
 DEFAULT_SCHEDULE = "cron(0 1 * * ? *)"
 
 
@@ -31,7 +29,7 @@ def digest_problems(template: dict[str, Any]) -> list[str]:
     worker_props = worker[1]
 
     problems += checks.work_queue_problems(
-        template, "DigestsQueue", worker, "digests queue", "send-digests", above_seconds=LEASE
+        template, "DigestsQueue", worker, "digests queue", "send-digests"
     )
 
     rules = [
@@ -67,9 +65,6 @@ def digest_problems(template: dict[str, Any]) -> list[str]:
     if data_grants != wanted:
         problems.append(f"plan-digests' role grants {sorted(data_grants)}, not just {sorted(wanted)}")
 
-    worker_env = worker_props.get("Environment", {}).get("Variables", {})
-    if worker_env.get("SDE_DELIVERIES_TABLE") != {"Ref": "DeliveriesTable"}:
-        problems.append("send-digests is not given the deliveries table")
     if "VpcConfig" not in worker_props:
         problems.append("send-digests is not in the VPC, where the posts index is")
     return problems

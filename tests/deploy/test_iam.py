@@ -19,7 +19,7 @@ def test_each_function_has_a_role_of_its_own(template):
         if r["Type"] == "AWS::Lambda::Function"
     }
     roles = [checks.render(f["Role"]) for f in functions.values()]
-    assert len(set(roles)) == len(functions) == 20
+    assert len(set(roles)) == len(functions) == 21
 
 
 def test_adding_s3_star_to_a_role_fails(template, allowlist):

@@ -1,7 +1,8 @@
 """The real-time notification plumbing as packaged: posts queues on the notifications queue
 (SQS, encrypted, redriven to a dead-letter queue after a few receives), notify-real-time works it
 with partial batch failures and a visibility timeout at least six times its own timeout, and the
-delivery ledger table expires its items by TTL. Each check is also shown failing on a broken copy."""
+delivery ledger table (send-mail's, test_mail.py) expires its items by TTL. Each check is also
+shown failing on a broken copy."""
 
 from __future__ import annotations
 
@@ -32,10 +33,8 @@ def notification_problems(template: dict[str, Any]) -> list[str]:
     ttl = table.get("TimeToLiveSpecification", {})
     if ttl != {"AttributeName": "expiresAt", "Enabled": True}:
         problems.append("the deliveries table does not expire items by their expiresAt (TTL)")
-    if worker_props.get("Environment", {}).get("Variables", {}).get("SDE_DELIVERIES_TABLE") != {
-        "Ref": "DeliveriesTable"
-    }:
-        problems.append("notify-real-time is not given the deliveries table")
+    if "VpcConfig" not in worker_props:
+        problems.append("notify-real-time is not in the VPC, where the subscriptions index is")
     return problems
 
 

@@ -196,7 +196,8 @@ impl LedgerConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueConfig {
     /// The SQS queue the jobs go to: `SDE_NOTIFICATIONS_QUEUE_URL` for real-time notification
-    /// jobs, `SDE_DIGESTS_QUEUE_URL` for daily digest jobs.
+    /// jobs, `SDE_DIGESTS_QUEUE_URL` for daily digest jobs, `SDE_MAIL_QUEUE_URL` for emails
+    /// queued for `send-mail`.
     pub queue_url: String,
 }
 
@@ -228,6 +229,20 @@ impl QueueConfig {
             lookup,
             "SDE_DIGESTS_QUEUE_URL",
             "https://sqs.eu-west-1.amazonaws.com/123456789012/sde-dev-digests",
+        )
+    }
+
+    /// Reads the mail queue's settings from the process environment.
+    pub fn mail_from_env() -> Result<Self, ConfigError> {
+        Self::mail_from_lookup(env)
+    }
+
+    /// Reads the mail queue's settings (`SDE_MAIL_QUEUE_URL`) through `lookup`.
+    pub fn mail_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(
+            lookup,
+            "SDE_MAIL_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/sde-dev-mail",
         )
     }
 

@@ -3,7 +3,8 @@
 //! [`DynamoDbExportSlots`] ([`ExportSlots`](sde_core::ExportSlots)), [`DynamoDbSubscriptions`]
 //! ([`Subscriptions`](sde_core::Subscriptions)), [`DynamoDbDeliveryLedger`]
 //! ([`DeliveryLedger`](sde_core::DeliveryLedger)), [`SqsNotificationQueue`]
-//! ([`NotificationQueue`](sde_core::NotificationQueue)),
+//! ([`NotificationQueue`](sde_core::NotificationQueue)), [`SqsMailQueue`]
+//! ([`OnceMailer`](sde_core::OnceMailer), for functions inside the VPC),
 //! [`ApiGatewayPushChannel`] ([`PushChannel`](sde_core::PushChannel)), [`S3PushRegistry`]
 //! ([`PushRegistry`](sde_core::PushRegistry)) and [`S3ProgressBoard`]
 //! ([`ProgressBoard`](sde_core::ProgressBoard)), plus the typed configuration they are built
@@ -26,6 +27,7 @@ mod s3_store;
 mod sdk;
 mod ses;
 mod sfn;
+mod sqs_mail;
 mod sqs_queue;
 mod ssm;
 
@@ -43,5 +45,6 @@ pub use s3_store::S3Store;
 pub use sdk::{load_sdk_config, s3_client, sdk_config_for_endpoint};
 pub use ses::SesMailer;
 pub use sfn::SfnWorkflow;
+pub use sqs_mail::{Delivered, MAIL_PREFIX, MailTicket, SqsMailQueue};
 pub use sqs_queue::SqsNotificationQueue;
 pub use ssm::{SecretError, SsmSecret};

@@ -1,4 +1,4 @@
-//! Small JSON records kept as S3 objects (push registry, progress board).
+//! Small JSON records kept as S3 objects (push registry, progress board, queued mail).
 
 use crate::config::Encryption;
 use crate::errors::fault;
@@ -80,5 +80,20 @@ impl JsonObjects {
             DeliveryError::new(DeliveryErrorKind::Io, format!("decoding {key}")).with_source(error)
         })?;
         Ok(Some(value))
+    }
+
+    /// Deletes the record at `key`; deleting one that is gone succeeds (S3 answers 204 either way).
+    pub async fn delete(&self, key: &str) -> Result<(), DeliveryError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|error| {
+                DeliveryError::new(kind(fault(&error).transient), format!("deleting {key}"))
+                    .with_source(error)
+            })?;
+        Ok(())
     }
 }

@@ -28,28 +28,36 @@ impl SqsNotificationQueue {
         }
     }
 
-    /// Sends `job` as one message; `what` names it in errors.
     async fn send(&self, job: &impl Serialize, what: &str) -> Result<(), QueueError> {
-        let body = serde_json::to_string(job).map_err(|error| {
-            QueueError::new(QueueErrorKind::Rejected, format!("encoding a {what}"))
-                .with_source(error)
-        })?;
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|error| {
-                let kind = if fault(&error).transient {
-                    QueueErrorKind::Unavailable
-                } else {
-                    QueueErrorKind::Rejected
-                };
-                QueueError::new(kind, format!("queueing a {what}")).with_source(error)
-            })?;
-        Ok(())
+        send_json(&self.client, &self.queue_url, job, what).await
     }
+}
+
+/// Sends `job` as one JSON message to `queue_url`; `what` names it in errors.
+pub(crate) async fn send_json(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    job: &impl Serialize,
+    what: &str,
+) -> Result<(), QueueError> {
+    let body = serde_json::to_string(job).map_err(|error| {
+        QueueError::new(QueueErrorKind::Rejected, format!("encoding a {what}")).with_source(error)
+    })?;
+    client
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|error| {
+            let kind = if fault(&error).transient {
+                QueueErrorKind::Unavailable
+            } else {
+                QueueErrorKind::Rejected
+            };
+            QueueError::new(kind, format!("queueing a {what}")).with_source(error)
+        })?;
+    Ok(())
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::fmt;
 
 /// One email, with both an HTML and a plain-text body.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailMessage {
     pub to: String,
     pub subject: String,

@@ -14,6 +14,7 @@ pub mod html;
 pub mod index;
 pub mod ledger;
 pub mod links;
+pub mod mail_once;
 pub mod matching;
 pub mod notices;
 pub mod notification;
@@ -51,6 +52,7 @@ pub use ledger::{
     Claim, DeliveryLedger, LedgerError, LedgerErrorKind, LedgerRecord, daily_key, real_time_key,
 };
 pub use links::{DownloadGrant, DownloadLinks, SigningKey, UrlRefusal, UrlSigner};
+pub use mail_once::{Dispatched, LedgerMailer, MailJob, MailOnceError, OnceMailer};
 pub use matching::SubscriptionMatcher;
 pub use notification::{
     DigestJob, DigestQueue, NotificationQueue, QueueError, QueueErrorKind, RealTimeJob,

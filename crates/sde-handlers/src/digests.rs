@@ -13,12 +13,12 @@
 //!
 //! "Matching" is what `/search` means for the term: the same query, over the day as a date range.
 
-use chrono::{DateTime, Days, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use sde_core::notices::{Footer, search_link};
 use sde_core::subscriptions::normalise;
 use sde_core::{
-    Claim, DateRange, DeliveryError, DeliveryLedger, Digest, DigestJob, DigestQueue, EmailMessage,
-    IndexError, LedgerError, Mailer, MatchedPost, Post, PostQuery, QueueError, SearchIndex,
+    DateRange, Digest, DigestJob, DigestQueue, Dispatched, EmailMessage, IndexError, MailJob,
+    MailOnceError, MatchedPost, OnceMailer, Post, PostQuery, QueueError, SearchIndex,
     SubscriptionKind, Subscriptions, SubscriptionsError, UnsubscribeLinks, daily_key,
     describe_chain, html,
 };
@@ -41,26 +41,17 @@ pub enum DigestError {
     Subscriptions(#[from] SubscriptionsError),
     #[error("searching the day's posts")]
     Index(#[from] IndexError),
-    #[error("recording the digest as sent")]
-    Ledger(#[from] LedgerError),
     #[error("sending the digest")]
-    Mail(#[from] DeliveryError),
-    #[error("another run is sending this digest until {until}")]
-    InProgress { until: DateTime<Utc> },
+    Mail(#[from] MailOnceError),
 }
-
-/// How long a claim on a digest keeps other runs out: far above the time one send takes.
-pub const LEASE: Duration = Duration::minutes(5);
-/// How long a sent digest is remembered: longer than any retry of a day's run.
-pub const KEEP: Duration = Duration::days(15);
 
 /// What [`send_daily_digest`] and [`send_daily_digests`] use.
 #[derive(Debug, Clone, Copy)]
 pub struct DigestDeps<'a> {
     pub index: &'a dyn SearchIndex,
     pub subscriptions: &'a dyn Subscriptions,
-    pub ledger: &'a dyn DeliveryLedger,
-    pub mailer: &'a dyn Mailer,
+    /// Sends each digest at most once (on AWS: queues it for `send-mail`).
+    pub mail: &'a dyn OnceMailer,
     /// The frontend's address, for search links.
     pub site: &'a str,
     /// Signs the emails' one-click unsubscribe links.
@@ -70,6 +61,7 @@ pub struct DigestDeps<'a> {
 /// What sending one user's digest did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestSent {
+    /// Sent now (on AWS: queued now for `send-mail`).
     Sent,
     /// Nothing of the day matched: no email.
     NothingToSend,
@@ -79,8 +71,8 @@ pub enum DigestSent {
     NoAddress,
 }
 
-/// Sends `user` their digest of `matches`' day, at most once however often it is asked
-/// (a [`daily_key`] in the ledger: claim, send, mark sent; released if the send fails).
+/// Sends `user` their digest of `matches`' day, at most once however often it is asked (under
+/// the ledger key [`daily_key`], through [`DigestDeps::mail`]).
 pub async fn send_daily_digest(
     deps: DigestDeps<'_>,
     matches: &DayMatches,
@@ -99,11 +91,6 @@ pub async fn send_daily_digest(
     if digest.is_empty() {
         return Ok(DigestSent::NothingToSend);
     }
-    let token = match deps.ledger.claim(&key, now + LEASE, now + KEEP).await? {
-        Claim::Claimed { token } => token,
-        Claim::AlreadySent => return Ok(DigestSent::AlreadySent),
-        Claim::InProgress { until } => return Err(DigestError::InProgress { until }),
-    };
     let footer = Footer {
         site: deps.site,
         unsubscribe: deps.unsubscribe,
@@ -111,21 +98,15 @@ pub async fn send_daily_digest(
         kind: SubscriptionKind::Daily,
         now,
     };
-    let message = daily_digest_email(&address, matches.day(), &digest, &footer);
-    match deps.mailer.send(&message).await {
-        Ok(message_id) => {
-            if let Err(error) = deps.ledger.mark_sent(&key, now + KEEP).await {
-                // Sent: failing now would not unsend it; the lease keeps reruns out for a while.
-                warn!(user, error = %describe_chain(&error), "a sent digest could not be marked sent");
-            }
-            info!(user, message_id, posts = digest.shown(), day = %matches.day(), "daily digest sent");
+    let mail = MailJob {
+        key,
+        message: daily_digest_email(&address, matches.day(), &digest, &footer),
+    };
+    match deps.mail.send_once(&mail).await? {
+        Dispatched::AlreadySent => Ok(DigestSent::AlreadySent),
+        dispatched => {
+            info!(user, ?dispatched, posts = digest.shown(), day = %matches.day(), "daily digest sent");
             Ok(DigestSent::Sent)
-        }
-        Err(error) => {
-            if let Err(release) = deps.ledger.release(&key, &token).await {
-                warn!(user, error = %describe_chain(&release), "a failed digest's claim could not be released");
-            }
-            Err(error.into())
         }
     }
 }
@@ -451,10 +432,11 @@ pub fn daily_digest_email(
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
+    use sde_core::mail_once::{KEEP, LEASE};
     use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer, RecordingQueue};
     use sde_core::{
-        Added, SigningKey, SubscriptionTerm, UnsubscribeGrant, UnsubscribeLinks, UnsubscribeScope,
-        UserId,
+        Added, DeliveryLedger as _, LedgerMailer, SigningKey, SubscriptionTerm, UnsubscribeGrant,
+        UnsubscribeLinks, UnsubscribeScope, UserId,
     };
     use sde_tantivy::TantivyIndex;
 
@@ -720,13 +702,16 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let (ledger, mailer) = (MemoryLedger::default(), RecordingMailer::default());
+        let (ledger, mailer) = (
+            Arc::<MemoryLedger>::default(),
+            Arc::<RecordingMailer>::default(),
+        );
+        let mail = LedgerMailer::new(ledger.clone(), mailer.clone());
         let unsubscribe = UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example");
         let deps = DigestDeps {
             index: &index,
             subscriptions: &book,
-            ledger: &ledger,
-            mailer: &mailer,
+            mail: &mail,
             site: "https://app.example",
             unsubscribe: &unsubscribe,
         };
@@ -755,7 +740,10 @@ mod tests {
         let busy = send_digest_job(deps, &days, &job("cy"), now)
             .await
             .unwrap_err();
-        assert!(matches!(busy, DigestError::InProgress { .. }), "{busy:?}");
+        assert!(
+            matches!(busy, DigestError::Mail(MailOnceError::InProgress { .. })),
+            "{busy:?}"
+        );
         let to: Vec<String> = mailer.sent().into_iter().map(|m| m.to).collect();
         assert_eq!(to, ["ada@example.com"]);
     }
@@ -816,13 +804,16 @@ mod tests {
                     .unwrap();
             }
         }
-        let (ledger, mailer) = (MemoryLedger::default(), RecordingMailer::default());
+        let (ledger, mailer) = (
+            Arc::<MemoryLedger>::default(),
+            Arc::<RecordingMailer>::default(),
+        );
+        let mail = LedgerMailer::new(ledger.clone(), mailer.clone());
         let unsubscribe = UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example");
         let deps = DigestDeps {
             index: &index,
             subscriptions: &book,
-            ledger: &ledger,
-            mailer: &mailer,
+            mail: &mail,
             site: "https://app.example",
             unsubscribe: &unsubscribe,
         };

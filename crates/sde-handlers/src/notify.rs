@@ -4,40 +4,33 @@
 //!
 //! The matcher says who matches; the post's author is left out; each match is checked against the
 //! [`Subscriptions`] store, so a term removed while the matcher still held it mails no one. Then,
-//! per user, in order: their recorded (verified) address, a claim on the ledger key
-//! `realtime#<user>#<post id>`, the email, and the key marked sent (see [`sde_core::ledger`] for
-//! why, and for the one window left). A job delivered twice, or retried after some users were
-//! mailed, mails each user at most once.
+//! per user: their recorded (verified) address, and the email handed to a [`OnceMailer`] under
+//! the ledger key `realtime#<user>#<post id>` (see [`sde_core::mail_once`]: sent now through the
+//! ledger locally, queued for the `send-mail` function on AWS). A job delivered twice, or retried
+//! after some users were mailed, mails each user at most once.
 //!
-//! Failures are per user. One whose mail provider is unavailable, or whose key another delivery
-//! holds, makes the job fail after every other user was tried, so the queue retries it and the
-//! ledger skips those already mailed. A refused address is logged and not retried: trying again
+//! Failures are per user. One whose mail provider (or mail queue) is unavailable, or whose key
+//! another delivery holds, makes the job fail after every other user was tried, so the queue
+//! retries it and the ledger skips those already mailed. A refused address is logged and not retried: trying again
 //! does not make it valid. A failure of the matcher or the store before any user is a failure of
 //! the whole job, retried the same way.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use sde_core::{
-    Claim, DeliveryErrorKind, DeliveryLedger, Mailer, RealTimeJob, SubscriptionKind,
-    SubscriptionMatcher, Subscriptions, UnsubscribeLinks, describe_chain, notices, real_time_key,
+    Dispatched, MailJob, OnceMailer, RealTimeJob, SubscriptionKind, SubscriptionMatcher,
+    Subscriptions, UnsubscribeLinks, describe_chain, notices, real_time_key,
     subscriptions::normalise,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
-
-/// How long a claim keeps other deliveries of the same key out: far above the time one send
-/// takes, and below the queue's redelivery delay, so a retry finds a crashed sender's lease gone.
-pub const LEASE: Duration = Duration::minutes(2);
-/// How long a key is remembered: longer than a job can stay on a queue (SQS keeps a message at
-/// most 14 days).
-pub const KEEP: Duration = Duration::days(15);
 
 /// What [`notify_real_time`] uses.
 #[derive(Debug, Clone, Copy)]
 pub struct NotifyDeps<'a> {
     pub matcher: &'a dyn SubscriptionMatcher,
     pub subscriptions: &'a dyn Subscriptions,
-    pub ledger: &'a dyn DeliveryLedger,
-    pub mailer: &'a dyn Mailer,
+    /// Sends each notice at most once (on AWS: queues it for `send-mail`).
+    pub mail: &'a dyn OnceMailer,
     /// The frontend's address, for search links.
     pub site: &'a str,
     /// Signs the emails' one-click unsubscribe links.
@@ -47,7 +40,7 @@ pub struct NotifyDeps<'a> {
 /// What one run of a job did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notified {
-    /// Users mailed now.
+    /// Users mailed now (or, on AWS, whose notice was queued for `send-mail` now).
     pub sent: usize,
     /// Users mailed by an earlier delivery of the job.
     pub already_sent: usize,
@@ -148,7 +141,7 @@ async fn held_terms(
         .collect())
 }
 
-/// Claims, mails and marks one user's notice.
+/// Mails one user's notice, at most once under its ledger key.
 async fn mail_one(
     job: &RealTimeJob,
     user: &str,
@@ -164,57 +157,42 @@ async fn mail_one(
         }
         Err(error) => return Outcome::Retry(error.into()),
     };
-    let key = real_time_key(user, &post.id);
-    let now = Utc::now();
-    let token = match deps.ledger.claim(&key, now + LEASE, now + KEEP).await {
-        Ok(Claim::Claimed { token }) => token,
-        Ok(Claim::AlreadySent) => return Outcome::AlreadySent,
-        Ok(Claim::InProgress { until }) => {
-            return Outcome::Retry(format!("another delivery holds {key} until {until}").into());
-        }
-        Err(error) => return Outcome::Retry(error.into()),
-    };
     let footer = notices::Footer {
         site: deps.site,
         unsubscribe: deps.unsubscribe,
         user,
         kind: SubscriptionKind::RealTime,
-        now,
+        now: Utc::now(),
     };
-    let message = notices::real_time_notice(&address, post, terms, &footer);
-    match deps.mailer.send(&message).await {
-        Ok(message_id) => {
-            if let Err(error) = deps.ledger.mark_sent(&key, Utc::now() + KEEP).await {
-                // Sent: failing the job would not unsend it. The lease keeps a redelivery out
-                // for its length; past it, a retry of this job for another user mails again.
-                warn!(post = %post.id, user, error = %describe_chain(&error),
-                      "a sent notice could not be marked sent");
-            }
-            info!(post = %post.id, user, message_id, terms = terms.len(),
-                  "real-time notice sent");
+    let mail = MailJob {
+        key: real_time_key(user, &post.id),
+        message: notices::real_time_notice(&address, post, terms, &footer),
+    };
+    match deps.mail.send_once(&mail).await {
+        Ok(Dispatched::AlreadySent) => Outcome::AlreadySent,
+        Ok(dispatched) => {
+            info!(post = %post.id, user, ?dispatched, terms = terms.len(), "real-time notice sent");
             Outcome::Sent
         }
-        Err(error) => {
-            if let Err(release) = deps.ledger.release(&key, &token).await {
-                warn!(post = %post.id, user, error = %describe_chain(&release),
-                      "a failed notice's claim could not be released; it lapses with its lease");
-            }
-            if error.kind == DeliveryErrorKind::Rejected {
-                warn!(post = %post.id, user, error = %describe_chain(&error),
-                      "the mail provider refused a real-time notice; not retried");
-                Outcome::Skipped
-            } else {
-                Outcome::Retry(error.into())
-            }
+        Err(error) if error.is_refused() => {
+            warn!(post = %post.id, user, error = %describe_chain(&error),
+                  "the mail provider refused a real-time notice; not retried");
+            Outcome::Skipped
         }
+        Err(error) => Outcome::Retry(error.into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sde_core::mail_once::{KEEP, LEASE};
     use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer, WordMatcher};
-    use sde_core::{EmailMessage, Post, SigningKey, SubscriptionTerm, UserId};
+    use sde_core::{
+        Claim, DeliveryLedger as _, EmailMessage, LedgerMailer, Post, SigningKey, SubscriptionTerm,
+        UserId,
+    };
+    use std::sync::Arc;
 
     const SITE: &str = "https://sde.example.com";
 
@@ -224,18 +202,24 @@ mod tests {
         unsubscribe: UnsubscribeLinks,
         matcher: WordMatcher,
         subscriptions: MemorySubscriptions,
-        ledger: MemoryLedger,
-        mailer: RecordingMailer,
+        ledger: Arc<MemoryLedger>,
+        mailer: Arc<RecordingMailer>,
+        mail: LedgerMailer,
     }
 
     impl Default for World {
         fn default() -> Self {
+            let (ledger, mailer) = (
+                Arc::<MemoryLedger>::default(),
+                Arc::<RecordingMailer>::default(),
+            );
             World {
                 unsubscribe: UnsubscribeLinks::new(&SigningKey::generate(), SITE),
                 matcher: WordMatcher::default(),
                 subscriptions: MemorySubscriptions::default(),
-                ledger: MemoryLedger::default(),
-                mailer: RecordingMailer::default(),
+                mail: LedgerMailer::new(ledger.clone(), mailer.clone()),
+                ledger,
+                mailer,
             }
         }
     }
@@ -245,8 +229,7 @@ mod tests {
             NotifyDeps {
                 matcher: &self.matcher,
                 subscriptions: &self.subscriptions,
-                ledger: &self.ledger,
-                mailer: &self.mailer,
+                mail: &self.mail,
                 site: SITE,
                 unsubscribe: &self.unsubscribe,
             }

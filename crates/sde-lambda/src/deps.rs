@@ -12,9 +12,11 @@ use sde_aws::{
     ApiGatewayPushChannel, ConfigError, DynamoDbDeliveryLedger, DynamoDbExportSlots,
     DynamoDbSubscriptions, LedgerConfig, PushConfig, QueueConfig, S3Config, S3ProgressBoard,
     S3PushRegistry, S3Store, SesConfig, SesMailer, Settings, SfnConfig, SfnWorkflow, SlotsConfig,
-    SqsNotificationQueue, SsmSecret, SubscriptionsConfig,
+    SqsMailQueue, SqsNotificationQueue, SsmSecret, SubscriptionsConfig,
 };
-use sde_core::{DownloadLinks, FanOutSettings, SigningKey, SubscriptionMatcher, UnsubscribeLinks};
+use sde_core::{
+    DownloadLinks, FanOutSettings, LedgerMailer, SigningKey, SubscriptionMatcher, UnsubscribeLinks,
+};
 use sde_edge::rest::{CorsOrigin, Reporter};
 use sde_edge::ws::PushParts;
 use sde_elasticsearch::percolator::subscriptions_index_name;
@@ -516,8 +518,8 @@ pub struct NotifyRealTimeDeps {
     pub matcher: Arc<dyn SubscriptionMatcher>,
     /// The subscriptions table: the terms to check matches against, and the addresses.
     pub subscriptions: DynamoDbSubscriptions,
-    pub ledger: DynamoDbDeliveryLedger,
-    pub mailer: SesMailer,
+    /// `SDE_MAIL_QUEUE_URL`: SES cannot be reached from the VPC, so `send-mail` sends.
+    pub mail: SqsMailQueue,
     /// `SDE_SITE_URL`: the frontend's address, for the search links of the emails.
     pub site: String,
     /// Signs the emails' one-click unsubscribe links.
@@ -530,8 +532,7 @@ impl NotifyRealTimeDeps {
         NotifyDeps {
             matcher: self.matcher.as_ref(),
             subscriptions: &self.subscriptions,
-            ledger: &self.ledger,
-            mailer: &self.mailer,
+            mail: &self.mail,
             site: &self.site,
             unsubscribe: &self.unsubscribe,
         }
@@ -545,10 +546,40 @@ pub async fn notify_deps() -> anyhow::Result<NotifyRealTimeDeps> {
     Ok(NotifyRealTimeDeps {
         matcher: real_time_matcher(&sdk).await?,
         subscriptions: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
-        ledger: DynamoDbDeliveryLedger::new(&sdk, LedgerConfig::from_env()?),
-        mailer: SesMailer::new(&sdk, SesConfig::from_env()?),
+        mail: mail_queue(&sdk)?,
         site: site_url(env)?,
         unsubscribe: UnsubscribeLinks::new(&key, &base_url),
+    })
+}
+
+/// The mail queue: tickets to `SDE_MAIL_QUEUE_URL`, messages to `SDE_EXPORTS_BUCKET`'s `mail/`.
+fn mail_queue(sdk: &SdkConfig) -> anyhow::Result<SqsMailQueue> {
+    Ok(SqsMailQueue::new(
+        sdk,
+        sde_aws::s3_client(sdk),
+        QueueConfig::mail_from_env()?,
+        &S3Config::from_env()?,
+    ))
+}
+
+/// `send-mail`.
+#[derive(Debug)]
+pub struct SendMailDeps {
+    /// Where the tickets' messages wait.
+    pub queue: SqsMailQueue,
+    /// The delivery ledger (`SDE_DELIVERIES_TABLE`) and SES (`SDE_MAIL_FROM`).
+    pub mail: LedgerMailer,
+}
+
+/// Builds what `send-mail` needs.
+pub async fn send_mail_deps() -> anyhow::Result<SendMailDeps> {
+    let sdk = sde_aws::load_sdk_config().await;
+    Ok(SendMailDeps {
+        queue: mail_queue(&sdk)?,
+        mail: LedgerMailer::new(
+            Arc::new(DynamoDbDeliveryLedger::new(&sdk, LedgerConfig::from_env()?)),
+            Arc::new(SesMailer::new(&sdk, SesConfig::from_env()?)),
+        ),
     })
 }
 
@@ -633,8 +664,8 @@ pub struct SendDigestsDeps {
     pub index: EsIndex,
     /// The subscriptions table: each user's daily terms and address.
     pub subscriptions: DynamoDbSubscriptions,
-    pub ledger: DynamoDbDeliveryLedger,
-    pub mailer: SesMailer,
+    /// `SDE_MAIL_QUEUE_URL`: SES cannot be reached from the VPC, so `send-mail` sends.
+    pub mail: SqsMailQueue,
     /// `SDE_SITE_URL`: the frontend's address, for the search links of the emails.
     pub site: String,
     /// Signs the emails' one-click unsubscribe links.
@@ -649,8 +680,7 @@ impl SendDigestsDeps {
         DigestDeps {
             index: &self.index,
             subscriptions: &self.subscriptions,
-            ledger: &self.ledger,
-            mailer: &self.mailer,
+            mail: &self.mail,
             site: &self.site,
             unsubscribe: &self.unsubscribe,
         }
@@ -664,8 +694,7 @@ pub async fn send_digests_deps() -> anyhow::Result<SendDigestsDeps> {
     Ok(SendDigestsDeps {
         index: es_index(&sdk).await?,
         subscriptions: DynamoDbSubscriptions::new(&sdk, SubscriptionsConfig::from_env()?),
-        ledger: DynamoDbDeliveryLedger::new(&sdk, LedgerConfig::from_env()?),
-        mailer: SesMailer::new(&sdk, SesConfig::from_env()?),
+        mail: mail_queue(&sdk)?,
         site: site_url(env)?,
         unsubscribe: UnsubscribeLinks::new(&key, &base_url),
         days: DigestDays::default(),

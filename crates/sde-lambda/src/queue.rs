@@ -1,4 +1,5 @@
-//! The SQS events a function takes: a batch of notification jobs (or of daily digest jobs), worked one by one and answered
+//! The SQS events a function takes: a batch of notification jobs (of daily digest jobs, of mail
+//! tickets), worked one by one and answered
 //! with the ids of the messages that failed (`ReportBatchItemFailures`), so SQS redelivers only
 //! those, and moves one to the dead-letter queue after the queue's `maxReceiveCount`. A message
 //! that is not a job is a failure too: it can never succeed, and the dead-letter queue is where
@@ -6,7 +7,8 @@
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
-use sde_core::{DigestJob, RealTimeJob, describe_chain};
+use sde_aws::{MailTicket, SqsMailQueue};
+use sde_core::{DigestJob, OnceMailer, RealTimeJob, describe_chain};
 use sde_handlers::digests::{DigestDays, DigestDeps, send_digest_job};
 use sde_handlers::notify::{NotifyDeps, notify_real_time};
 use serde::de::DeserializeOwned;
@@ -50,6 +52,24 @@ pub async fn notify_real_time_batch(event: SqsEvent, deps: NotifyDeps<'_>) -> Sq
     .await
 }
 
+/// `send-mail`: sends each ticket's email at most once. A refused email is finished (logged, not
+/// retried); one another delivery is sending, or one that failed, is answered as failed, so SQS
+/// brings the ticket back later.
+pub async fn send_mail_batch(
+    event: SqsEvent,
+    queue: &SqsMailQueue,
+    mail: &dyn OnceMailer,
+) -> SqsBatchResponse {
+    work_batch(event, "mail ticket", |ticket: MailTicket| async move {
+        queue
+            .deliver(&ticket, mail)
+            .await
+            .err()
+            .map(|failure| describe_chain(&failure))
+    })
+    .await
+}
+
 /// `send-digests`: mails each job's user their digest of its day. A digest another delivery is
 /// sending, or one that failed, is answered as failed, so SQS brings the job back later.
 pub async fn send_digests_batch(
@@ -70,7 +90,10 @@ pub async fn send_digests_batch(
 mod tests {
     use super::*;
     use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer, WordMatcher};
-    use sde_core::{SubscriptionKind, SubscriptionMatcher, SubscriptionTerm, Subscriptions};
+    use sde_core::{
+        LedgerMailer, SubscriptionKind, SubscriptionMatcher, SubscriptionTerm, Subscriptions,
+    };
+    use std::sync::Arc;
 
     const EVENT: &str = include_str!("../../../tests/fixtures/sqs/notify-real-time.json");
     const DIGESTS: &str = include_str!("../../../tests/fixtures/sqs/send-digests.json");
@@ -78,7 +101,8 @@ mod tests {
     #[tokio::test]
     async fn a_batch_answers_only_the_messages_that_failed_and_a_redelivery_mails_no_one_twice() {
         let (matcher, subscriptions) = (WordMatcher::default(), MemorySubscriptions::default());
-        let (ledger, mailer) = (MemoryLedger::default(), RecordingMailer::default());
+        let mailer = Arc::new(RecordingMailer::default());
+        let mail = LedgerMailer::new(Arc::new(MemoryLedger::default()), mailer.clone());
         let term = SubscriptionTerm::parse("aurora").unwrap();
         subscriptions
             .set_address("ada", "ada@example.com")
@@ -92,8 +116,7 @@ mod tests {
         let deps = NotifyDeps {
             matcher: &matcher,
             subscriptions: &subscriptions,
-            ledger: &ledger,
-            mailer: &mailer,
+            mail: &mail,
             site: "https://sde.example.com",
             unsubscribe: &sde_core::UnsubscribeLinks::new(
                 &sde_core::SigningKey::generate(),
@@ -141,9 +164,10 @@ mod tests {
         writer.commit().unwrap();
         let (subscriptions, ledger, mailer) = (
             MemorySubscriptions::default(),
-            MemoryLedger::default(),
-            RecordingMailer::default(),
+            Arc::new(MemoryLedger::default()),
+            Arc::new(RecordingMailer::default()),
         );
+        let mail = LedgerMailer::new(ledger.clone(), mailer.clone());
         let term = SubscriptionTerm::parse("aurora").unwrap();
         for user in ["ada-sub", "cy-sub"] {
             subscriptions
@@ -162,8 +186,7 @@ mod tests {
         let deps = DigestDeps {
             index: &index,
             subscriptions: &subscriptions,
-            ledger: &ledger,
-            mailer: &mailer,
+            mail: &mail,
             site: "https://sde.example.com",
             unsubscribe: &unsubscribe,
         };

@@ -6,7 +6,9 @@ use crate::stack::MAIL_FROM;
 use crate::{LocalDeliveryLedger, LocalSubscriptions, OutboxMailer};
 use anyhow::Context as _;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
-use sde_core::{DeliveryLedger, Mailer, SearchIndex, SigningKey, Subscriptions, UnsubscribeLinks};
+use sde_core::{
+    LedgerMailer, OnceMailer, SearchIndex, SigningKey, Subscriptions, UnsubscribeLinks,
+};
 use sde_handlers::digests::{DigestDeps, DigestRun, previous_day, send_daily_digests};
 use sde_tantivy::TantivyIndex;
 use std::path::Path;
@@ -25,8 +27,8 @@ pub const DEFAULT_DIGEST_TIME: NaiveTime = match NaiveTime::from_hms_opt(1, 0, 0
 pub struct LocalDigests {
     pub index: Arc<dyn SearchIndex>,
     pub subscriptions: Arc<dyn Subscriptions>,
-    pub ledger: Arc<dyn DeliveryLedger>,
-    pub mailer: Arc<dyn Mailer>,
+    /// Sends each digest at most once: the delivery ledger and the outbox.
+    pub mail: Arc<dyn OnceMailer>,
     /// The page's address, for search links.
     pub site: String,
     pub unsubscribe: Arc<UnsubscribeLinks>,
@@ -51,8 +53,7 @@ impl LocalDigests {
         Ok(LocalDigests {
             index: Arc::new(index),
             subscriptions: Arc::new(subscriptions),
-            ledger: Arc::new(ledger),
-            mailer: Arc::new(mailer),
+            mail: Arc::new(LedgerMailer::new(Arc::new(ledger), Arc::new(mailer))),
             site: base_url.trim_end_matches('/').to_owned(),
             unsubscribe: Arc::new(UnsubscribeLinks::new(&key, base_url)),
         })
@@ -64,8 +65,7 @@ impl LocalDigests {
         let deps = DigestDeps {
             index: self.index.as_ref(),
             subscriptions: self.subscriptions.as_ref(),
-            ledger: self.ledger.as_ref(),
-            mailer: self.mailer.as_ref(),
+            mail: self.mail.as_ref(),
             site: &self.site,
             unsubscribe: &self.unsubscribe,
         };

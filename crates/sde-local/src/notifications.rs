@@ -10,8 +10,8 @@
 //! keeps a job that did run from mailing anyone twice after a restart.
 
 use sde_core::{
-    DeliveryLedger, Mailer, NotificationQueue, QueueError, QueueErrorKind, RealTimeJob,
-    SubscriptionMatcher, Subscriptions, UnsubscribeLinks, describe_chain,
+    NotificationQueue, OnceMailer, QueueError, QueueErrorKind, RealTimeJob, SubscriptionMatcher,
+    Subscriptions, UnsubscribeLinks, describe_chain,
 };
 use sde_handlers::notify::{NotifyDeps, notify_real_time};
 use std::io::Write as _;
@@ -47,8 +47,8 @@ impl Default for RetryPolicy {
 pub struct NotifyParts {
     pub matcher: Arc<dyn SubscriptionMatcher>,
     pub subscriptions: Arc<dyn Subscriptions>,
-    pub ledger: Arc<dyn DeliveryLedger>,
-    pub mailer: Arc<dyn Mailer>,
+    /// Sends each notice at most once: the delivery ledger and the outbox.
+    pub mail: Arc<dyn OnceMailer>,
     /// The page's address, for search links.
     pub site: String,
     /// Signs the emails' one-click unsubscribe links.
@@ -124,8 +124,7 @@ async fn work(
     let deps = NotifyDeps {
         matcher: parts.matcher.as_ref(),
         subscriptions: parts.subscriptions.as_ref(),
-        ledger: parts.ledger.as_ref(),
-        mailer: parts.mailer.as_ref(),
+        mail: parts.mail.as_ref(),
         site: &parts.site,
         unsubscribe: &parts.unsubscribe,
     };
@@ -191,7 +190,7 @@ impl NotificationQueue for LocalNotificationQueue {
 mod tests {
     use super::*;
     use sde_core::testing::{MemoryLedger, MemorySubscriptions, RecordingMailer, WordMatcher};
-    use sde_core::{Post, SubscriptionKind, SubscriptionTerm, UserId};
+    use sde_core::{LedgerMailer, Post, SubscriptionKind, SubscriptionTerm, UserId};
 
     async fn parts() -> (NotifyParts, Arc<RecordingMailer>) {
         let subscriptions = Arc::new(MemorySubscriptions::default());
@@ -211,8 +210,10 @@ mod tests {
             NotifyParts {
                 matcher,
                 subscriptions,
-                ledger: Arc::new(MemoryLedger::default()),
-                mailer: mailer.clone(),
+                mail: Arc::new(LedgerMailer::new(
+                    Arc::new(MemoryLedger::default()),
+                    mailer.clone(),
+                )),
                 site: "http://127.0.0.1:1".into(),
                 unsubscribe: Arc::new(UnsubscribeLinks::new(
                     &sde_core::SigningKey::generate(),

@@ -20,8 +20,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use sde_auth::{DevIssuer, IdTokenVerifier, JwksSource, VerifierConfig};
 use sde_core::{
-    DeliveryLedger, DownloadLinks, ExecutionDescription, NotificationQueue, ObjectStore, PostStats,
-    PostStore, SearchIndex, SigningKey, SubscriptionMatcher, Subscriptions, UnsubscribeLinks,
+    DeliveryLedger, DownloadLinks, ExecutionDescription, LedgerMailer, NotificationQueue,
+    ObjectStore, OnceMailer, PostStats, PostStore, SearchIndex, SigningKey, SubscriptionMatcher,
+    Subscriptions, UnsubscribeLinks,
 };
 use sde_edge::TokenAuthenticator;
 use sde_edge::rest::{
@@ -300,13 +301,13 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
         LocalDeliveryLedger::open(&ledger_file)
             .with_context(|| format!("opening {}", ledger_file.display()))?,
     );
+    let mail: Arc<dyn OnceMailer> = Arc::new(LedgerMailer::new(ledger, mailer.clone()));
     let shutdown = CancellationToken::new();
     let notifications: Arc<dyn NotificationQueue> = Arc::new(LocalNotificationQueue::start(
         NotifyParts {
             matcher: matcher.clone(),
             subscriptions: subscriptions.clone(),
-            ledger: ledger.clone(),
-            mailer: mailer.clone(),
+            mail: mail.clone(),
             site: base_url.clone(),
             unsubscribe: unsubscribe_links.clone(),
         },
@@ -416,8 +417,7 @@ pub async fn start(config: StackConfig) -> anyhow::Result<RunningStack> {
             LocalDigests {
                 index: state.index.clone(),
                 subscriptions: state.subscriptions.clone(),
-                ledger,
-                mailer,
+                mail,
                 site: base_url.clone(),
                 unsubscribe: state.unsubscribe_links.clone(),
             },

@@ -21,12 +21,13 @@ pub mod report_hybrid;
 pub mod report_status;
 pub mod search;
 pub mod send_digests;
+pub mod send_mail;
 pub mod subscriptions;
 pub mod ws_authorizer;
 
 /// The functions, by the name serverless.yml gives their `handler` (kebab case, as the
 /// functions are named).
-pub const NAMES: [&str; 20] = [
+pub const NAMES: [&str; 21] = [
     "compose-export",
     "download",
     "download-request",
@@ -45,6 +46,7 @@ pub const NAMES: [&str; 20] = [
     "report-status",
     "search",
     "send-digests",
+    "send-mail",
     "subscriptions",
     "ws-authorizer",
 ];
@@ -75,6 +77,7 @@ pub async fn run(name: &str) -> Result<(), lambda_runtime::Error> {
         "report-status" => report_status::run().await,
         "search" => search::run().await,
         "send-digests" => send_digests::run().await,
+        "send-mail" => send_mail::run().await,
         "subscriptions" => subscriptions::run().await,
         "ws-authorizer" => ws_authorizer::run().await,
         other => Err(UnknownFunction(other.to_owned()).into()),
