@@ -281,6 +281,105 @@ async fn both_hosts_answer_every_request_alike() {
     }
 }
 
+/// `method` on a link of the stack, as a mail client sends it: no token, the one-click body.
+fn follow(method: &'static str, app: &TestApp, link: &str) -> Call {
+    let path = link.strip_prefix(app.url.as_str()).unwrap().to_owned();
+    Call {
+        method,
+        path: Box::leak(path.into_boxed_str()),
+        headers: vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: (method == "POST").then(|| "List-Unsubscribe=One-Click".into()),
+    }
+}
+
+#[tokio::test]
+async fn both_hosts_answer_every_unsubscribe_link_alike() {
+    use chrono::{Duration as Span, Utc};
+    use sde_core::{
+        SubscriptionKind, SubscriptionTerm, UNSUBSCRIBE_LINK_LIFETIME, UnsubscribeScope,
+    };
+
+    let app = TestApp::spawn().await;
+    let state = &app.stack.as_ref().unwrap().state;
+    // A term whose link needs encoding: API Gateway hands the function the decoded query.
+    let term = SubscriptionTerm::parse("hot dog & café").unwrap();
+    let scope = UnsubscribeScope::Term(term.clone());
+    let daily = SubscriptionKind::Daily;
+    let now = Utc::now();
+    let links = &state.unsubscribe_links;
+    let valid = links.issue("ada-sub", daily, &scope, now);
+    let lapsed = now - UNSUBSCRIBE_LINK_LIFETIME - Span::minutes(1);
+    let expired = links.issue("ada-sub", daily, &scope, lapsed);
+    let widened = valid.replace("kind=daily", "kind=real-time");
+    assert_ne!(widened, valid);
+    let bare = format!("{}/unsubscribe", app.url);
+    let held = || async {
+        state.subscriptions.list("ada-sub", daily).await.unwrap() == ["hot dog & café"]
+    };
+
+    let cases = [
+        case("the page of a link", follow("GET", &app, &valid), 200, None),
+        case("a one-click POST", follow("POST", &app, &valid), 200, None),
+        case("an expired link", follow("POST", &app, &expired), 410, None),
+        case(
+            "the page of an expired link",
+            follow("GET", &app, &expired),
+            410,
+            None,
+        ),
+        case(
+            "a link made to say another kind",
+            follow("POST", &app, &widened),
+            403,
+            None,
+        ),
+        case("no link at all", follow("POST", &app, &bare), 403, None),
+    ];
+    for case in &cases {
+        let mut answers = Vec::new();
+        for host in Host::both(&app) {
+            state
+                .subscriptions
+                .add("ada-sub", daily, &term, 50)
+                .await
+                .unwrap();
+            let answer = host.call(&case.call).await;
+            let removed = case.name == "a one-click POST";
+            assert_eq!(
+                held().await,
+                !removed,
+                "{} on {:?}: the subscription is {}",
+                case.name,
+                host.kind,
+                if removed { "removed" } else { "kept" }
+            );
+            answers.push(answer);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "{}: both hosts answer alike",
+            case.name
+        );
+        assert_eq!(
+            answers[0].status, case.status,
+            "{}: {}",
+            case.name, answers[0].body
+        );
+        assert!(
+            answers[0]
+                .body
+                .as_str()
+                .is_some_and(|page| page.contains("<html")),
+            "{}: a page, not {}",
+            case.name,
+            answers[0].body
+        );
+    }
+}
+
 #[tokio::test]
 async fn without_a_valid_token_both_hosts_answer_401_and_run_nothing() {
     let app = TestApp::spawn().await;

@@ -7,7 +7,10 @@
 //! API Gateway's own part is played here, as documented: the Cognito user-pool authorizer
 //! verifies the `Authorization` header (bare token or `Bearer <token>`) and hands the token's
 //! claims, every value a string, to the function — or answers 401 `{"message":"Unauthorized"}`
-//! without calling it; WebSocket messages are routed by their `action`, else to `$default`.
+//! without calling it (except on `/unsubscribe`, whose route has no authorizer: the signed link
+//! is the credential); the query string reaches the function decoded, in
+//! `queryStringParameters` and `multiValueQueryStringParameters`; WebSocket messages are routed
+//! by their `action`, else to `$default`.
 
 #![allow(dead_code)]
 
@@ -21,9 +24,10 @@ use axum::Router;
 use base64::Engine as _;
 use sde_auth::IdTokenVerifier;
 use sde_edge::rest::{
-    CorsOrigin, ExportStarter, MyExports, Reporter, StatusReader, download_request_routes,
-    exports_routes, posts_routes, report_graphical_routes, report_hybrid_routes,
-    report_status_routes, search_routes, subscriptions_routes,
+    CorsOrigin, ExportStarter, MyExports, Reporter, StatusReader, Unsubscribes,
+    download_request_routes, exports_routes, posts_routes, report_graphical_routes,
+    report_hybrid_routes, report_status_routes, search_routes, subscriptions_routes,
+    unsubscribe_routes,
 };
 use sde_edge::ws::PushParts;
 use sde_handlers::reports::ReportSettings;
@@ -73,7 +77,8 @@ impl Call {
     }
 }
 
-/// The status and JSON body (`Null` if none) a host answered.
+/// The status and body a host answered: its JSON, or its text when it is not JSON (an HTML
+/// page), `Null` when empty.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub status: u16,
@@ -140,7 +145,7 @@ impl<'a> Host<'a> {
         let text = response.text().await.unwrap();
         Answer {
             status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            body: body_of(text),
         }
     }
 
@@ -182,6 +187,12 @@ impl<'a> Host<'a> {
                     report_hybrid_routes(reporter)
                 }
             }
+            "/unsubscribe" => unsubscribe_routes(Unsubscribes::new(
+                state.subscriptions.clone(),
+                state.matcher.clone(),
+                state.unsubscribe_links.clone(),
+                state.base_url.clone(),
+            )),
             other => panic!("no function serves {other}"),
         };
         sde_lambda::rest::api(routes, &cors())
@@ -194,29 +205,57 @@ impl<'a> Host<'a> {
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
-        let Some(claims) = cognito_authorizer(&self.verifier(), header("Authorization")).await
-        else {
-            return Answer {
-                status: 401,
-                body: json!({"message": "Unauthorized"}),
-            };
+        let (path, query) = call.path.split_once('?').unwrap_or((call.path, ""));
+        let claims = cognito_authorizer(&self.verifier(), header("Authorization")).await;
+        let claims = match claims {
+            Some(claims) => json!({ "claims": claims }),
+            None if path == "/unsubscribe" => Value::Null,
+            None => {
+                return Answer {
+                    status: 401,
+                    body: json!({"message": "Unauthorized"}),
+                };
+            }
         };
         let mut event = fixture("rest-search.json");
         // API Gateway names the resource and hands its path parameters apart.
-        let resource = match call.path.strip_prefix("/exports/") {
+        let resource = match path.strip_prefix("/exports/") {
             Some(id) => {
                 event["pathParameters"] = json!({ "id": id });
                 "/exports/{id}"
             }
-            None => call.path,
+            None => path,
         };
+        // ... and its query string, decoded.
+        let (mut single, mut multi) = (Map::new(), Map::new());
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| {
+                percent_encoding::percent_decode_str(text)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            };
+            let (name, value) = (decode(name), decode(value));
+            single.insert(name.clone(), json!(value));
+            multi
+                .entry(name)
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .unwrap()
+                .push(json!(value));
+        }
+        if !single.is_empty() {
+            event["queryStringParameters"] = Value::Object(single);
+            event["multiValueQueryStringParameters"] = Value::Object(multi);
+        }
         event["resource"] = json!(resource);
-        event["path"] = json!(call.path);
+        event["path"] = json!(path);
         event["httpMethod"] = json!(call.method);
         event["requestContext"]["resourcePath"] = json!(resource);
         event["requestContext"]["httpMethod"] = json!(call.method);
-        event["requestContext"]["path"] = json!(format!("/dev{}", call.path));
-        event["requestContext"]["authorizer"] = json!({ "claims": claims });
+        event["requestContext"]["path"] = json!(format!("/dev{path}"));
+        event["requestContext"]["authorizer"] = claims;
         let headers: Map<String, Value> = call
             .headers
             .iter()
@@ -233,7 +272,7 @@ impl<'a> Host<'a> {
         let event: ApiGatewayProxyRequest = serde_json::from_value(event).unwrap();
         let response = sde_lambda::rest::serve(self.function(resource), event).await;
         let body = match response.body {
-            Some(Body::Text(text)) => serde_json::from_str(&text).unwrap_or(Value::Null),
+            Some(Body::Text(text)) => body_of(text),
             _ => Value::Null,
         };
         Answer {
@@ -301,6 +340,14 @@ impl<'a> Host<'a> {
             }
         }
     }
+}
+
+/// A body as [`Answer`] holds it.
+fn body_of(text: String) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 /// What API Gateway's Cognito user-pool authorizer passes on for `authorization`: the verified

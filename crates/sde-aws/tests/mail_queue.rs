@@ -139,7 +139,10 @@ async fn an_email_the_provider_could_not_take_waits_for_the_retry() {
     mailer.fail_for("ada@example.com", true);
     let error = queue.deliver(&ticket, &once).await.unwrap_err();
     assert!(matches!(error, MailOnceError::Mail(_)), "{error:?}");
-    assert_eq!(waiting(&moto, &bucket).await, std::slice::from_ref(&ticket.object));
+    assert_eq!(
+        waiting(&moto, &bucket).await,
+        std::slice::from_ref(&ticket.object)
+    );
 
     mailer.fail_for("ada@example.com", false);
     let retried = queue.deliver(&ticket, &once).await.unwrap();
