@@ -16,6 +16,7 @@
 //! the whole job, retried the same way.
 
 use chrono::Utc;
+use futures::stream::{self, StreamExt as _};
 use sde_core::{
     Dispatched, MailJob, OnceMailer, RealTimeJob, SubscriptionKind, SubscriptionMatcher,
     Subscriptions, UnsubscribeLinks, describe_chain, notices, real_time_key,
@@ -23,6 +24,11 @@ use sde_core::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 use tracing::{info, warn};
+
+/// How many of one post's subscribers are worked at once. Each is a few calls to the store and
+/// the mail queue (or provider), so a post hundreds of users follow still fits the worker's time
+/// limit, while the store sees a bounded number of requests.
+pub const USERS_AT_ONCE: usize = 16;
 
 /// What [`notify_real_time`] uses.
 #[derive(Debug, Clone, Copy)]
@@ -93,15 +99,24 @@ pub async fn notify_real_time(
         by_user.entry(matched.user).or_default().push(matched.term);
     }
 
+    let outcomes: Vec<(String, Option<Outcome>)> = stream::iter(by_user)
+        .map(|(user, matched)| async move {
+            let outcome = match held_terms(deps.subscriptions, &user, matched).await {
+                Ok(terms) if terms.is_empty() => None,
+                Ok(terms) => Some(mail_one(job, &user, &terms, deps).await),
+                Err(error) => Some(Outcome::Retry(error.into())),
+            };
+            (user, outcome)
+        })
+        .buffer_unordered(USERS_AT_ONCE)
+        .collect()
+        .await;
+
     let mut notified = Notified::default();
     let mut failed = 0;
     let mut first_cause = None;
-    for (user, matched) in by_user {
-        let outcome = match held_terms(deps.subscriptions, &user, matched).await {
-            Ok(terms) if terms.is_empty() => continue,
-            Ok(terms) => mail_one(job, &user, &terms, deps).await,
-            Err(error) => Outcome::Retry(error.into()),
-        };
+    for (user, outcome) in outcomes {
+        let Some(outcome) = outcome else { continue };
         match outcome {
             Outcome::Sent => notified.sent += 1,
             Outcome::AlreadySent => notified.already_sent += 1,
@@ -407,5 +422,46 @@ mod tests {
         let error = world.run(&job("bob", "aurora", &[])).await.unwrap_err();
         assert_eq!(error.failed, 1);
         assert!(world.mailer.sent().is_empty());
+    }
+
+    /// Sends nothing; counts the sends in flight at once.
+    #[derive(Debug, Default)]
+    struct CountingMail {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        sent: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl OnceMailer for CountingMail {
+        async fn send_once(&self, _: &MailJob) -> Result<Dispatched, sde_core::MailOnceError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.in_flight.fetch_sub(1, SeqCst);
+            self.sent.fetch_add(1, SeqCst);
+            Ok(Dispatched::Queued)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_post_many_follow_is_mailed_to_several_subscribers_at_once_within_the_bound() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let world = World::default();
+        for n in 0..40 {
+            world.subscribe(&format!("user-{n}"), "aurora").await;
+        }
+        let mail = CountingMail::default();
+        let deps = NotifyDeps {
+            mail: &mail,
+            ..world.deps()
+        };
+        let notified = notify_real_time(&job("bob", "aurora", &[]), deps)
+            .await
+            .unwrap();
+        assert_eq!((notified.sent, mail.sent.load(SeqCst)), (40, 40));
+        let most = mail.most.load(SeqCst);
+        assert!((2..=USERS_AT_ONCE).contains(&most), "{most} sends at once");
     }
 }
