@@ -22,7 +22,8 @@
 //! PIT with 400, 405, or a 404 that is not a missing index — an unknown route: an older engine
 //! (OpenSearch before 2.4, Elasticsearch before 7.10) or the other engine's API — answers
 //! `Ok(None)`: the export keeps the single scroll, and the refusal is logged with the setting to
-//! check. The engine, the keep-alive and the PIT id travel together in the snapshot id
+//! check. So does one that opens a PIT but refuses (400) to count in it sorted the way the slices
+//! will page (Elasticsearch 7.10 and 7.11 have PITs but no `_shard_doc`); that PIT is deleted. The engine, the keep-alive and the PIT id travel together in the snapshot id
 //! (`<engine>:<keep-alive>:<pit id>`), so the functions that read and close the PIT use the API
 //! and keep-alive it was opened with.
 //!
@@ -49,7 +50,7 @@ use crate::config::Engine;
 use crate::error::EsError;
 use crate::query;
 use crate::response::{ErrorDetail, SearchResponse, Shards, status_error};
-use crate::transport::{EsMethod, EsRequest, EsTransport};
+use crate::transport::{EsMethod, EsRequest, EsResponse, EsTransport};
 use async_trait::async_trait;
 use sde_core::{
     IndexError, IndexErrorKind, Post, PostQuery, PostScan, Slice, Snapshot, describe_chain,
@@ -208,6 +209,11 @@ async fn search_pit(
             body,
         })
         .await?;
+    checked(response, context)
+}
+
+/// The answer to a search of a PIT if it is a whole one: 2xx, no failed shard, not timed out.
+fn checked(response: EsResponse, context: &str) -> Result<SearchResponse, IndexError> {
     if !(200..300).contains(&response.status) {
         return Err(pit_status_error(response.status, &response.body, context));
     }
@@ -272,13 +278,28 @@ pub(crate) async fn open_snapshot(
         return Err(error);
     }
     let counting = "counting the matches of a sliced export";
-    let counted = search_pit(
-        transport,
-        query::pit_count_body(query, &pit, &keep_alive),
-        counting,
-    )
-    .await
-    .and_then(|response| Ok((response.exact_total(counting)?, response.pit_id)));
+    let count = transport
+        .send(EsRequest {
+            method: EsMethod::Post,
+            path: PIT_SEARCH_PATH.to_owned(),
+            body: query::pit_count_body(query, &pit, &keep_alive, &slice_sort(engine)),
+        })
+        .await;
+    if let Ok(response) = &count
+        && response.status == 400
+    {
+        let detail = ErrorDetail::parse(&response.body);
+        warn!(index, engine = engine.name(), error_type = %detail.error_type, reason = %detail.reason,
+              "the cluster will not page a point in time in slice order, so exports run as one \
+               scroll (Elasticsearch needs 7.12+ for _shard_doc)");
+        close_quietly(transport, engine, &pit).await;
+        return Ok(None);
+    }
+    let counted = match count {
+        Ok(response) => checked(response, counting)
+            .and_then(|response| Ok((response.exact_total(counting)?, response.pit_id))),
+        Err(error) => Err(error),
+    };
     match counted {
         Ok((total, refreshed)) => {
             let pit = refreshed.unwrap_or(pit);

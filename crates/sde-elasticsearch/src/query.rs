@@ -101,11 +101,14 @@ pub fn clear_scroll_body(scroll_ids: &[String]) -> Value {
 }
 
 /// The body counting the matches of `query` inside the point in time `pit_id` (no hits), which
-/// also extends the point in time by `keep_alive`.
-pub fn pit_count_body(query: &PostQuery, pit_id: &str, keep_alive: &str) -> Value {
+/// also extends the point in time by `keep_alive`. It carries the `sort` the slices will page
+/// with, so a cluster that cannot sort by it (Elasticsearch before 7.12 has no `_shard_doc`)
+/// refuses here, before the export is cut into slices.
+pub fn pit_count_body(query: &PostQuery, pit_id: &str, keep_alive: &str, sort: &Value) -> Value {
     json!({
         "query": query_clause(query),
         "size": 0,
+        "sort": sort,
         "track_total_hits": true,
         "pit": {"id": pit_id, "keep_alive": keep_alive},
     })

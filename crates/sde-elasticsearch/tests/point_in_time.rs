@@ -96,7 +96,14 @@ fn cluster(engine: Engine, model: Arc<Mutex<Model>>) -> impl Fn(&Seen, usize) ->
                 let refreshed = format!("pit-{}", model.issued);
                 if body["size"] == 0 {
                     // The count, on the PIT just opened.
-                    if pit != "pit-1" || body != query::pit_count_body(&served_query(), &pit, "20m")
+                    if pit != "pit-1"
+                        || body
+                            != query::pit_count_body(
+                                &served_query(),
+                                &pit,
+                                "20m",
+                                &sde_elasticsearch::pit::slice_sort(engine),
+                            )
                     {
                         return problem(&mut model, format!("count: {body}"));
                     }
@@ -443,6 +450,36 @@ async fn a_cluster_without_point_in_time_keeps_the_single_scroll() {
             assert_eq!(fake.seen().len(), 1, "nothing more is sent");
         }
     }
+}
+
+#[tokio::test]
+async fn a_cluster_that_cannot_sort_a_pit_by_shard_doc_keeps_the_single_scroll() {
+    // Elasticsearch 7.10 and 7.11 open a PIT but have no `_shard_doc`: the count, sorted the way
+    // the slices would page, is refused, and the PIT is deleted again.
+    let (index, fake) = answering(Engine::Elasticsearch, |request| {
+        match (request.method.as_str(), request.path()) {
+            ("POST", "/posts/_pit") => Reply::value(200, &json!({"id": "pit-1"})),
+            ("POST", "/_search") => Reply::value(
+                400,
+                &json!({"error": {"root_cause": [{"type": "query_shard_exception",
+                "reason": "No mapping found for [_shard_doc] in order to sort on",
+                "index": "posts"}], "type": "search_phase_execution_exception",
+                "reason": "all shards failed"}, "status": 400}),
+            ),
+            _ => Reply::value(200, &json!({"succeeded": true, "num_freed": 1})),
+        }
+    })
+    .await;
+    let snapshot = index
+        .open_snapshot(&served_query(), KEEP_ALIVE)
+        .await
+        .unwrap();
+    assert_eq!(snapshot, None);
+    let count = fake.requests_to("POST", "/_search");
+    assert_eq!(count[0].json()["sort"], json!([{"_shard_doc": "asc"}]));
+    let deletes = fake.requests_to("DELETE", "/_pit");
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].json(), json!({"id": "pit-1"}));
 }
 
 #[tokio::test]
