@@ -256,6 +256,45 @@ async fn progress_board_writes_the_latest_progress_in_the_background() {
     );
 }
 
+#[tokio::test]
+async fn each_slice_keeps_its_own_progress_object_under_the_export() {
+    let moto = moto_or_skip!();
+    let bucket = moto.bucket().await;
+    let config = S3Config::new(&bucket);
+    let board = S3ProgressBoard::with_interval(moto.s3(), &config, Duration::from_secs(3600));
+    let export = common::unique("owner_export");
+    let at = |rows_written, total_rows| ExportProgress {
+        rows_written,
+        total_rows,
+    };
+    for index in 0..2 {
+        let id = sde_core::slice_progress_id(&export, sde_core::Slice { index, count: 2 });
+        board.record(&id, at(u64::from(index) + 1, 10));
+    }
+    board.flush().await;
+    let listed = moto
+        .s3()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(format!("progress/{export}"))
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            format!("progress/{export}/slice-0-of-2.json"),
+            format!("progress/{export}/slice-1-of-2.json")
+        ]
+    );
+    // A slice's own id still reads its own progress.
+    let reader = S3ProgressBoard::new(moto.s3(), &config);
+    let second = sde_core::slice_progress_id(&export, sde_core::Slice { index: 1, count: 2 });
+    assert_eq!(reader.read(&second).await, Some(at(2, 10)));
+    assert_eq!(reader.read(&export).await, Some(at(3, 20)));
+}
+
 #[test]
 fn recording_progress_without_a_runtime_does_nothing() {
     // Building the client needs no runtime; recording outside one must neither block nor panic.

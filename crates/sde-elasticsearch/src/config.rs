@@ -48,6 +48,42 @@ pub struct EsConfig {
     /// How long the cluster keeps a scroll alive between two batches (at least one second,
     /// whole seconds).
     pub scroll_keep_alive: Duration,
+    /// Which engine the cluster runs, for the one API that differs between them: point in time
+    /// (sliced exports, [`Engine`]).
+    pub engine: Engine,
+}
+
+/// The engine behind the URL. Searches, scrolls and writes are the same on both; only the
+/// point-in-time API of sliced exports differs (paths, bodies, and the sort that pages through
+/// it), so this is all the configuration says about the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// OpenSearch 2.4+ (Amazon OpenSearch Service): `POST /<index>/_search/point_in_time`,
+    /// `DELETE /_search/point_in_time`, pages sorted by `_doc`.
+    #[default]
+    OpenSearch,
+    /// Elasticsearch 7.12+ and 8.x: `POST /<index>/_pit`, `DELETE /_pit`, pages sorted by
+    /// `_shard_doc`.
+    Elasticsearch,
+}
+
+impl Engine {
+    /// The short name used in settings and snapshot ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::OpenSearch => "opensearch",
+            Engine::Elasticsearch => "elasticsearch",
+        }
+    }
+
+    /// The engine called `name` ([`name`](Self::name)), if any.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        match name {
+            "opensearch" => Some(Engine::OpenSearch),
+            "elasticsearch" => Some(Engine::Elasticsearch),
+            _ => None,
+        }
+    }
 }
 
 /// A configuration that cannot be used.
@@ -72,6 +108,7 @@ struct Names {
     max_batch_size: &'static str,
     request_timeout: &'static str,
     scroll_keep_alive: &'static str,
+    engine: &'static str,
 }
 
 const FIELD_NAMES: Names = Names {
@@ -82,6 +119,7 @@ const FIELD_NAMES: Names = Names {
     max_batch_size: "max_batch_size",
     request_timeout: "request_timeout",
     scroll_keep_alive: "scroll_keep_alive",
+    engine: "engine",
 };
 
 const ENV_NAMES: Names = Names {
@@ -92,6 +130,7 @@ const ENV_NAMES: Names = Names {
     max_batch_size: "SDE_ES_MAX_BATCH_SIZE",
     request_timeout: "SDE_ES_REQUEST_TIMEOUT_SECS",
     scroll_keep_alive: "SDE_ES_SCROLL_KEEP_ALIVE_SECS",
+    engine: "SDE_ES_ENGINE",
 };
 
 impl EsConfig {
@@ -106,6 +145,7 @@ impl EsConfig {
             max_batch_size: DEFAULT_MAX_BATCH_SIZE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             scroll_keep_alive: DEFAULT_SCROLL_KEEP_ALIVE,
+            engine: Engine::default(),
         };
         config.validate()?;
         Ok(config)
@@ -121,6 +161,7 @@ impl EsConfig {
     /// | `SDE_ES_MAX_BATCH_SIZE` | largest scroll page | 5000 |
     /// | `SDE_ES_REQUEST_TIMEOUT_SECS` | time one request may take | 30 |
     /// | `SDE_ES_SCROLL_KEEP_ALIVE_SECS` | scroll keep-alive between batches | 120 |
+    /// | `SDE_ES_ENGINE` | `opensearch` or `elasticsearch`: which point-in-time API sliced exports use | `opensearch` |
     ///
     /// On AWS the Lambda reads the password from an SSM SecureString at cold start and passes
     /// it in with [`Secret`]; `SDE_ES_PASSWORD` is for the local stack and tests.
@@ -159,6 +200,11 @@ impl EsConfig {
                 DEFAULT_SCROLL_KEEP_ALIVE,
                 1..=MAX_SCROLL_KEEP_ALIVE_SECS,
             )?,
+            engine: match settings.optional(names.engine) {
+                None => Engine::default(),
+                Some(name) => Engine::from_name(&name.to_ascii_lowercase())
+                    .ok_or_else(|| invalid(names.engine, "must be opensearch or elasticsearch"))?,
+            },
         };
         config.check(names)?;
         Ok(config)
@@ -351,6 +397,19 @@ mod tests {
         assert_eq!(config.index, "posts");
         assert_eq!(config.username, None);
         assert_eq!(config.max_batch_size, DEFAULT_MAX_BATCH_SIZE);
+    }
+
+    #[test]
+    fn the_engine_is_opensearch_unless_set() {
+        let url = ("SDE_ES_URL", "https://es.example.com");
+        assert_eq!(from(&[url]).unwrap().engine, Engine::OpenSearch);
+        let es = from(&[url, ("SDE_ES_ENGINE", "Elasticsearch")]).unwrap();
+        assert_eq!(es.engine, Engine::Elasticsearch);
+        let error = from(&[url, ("SDE_ES_ENGINE", "solr")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "SDE_ES_ENGINE: must be opensearch or elasticsearch"
+        );
     }
 
     #[test]

@@ -61,4 +61,19 @@ pub enum EsError {
     /// A scan handed out more posts than its total said it would.
     #[error("the scroll returned {yielded} posts, more than its total of {total}")]
     TooManyHits { yielded: u64, total: u64 },
+    /// The answer to opening a point in time has no id.
+    #[error("the response to opening a point in time has no id")]
+    MissingPitId,
+    /// Opening a point in time reached only some shards: slices would miss their posts.
+    #[error("the point in time was opened on {successful} of {total} shards")]
+    PartialPit { successful: u64, total: u64 },
+    /// A hit of a sorted page without sort values to continue after.
+    #[error("document {id:?} of a sorted page has no sort values")]
+    MissingSort { id: String },
+    /// A whole page of hits that were all handed out already: the page is not larger than the
+    /// shards that share one document number, so paging would never move on.
+    #[error(
+        "a page of {size} hits held only hits already read (page size too small for the shard count)"
+    )]
+    NoProgress { size: usize },
 }

@@ -1,19 +1,21 @@
 //! [`EsIndex`]: the [`SearchIndex`] on Elasticsearch or OpenSearch — ranked pages with
 //! `from`/`size`, whole result sets with a scroll.
 
-use crate::config::{ConfigError, EsConfig};
+use crate::config::{ConfigError, Engine, EsConfig};
 use crate::error::EsError;
+use crate::pit::{self, EsSliceScan, SnapshotId};
 use crate::query::{self, MAX_RESULT_WINDOW};
 use crate::response::{SearchResponse, status_error};
 use crate::scan::EsScan;
 use crate::transport::{ClientTransport, EsMethod, EsRequest, EsTransport};
 use async_trait::async_trait;
 use sde_core::{
-    IndexError, IndexErrorKind, PageRequest, PostQuery, PostScan, SearchIndex, SearchPage,
-    describe_chain,
+    IndexError, IndexErrorKind, PageRequest, PostQuery, PostScan, SearchIndex, SearchPage, Slice,
+    Snapshot, describe_chain,
 };
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::{debug, warn};
 
 /// The posts index on an Elasticsearch or OpenSearch cluster.
@@ -23,6 +25,7 @@ pub struct EsIndex {
     index: String,
     max_batch_size: NonZeroUsize,
     keep_alive: String,
+    engine: Engine,
 }
 
 impl EsIndex {
@@ -43,6 +46,7 @@ impl EsIndex {
             index: config.index.clone(),
             max_batch_size: config.max_batch_size,
             keep_alive: config.keep_alive_param(),
+            engine: config.engine,
         })
     }
 
@@ -171,5 +175,46 @@ impl SearchIndex for EsIndex {
         )
         .await?;
         Ok(Box::new(scan))
+    }
+
+    /// A point in time of the posts index with the query's count (see [`crate::pit`]);
+    /// `Ok(None)` when the cluster has no point-in-time API, so the export runs as one scroll.
+    async fn open_snapshot(
+        &self,
+        query: &PostQuery,
+        keep_alive: Duration,
+    ) -> Result<Option<Snapshot>, IndexError> {
+        pit::open_snapshot(
+            self.transport.as_ref(),
+            self.engine,
+            &self.index,
+            query,
+            keep_alive,
+        )
+        .await
+    }
+
+    async fn scan_slice(
+        &self,
+        snapshot: &str,
+        query: &PostQuery,
+        slice: Slice,
+        batch_size: NonZeroUsize,
+    ) -> Result<Box<dyn PostScan>, IndexError> {
+        let snapshot = SnapshotId::parse(snapshot)?;
+        let batch_size = batch_size.min(self.max_batch_size);
+        let scan = EsSliceScan::open(
+            Arc::clone(&self.transport),
+            snapshot,
+            query,
+            slice,
+            batch_size,
+        )
+        .await?;
+        Ok(Box::new(scan))
+    }
+
+    async fn close_snapshot(&self, snapshot: &str) -> Result<(), IndexError> {
+        pit::close_snapshot(self.transport.as_ref(), &SnapshotId::parse(snapshot)?).await
     }
 }

@@ -31,12 +31,16 @@
 //!
 //! A scan is a scroll sorted by `_doc` with the exact total, in batches of the requested size
 //! (capped by [`EsConfig::max_batch_size`]); see [`scan`] for failure handling
-//! and clearing. Scroll rather than point-in-time + `search_after`: the scroll API is the same on
-//! Elasticsearch 7.10+, 8.x and OpenSearch 2.x, while point in time is not — Elasticsearch has
-//! `POST /<index>/_pit` and `DELETE /_pit` since 7.10, OpenSearch `POST /<index>/_search/point_in_time`
-//! and `DELETE /_search/point_in_time` only since 2.4, with different bodies. One scroll per
-//! export, read start to end by one Lambda, is the use scroll is made for; its keep-alive is
-//! [`EsConfig::scroll_keep_alive`] (2 minutes) between batches.
+//! and clearing. The scroll API is the same on Elasticsearch 7.10+, 8.x and OpenSearch 2.x; one
+//! scroll per export, read start to end by one Lambda, is the use scroll is made for; its
+//! keep-alive is [`EsConfig::scroll_keep_alive`] (2 minutes) between batches.
+//!
+//! An export too large for one run is read in slices of one point in time instead
+//! ([`open_snapshot`](sde_core::SearchIndex::open_snapshot) and
+//! [`scan_slice`](sde_core::SearchIndex::scan_slice), see [`pit`]): a PIT with `slice` and
+//! `search_after`, on OpenSearch 2.4+ or Elasticsearch 7.12+, whose APIs differ, so
+//! [`EsConfig::engine`] names the engine. A cluster that has no point-in-time API keeps the
+//! single scroll.
 //!
 //! # New posts
 //!
@@ -61,7 +65,9 @@
 //! HTTP basic auth over HTTPS with an OpenSearch **fine-grained access control internal user**
 //! (e.g. `sde-reader`), mapped to a role with the index permission `read` on the posts index
 //! and the cluster permissions `indices:data/read/scroll` and `indices:data/read/scroll/clear`
-//! (the security plugin checks scrolls at cluster level). The user's password lives in
+//! (the security plugin checks scrolls at cluster level). `read` (`indices:data/read*`) already
+//! covers the point-in-time actions of sliced exports (`indices:data/read/point_in_time/create`
+//! and `/delete`, and searches of the PIT), which OpenSearch checks on the index. The user's password lives in
 //! an SSM Parameter Store SecureString (KMS-encrypted); each Lambda that searches reads it once
 //! at cold start (`ssm:GetParameter` with decryption on that one parameter is all its IAM role
 //! gets) and hands it to [`EsConfig`] as a [`Secret`], which never prints. Credentials are
@@ -80,6 +86,7 @@ mod index;
 pub mod index_name;
 pub mod mapping;
 pub mod percolator;
+pub mod pit;
 mod posting;
 pub mod query;
 pub mod response;
@@ -89,12 +96,13 @@ mod stats;
 pub mod testing;
 pub mod transport;
 
-pub use config::{ConfigError, EsConfig, Secret};
+pub use config::{ConfigError, Engine, EsConfig, Secret};
 pub use error::EsError;
 pub use index::EsIndex;
 pub use index_name::{IndexNameError, check_index_name};
 pub use mapping::index_mapping;
 pub use percolator::{PercolatorMatcher, subscriptions_index_body};
+pub use pit::EsSliceScan;
 pub use query::MAX_RESULT_WINDOW;
 pub use scan::EsScan;
 pub use transport::{ClientTransport, EsMethod, EsRequest, EsResponse, EsTransport};

@@ -8,7 +8,7 @@
 //! nothing and so never changes the ranking (as in the embedded index).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sde_core::{Bucket, PageRequest, PostQuery};
+use sde_core::{Bucket, PageRequest, PostQuery, Slice};
 use serde_json::{Value, json};
 
 /// Fields searched by every term, `Tags` boosted ×3.
@@ -98,6 +98,51 @@ pub fn scroll_next_body(scroll_id: &str, keep_alive: &str) -> Value {
 /// The body releasing scrolls.
 pub fn clear_scroll_body(scroll_ids: &[String]) -> Value {
     json!({"scroll_id": scroll_ids})
+}
+
+/// The body counting the matches of `query` inside the point in time `pit_id` (no hits), which
+/// also extends the point in time by `keep_alive`. It carries the `sort` the slices will page
+/// with, so a cluster that cannot sort by it (Elasticsearch before 7.12 has no `_shard_doc`)
+/// refuses here, before the export is cut into slices.
+pub fn pit_count_body(query: &PostQuery, pit_id: &str, keep_alive: &str, sort: &Value) -> Value {
+    json!({
+        "query": query_clause(query),
+        "size": 0,
+        "sort": sort,
+        "track_total_hits": true,
+        "pit": {"id": pit_id, "keep_alive": keep_alive},
+    })
+}
+
+/// One page of a slice of a point in time: `batch_size` hits of `query` in the order `sort`,
+/// the slice `{id, max}` when there is more than one (the engines refuse `max: 1`), after the
+/// sort values `search_after` when given. Only the first page asks for the exact total (the
+/// slice's own); later pages skip counting.
+#[allow(clippy::too_many_arguments)]
+pub fn pit_page_body(
+    query: &PostQuery,
+    pit_id: &str,
+    keep_alive: &str,
+    slice: Slice,
+    sort: &Value,
+    batch_size: usize,
+    search_after: Option<&[Value]>,
+) -> Value {
+    let mut body = json!({
+        "query": query_clause(query),
+        "size": batch_size,
+        "sort": sort,
+        "track_total_hits": search_after.is_none(),
+        "_source": SOURCE_FIELDS,
+        "pit": {"id": pit_id, "keep_alive": keep_alive},
+    });
+    if slice.count > 1 {
+        body["slice"] = json!({"id": slice.index, "max": slice.count});
+    }
+    if let Some(after) = search_after {
+        body["search_after"] = Value::from(after.to_vec());
+    }
+    body
 }
 
 /// The keyword sub-field of `Tags` (see [`index_mapping`](crate::index_mapping)) that tag

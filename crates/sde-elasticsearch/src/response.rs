@@ -17,6 +17,10 @@ pub struct SearchResponse {
     /// Present on responses to scroll requests.
     #[serde(rename = "_scroll_id", default)]
     pub scroll_id: Option<String>,
+    /// Present on responses to searches of a point in time: the id to continue with (it may
+    /// differ from the one sent).
+    #[serde(default)]
+    pub pit_id: Option<String>,
     /// Milliseconds the cluster spent.
     #[serde(default)]
     pub took: u64,
@@ -100,6 +104,9 @@ pub struct Hit {
     /// The stored document.
     #[serde(rename = "_source", default)]
     pub source: Option<Box<RawValue>>,
+    /// The hit's sort values, on sorted searches (`search_after` continues from them).
+    #[serde(default)]
+    pub sort: Option<Vec<Value>>,
 }
 
 impl SearchResponse {

@@ -7,7 +7,9 @@
 //! gets a 500 saying the fake has no answer for it), with that engine's bodies, and fails the
 //! ways clusters fail. It cannot rank, match or filter, so the contract's semantics part does
 //! not run here; `live_cluster.rs` runs it against a real cluster when `SDE_TEST_ES_URL` names
-//! one.
+//! one. The served part includes the snapshot checks (sliced exports): the fake opens, pages and
+//! deletes a point in time of the served posts with the engine's own API (Elasticsearch 7.12+ for
+//! `es7`), in the documented shapes.
 
 // Helpers shared by tests panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,11 +17,14 @@
 use async_trait::async_trait;
 use sde_core::testing::search_index::faults::Fault;
 use sde_core::testing::search_index::served::{BATCH_SIZE, PAGE_SIZE};
-use sde_core::testing::search_index::served_query;
-use sde_core::{IndexError, PageRequest, PostQuery, PostScan, SearchIndex, SearchPage};
+use sde_core::testing::search_index::{served_posts, served_query};
+use sde_core::{
+    IndexError, PageRequest, PostQuery, PostScan, SearchIndex, SearchPage, Slice, Snapshot,
+};
 use sde_elasticsearch::query;
 use sde_elasticsearch::testing::{FakeCluster, Reply, Seen, fixture_json, unreachable_url};
-use sde_elasticsearch::{EsConfig, EsIndex};
+use sde_elasticsearch::{Engine, EsConfig, EsIndex};
+use serde_json::{Value, json};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,11 +49,50 @@ impl SearchIndex for OverFake {
     ) -> Result<Box<dyn PostScan>, IndexError> {
         self.index.scan(query, batch_size).await
     }
+
+    async fn open_snapshot(
+        &self,
+        query: &PostQuery,
+        keep_alive: Duration,
+    ) -> Result<Option<Snapshot>, IndexError> {
+        self.index.open_snapshot(query, keep_alive).await
+    }
+
+    async fn scan_slice(
+        &self,
+        snapshot: &str,
+        query: &PostQuery,
+        slice: Slice,
+        batch_size: NonZeroUsize,
+    ) -> Result<Box<dyn PostScan>, IndexError> {
+        self.index
+            .scan_slice(snapshot, query, slice, batch_size)
+            .await
+    }
+
+    async fn close_snapshot(&self, snapshot: &str) -> Result<(), IndexError> {
+        self.index.close_snapshot(snapshot).await
+    }
 }
 
-fn over(cluster: Option<FakeCluster>, url: &str, timeout: Duration) -> Arc<dyn SearchIndex> {
+/// The point-in-time API of the engine a fixture folder stands for.
+fn engine_of(folder: &str) -> Engine {
+    if folder.starts_with("opensearch") {
+        Engine::OpenSearch
+    } else {
+        Engine::Elasticsearch
+    }
+}
+
+fn over(
+    cluster: Option<FakeCluster>,
+    url: &str,
+    timeout: Duration,
+    engine: Engine,
+) -> Arc<dyn SearchIndex> {
     let mut config = EsConfig::new(url).unwrap();
     config.request_timeout = timeout;
+    config.engine = engine;
     Arc::new(OverFake {
         index: EsIndex::new(&config).unwrap(),
         _cluster: cluster,
@@ -56,11 +100,12 @@ fn over(cluster: Option<FakeCluster>, url: &str, timeout: Duration) -> Arc<dyn S
 }
 
 async fn serving(
+    engine: Engine,
     respond: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static,
 ) -> Arc<dyn SearchIndex> {
     let cluster = FakeCluster::start(respond).await;
     let url = cluster.url().to_owned();
-    over(Some(cluster), &url, Duration::from_secs(5))
+    over(Some(cluster), &url, Duration::from_secs(5), engine)
 }
 
 /// What a request is, as far as the fake can tell.
@@ -73,6 +118,12 @@ enum Request {
     NextBatch,
     /// Clearing a scroll.
     Clear,
+    /// Opening a point in time on the posts index, with this engine's API.
+    OpenPit(Engine),
+    /// A search of a point in time: the count (`size: 0`) or a page of a slice.
+    PitSearch,
+    /// Deleting a point in time, with this engine's API.
+    ClosePit(Engine),
     /// Anything else: the fake has no honest answer.
     Other,
 }
@@ -106,6 +157,20 @@ fn classify(request: &Seen) -> Request {
         }
         ("POST", "/_search/scroll") => Request::NextBatch,
         ("DELETE", "/_search/scroll") => Request::Clear,
+        ("POST", "/posts/_search/point_in_time") => Request::OpenPit(Engine::OpenSearch),
+        ("POST", "/posts/_pit") => Request::OpenPit(Engine::Elasticsearch),
+        ("POST", "/_search") => {
+            let body = request.json();
+            if body["pit"]["id"] == "pit-served"
+                && body["query"] == query::query_clause(&served_query())
+            {
+                Request::PitSearch
+            } else {
+                Request::Other
+            }
+        }
+        ("DELETE", "/_search/point_in_time") => Request::ClosePit(Engine::OpenSearch),
+        ("DELETE", "/_pit") => Request::ClosePit(Engine::Elasticsearch),
         _ => Request::Other,
     }
 }
@@ -120,9 +185,76 @@ fn no_answer(request: &Seen) -> Reply {
     )
 }
 
+/// The answer to a search of the served posts' point in time: the count, or a page of a slice
+/// (one shard: the served posts in order, slice `id` of `max` holding every `max`-th, the sort
+/// value — `_doc` or `_shard_doc` — their position), in the shape of `search_ok.json` plus
+/// `pit_id` and each hit's `sort`.
+fn pit_answer(request: &Seen) -> Reply {
+    let body = request.json();
+    let shards = json!({"total": 1, "successful": 1, "skipped": 0, "failed": 0});
+    let total = |n: usize| json!({"value": n, "relation": "eq"});
+    let posts = served_posts();
+    if body["size"] == 0 {
+        return Reply::value(
+            200,
+            &json!({"pit_id": "pit-served", "took": 1, "timed_out": false, "_shards": shards,
+                    "hits": {"total": total(posts.len()), "max_score": null, "hits": []}}),
+        );
+    }
+    let (id, max) = match &body["slice"] {
+        Value::Null => (0, 1),
+        slice => (
+            slice["id"].as_u64().unwrap(),
+            slice["max"].as_u64().unwrap(),
+        ),
+    };
+    let after = body["search_after"][0].as_i64();
+    let size = body["size"].as_u64().unwrap() as usize;
+    let members: Vec<(i64, sde_core::Post)> = posts
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| *position as u64 % max == id)
+        .map(|(position, post)| (position as i64, post))
+        .collect();
+    let count = members.len();
+    let hits: Vec<Value> = members
+        .into_iter()
+        .filter(|(position, _)| after.is_none_or(|after| *position > after))
+        .take(size)
+        .map(|(position, post)| {
+            let (id, source) = post.into_source();
+            json!({"_index": "posts", "_id": id, "_score": null, "_source": source,
+                   "sort": [position]})
+        })
+        .collect();
+    let mut answer = json!({"pit_id": "pit-served", "took": 1, "timed_out": false,
+        "_shards": shards, "hits": {"max_score": null, "hits": hits}});
+    if body["track_total_hits"] == true {
+        answer["hits"]["total"] = total(count);
+    }
+    Reply::value(200, &answer)
+}
+
 /// A cluster of `engine` holding the served posts, answering from its fixtures.
 fn served_by(engine: &'static str) -> impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static {
     move |request, n| match classify(request) {
+        Request::OpenPit(api) if api == engine_of(engine) => match api {
+            Engine::OpenSearch => Reply::value(
+                200,
+                &json!({"pit_id": "pit-served", "creation_time": 1_658_146_050_064_u64,
+                        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}),
+            ),
+            Engine::Elasticsearch => Reply::value(200, &json!({"id": "pit-served"})),
+        },
+        Request::PitSearch => pit_answer(request),
+        Request::ClosePit(api) if api == engine_of(engine) => match api {
+            Engine::OpenSearch => Reply::value(
+                200,
+                &json!({"pits": [{"successful": true, "pit_id": "pit-served"}]}),
+            ),
+            Engine::Elasticsearch => Reply::value(200, &json!({"succeeded": true, "num_freed": 1})),
+        },
+        Request::OpenPit(_) | Request::ClosePit(_) => no_answer(request),
         Request::Page(0) => Reply::fixture(200, engine, "search_ok.json"),
         Request::Page(3) => Reply::fixture(200, engine, "search_page_2.json"),
         Request::Page(6) => Reply::fixture(200, engine, "search_past_end.json"),
@@ -171,18 +303,28 @@ fn failing(engine: &'static str, fault: Fault) -> impl Fn(&Seen, usize) -> Reply
 }
 
 async fn open(engine: &'static str) -> Arc<dyn SearchIndex> {
-    serving(served_by(engine)).await
+    serving(engine_of(engine), served_by(engine)).await
 }
 
 async fn make(engine: &'static str, fault: Fault) -> Arc<dyn SearchIndex> {
     match fault {
-        Fault::Unreachable => over(None, &unreachable_url(), Duration::from_secs(5)),
+        Fault::Unreachable => over(
+            None,
+            &unreachable_url(),
+            Duration::from_secs(5),
+            engine_of(engine),
+        ),
         Fault::TooSlow => {
             let cluster = FakeCluster::start(|_, _| Reply::Silence).await;
             let url = cluster.url().to_owned();
-            over(Some(cluster), &url, Duration::from_millis(300))
+            over(
+                Some(cluster),
+                &url,
+                Duration::from_millis(300),
+                engine_of(engine),
+            )
         }
-        _ => serving(failing(engine, fault)).await,
+        _ => serving(engine_of(engine), failing(engine, fault)).await,
     }
 }
 
@@ -206,6 +348,8 @@ macro_rules! engine {
                 pages_hold_every_match_once_and_past_the_end_is_empty,
                 a_scan_yields_every_match_once_in_bounded_batches,
                 posts_come_back_exactly_as_stored,
+                the_slices_of_one_snapshot_yield_every_match_once,
+                unknown_snapshots_and_slices_are_rejected,
             );
 
             sde_core::search_index_tests!(faults, make;

@@ -28,6 +28,102 @@ fn links() -> DownloadLinks {
     )
 }
 
+/// A hand-written OpenSearch 2.x that opens a point in time (`pit_id`, `_shards`, as its Point
+/// in Time API documents) and counts `total` matches in it; `pit_route` says whether it has the
+/// point-in-time API at all (OpenSearch before 2.4 answers 400 "no handler found").
+async fn opensearch_counting(
+    total: u64,
+    pit_route: bool,
+) -> sde_elasticsearch::testing::FakeCluster {
+    use sde_elasticsearch::testing::{FakeCluster, Reply};
+    let shards = json!({"total": 2, "successful": 2, "skipped": 0, "failed": 0});
+    FakeCluster::start(move |request, _| {
+        match (request.method.as_str(), request.path(), pit_route) {
+            ("POST", "/posts/_search/point_in_time", true) => Reply::value(
+                200,
+                &json!({"pit_id": "pit-1", "_shards": shards, "creation_time": 1_658_146_050_064_u64}),
+            ),
+            ("POST", "/posts/_search/point_in_time", false) => Reply::value(
+                400,
+                &json!({"error": "no handler found for uri [/posts/_search/point_in_time] and method [POST]"}),
+            ),
+            ("POST", "/_search", true) => Reply::value(
+                200,
+                &json!({"pit_id": "pit-1", "took": 1, "timed_out": false, "_shards": shards,
+                        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": null,
+                                 "hits": []}}),
+            ),
+            _ => Reply::json(500, "the fake has no answer for this"),
+        }
+    })
+    .await
+}
+
+/// The posts index as the Lambda configures it (`SDE_ES_*`, no `SDE_ES_ENGINE`: OpenSearch).
+fn lambda_es_index(url: &str) -> sde_elasticsearch::EsIndex {
+    let config = sde_lambda::deps::es_config(
+        sde_core::testing::settings_lookup(&[("SDE_ES_URL", url)]),
+        None,
+    )
+    .unwrap();
+    sde_elasticsearch::EsIndex::new(&config).unwrap()
+}
+
+#[tokio::test]
+async fn plan_export_on_opensearch_cuts_a_point_in_time_into_slices() {
+    let cluster = opensearch_counting(5, true).await;
+    let mut settings = ExportSettings::default();
+    settings.fan_out.rows_per_slice = 2;
+    let output = task::plan_export(
+        &lambda_es_index(cluster.url()),
+        settings,
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["sliced"], true, "{output}");
+    assert_eq!(output["total"], 5);
+    assert_eq!(output["snapshot"], "opensearch:20m:pit-1");
+    assert_eq!(output["slices"].as_array().unwrap().len(), 3);
+    assert!(
+        cluster
+            .requests_to("DELETE", "/_search/point_in_time")
+            .is_empty()
+    );
+
+    // Within one slice's budget: not sliced, and the point in time is released at once.
+    let output = task::plan_export(
+        &lambda_es_index(cluster.url()),
+        ExportSettings::default(),
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["sliced"], false, "{output}");
+    assert_eq!(
+        cluster
+            .requests_to("DELETE", "/_search/point_in_time")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn plan_export_on_a_cluster_without_point_in_time_keeps_the_single_run() {
+    let cluster = opensearch_counting(5, false).await;
+    let mut settings = ExportSettings::default();
+    settings.fan_out.rows_per_slice = 2;
+    let output = task::plan_export(
+        &lambda_es_index(cluster.url()),
+        settings,
+        fixture_json("task-generate-csv.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(output["sliced"], false, "{output}");
+    assert_eq!(output["snapshot"], serde_json::Value::Null);
+}
+
 #[tokio::test]
 async fn generate_csv_exports_every_match_and_flushes_its_progress() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,5 +65,7 @@ mod served {
         pages_hold_every_match_once_and_past_the_end_is_empty,
         a_scan_yields_every_match_once_in_bounded_batches,
         posts_come_back_exactly_as_stored,
+        the_slices_of_one_snapshot_yield_every_match_once,
+        unknown_snapshots_and_slices_are_rejected,
     );
 }

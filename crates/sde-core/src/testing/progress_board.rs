@@ -8,8 +8,11 @@
 //! (sde-local; its reader is the board itself and settling is nothing) and by
 //! `S3ProgressBoard`'s tests against moto's S3 (sde-aws; the reader is a second board over the
 //! same bucket, and settling is the recording board's `flush()`).
+//!
+//! A sliced export's slices record under their own ids ([`slice_progress_id`]), and reading the
+//! export answers the sum of the slices recorded so far — what status polls and push frames show.
 
-use crate::{ExportProgress, ProgressBoard};
+use crate::{ExportProgress, ProgressBoard, Slice, slice_progress_id};
 use std::future::Future;
 
 fn progress(rows_written: u64, total_rows: u64) -> ExportProgress {
@@ -60,4 +63,32 @@ pub async fn progress_board_contract<S, Fut>(
     board.record(&other, progress(7, 8));
     settle().await;
     assert_eq!(reader.read(&other).await, Some(progress(7, 8)));
+
+    // A sliced export: each slice records under its own id, the export reads as their sum.
+    let sliced = super::unique("3f2a9c1e-7b4d-4e8a-9f60-1c2d3e4f5a6b_");
+    let slice = |index| slice_progress_id(&sliced, Slice { index, count: 3 });
+    assert_eq!(
+        reader.read(&sliced).await,
+        None,
+        "no slice has recorded yet"
+    );
+    board.record(&slice(0), progress(10, 100));
+    board.record(&slice(2), progress(5, 90));
+    settle().await;
+    assert_eq!(
+        reader.read(&sliced).await,
+        Some(progress(15, 190)),
+        "the sum of the slices recorded so far"
+    );
+    for rows in 1..=100 {
+        board.record(&slice(0), progress(rows, 100));
+    }
+    board.record(&slice(1), progress(3, 95));
+    settle().await;
+    assert_eq!(
+        reader.read(&sliced).await,
+        Some(progress(108, 285)),
+        "each slice's last progress counts once"
+    );
+    assert_eq!(reader.read(&export).await, Some(progress(50_000, 50_000)));
 }

@@ -695,11 +695,12 @@ pub mod semantics {
 /// fixtures were written for.
 pub mod served {
     use super::{as_served, distinct_ids, served_posts, served_query};
-    use crate::{PageRequest, Post, SearchIndex};
+    use crate::{IndexErrorKind, PageRequest, Post, SearchIndex, Slice};
     use std::collections::HashSet;
     use std::future::Future;
     use std::num::NonZeroUsize;
     use std::sync::Arc;
+    use std::time::Duration;
 
     /// The page size of every page this part asks for.
     pub const PAGE_SIZE: u32 = 3;
@@ -813,6 +814,97 @@ pub mod served {
         let index = open().await;
         let (scanned, _) = scan_all(&*index).await;
         as_served(&scanned, "a scan");
+    }
+
+    /// For indexes that pin snapshots (sliced exports): the served query's snapshot counts every
+    /// match; cut into 1, 2 or 3 slices, the slices yield every match exactly once between them,
+    /// each as many as its own total, in bounded batches, as stored; closing the snapshot
+    /// succeeds, twice.
+    pub async fn the_slices_of_one_snapshot_yield_every_match_once<L, F>(open: L)
+    where
+        L: Fn() -> F,
+        F: Future<Output = Arc<dyn SearchIndex>>,
+    {
+        let index = open().await;
+        let snapshot = index
+            .open_snapshot(&served_query(), Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("this index pins snapshots");
+        assert_eq!(
+            snapshot.total,
+            served_posts().len() as u64,
+            "the exact total"
+        );
+        let batch_size = NonZeroUsize::new(BATCH_SIZE).unwrap();
+        for count in 1..=3u32 {
+            let mut posts = Vec::new();
+            let mut totals = 0;
+            for index_of_slice in 0..count {
+                let slice = Slice {
+                    index: index_of_slice,
+                    count,
+                };
+                let mut scan = index
+                    .scan_slice(&snapshot.id, &served_query(), slice, batch_size)
+                    .await
+                    .unwrap();
+                let total = scan.total();
+                let mut yielded = 0;
+                let mut batch = Vec::new();
+                while scan.next_batch(&mut batch).await.unwrap() {
+                    assert!(!batch.is_empty() && batch.len() <= BATCH_SIZE);
+                    yielded += batch.len() as u64;
+                    posts.append(&mut batch);
+                }
+                scan.close().await.unwrap();
+                assert_eq!(yielded, total, "slice {slice:?} yields its own total");
+                totals += total;
+            }
+            assert_eq!(totals, snapshot.total, "{count} slices' totals add up");
+            assert_eq!(
+                distinct_ids(&posts, "the slices"),
+                served_ids(),
+                "{count} slices hold every match once"
+            );
+            as_served(&posts, "a slice");
+        }
+        index.close_snapshot(&snapshot.id).await.unwrap();
+        index.close_snapshot(&snapshot.id).await.unwrap();
+    }
+
+    /// A snapshot id the index never made, and a slice past the count, are `Rejected`.
+    pub async fn unknown_snapshots_and_slices_are_rejected<L, F>(open: L)
+    where
+        L: Fn() -> F,
+        F: Future<Output = Arc<dyn SearchIndex>>,
+    {
+        let index = open().await;
+        let batch_size = NonZeroUsize::new(BATCH_SIZE).unwrap();
+        let slice = Slice { index: 0, count: 2 };
+        let unknown = index
+            .scan_slice("no-such-snapshot", &served_query(), slice, batch_size)
+            .await;
+        assert_eq!(
+            unknown.err().map(|error| error.kind),
+            Some(IndexErrorKind::Rejected),
+            "an unknown snapshot"
+        );
+        let snapshot = index
+            .open_snapshot(&served_query(), Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("this index pins snapshots");
+        let past = Slice { index: 2, count: 2 };
+        let beyond = index
+            .scan_slice(&snapshot.id, &served_query(), past, batch_size)
+            .await;
+        assert_eq!(
+            beyond.err().map(|error| error.kind),
+            Some(IndexErrorKind::Rejected),
+            "a slice past the count"
+        );
+        index.close_snapshot(&snapshot.id).await.unwrap();
     }
 }
 
