@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 /// the one that gives back an ended export's slot, posts, subscriptions, the caller's exports, and
 /// the worker of the real-time notifications queue, and the planning and composing steps of an
 /// export that fans out, and the planner and the worker of the daily digests.
-const FUNCTIONS: [&str; 20] = [
+const FUNCTIONS: [&str; 21] = [
     "download",
     "download-request",
     "generate-csv",
@@ -32,6 +32,7 @@ const FUNCTIONS: [&str; 20] = [
     "compose-export",
     "plan-digests",
     "send-digests",
+    "send-mail",
 ];
 
 /// The modules of `src/functions/`, as function names (`push_result.rs` → `push-result`).
