@@ -28,6 +28,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SDE_MAX_RUNNING_EXPORTS", default_value_t = 5,
         value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_running_exports: u32,
+    /// Most rows one slice of an export writes: a larger export fans out over slices of one
+    /// snapshot, run at once and joined into one file (README, "Large exports").
+    #[arg(long, env = "SDE_EXPORT_ROWS_PER_SLICE", default_value_t = sde_core::FanOutSettings::default().rows_per_slice,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub export_rows_per_slice: u64,
     /// Let a WebSocket without a token follow a push export by its ARN, as the unchanged
     /// original frontend connects (see SECURITY.md for the trade-off). Off by default.
     #[arg(long, env = "SDE_PUSH_ALLOW_ANONYMOUS")]
@@ -75,6 +80,7 @@ impl Default for ServeArgs {
             smtp_url: std::env::var("SDE_SMTP_URL").ok(),
             public_url: std::env::var("SDE_PUBLIC_URL").ok(),
             max_running_exports: 5,
+            export_rows_per_slice: sde_core::FanOutSettings::default().rows_per_slice,
             allow_anonymous_push: false,
             issuer: None,
             jwks_url: None,
@@ -96,6 +102,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.smtp_url = args.smtp_url;
     config.public_url = args.public_url;
     config.limits.max_running_per_owner = args.max_running_exports;
+    config.export.fan_out.rows_per_slice = args.export_rows_per_slice;
     config.allow_anonymous_push = args.allow_anonymous_push;
     config.digest_time = args.digest_time.0;
     if let (Some(issuer), Some(jwks_url), Some(audience)) =
