@@ -11,6 +11,7 @@
 //! `cargo run --release --example housekeeping [-- EXPORTS LIFETIME_SECONDS BATCH EVERY]`
 //! (defaults: 10000, 20, 500, 2500). The allocator's share shows by running the binary again
 //! with `MALLOC_ARENA_MAX=2`, or under `heaptrack` (live heap against resident memory).
+//! Measured figures: the README's table of benchmarks.
 
 #[path = "../tests/common/load.rs"]
 mod load;
