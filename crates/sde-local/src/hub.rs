@@ -72,6 +72,11 @@ impl WsHub {
         self.lock().remove(connection_id);
     }
 
+    /// How many connections are open.
+    pub fn open_connections(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Sends `frame` if the connection is open and not backed up; never waits.
     pub fn try_post(&self, connection_id: &str, frame: &Value) -> PostOutcome {
         let sender = self.lock().get(connection_id).cloned();
