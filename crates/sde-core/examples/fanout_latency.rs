@@ -7,18 +7,21 @@
 //! (defaults 1 000 000 and 50). Prints the wall time per slice count and the speed-up over one.
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sde_core::criteria::PageRequest;
 use sde_core::export::write_export_slice;
-use sde_core::store::{ContentInfo, MultipartUpload, ObjectStore, SignedUrl, StoredObject};
+use sde_core::store::{ContentInfo, ObjectStore};
 use sde_core::{
     Disposition, ExportOptions, ExportProgress, IndexError, ObjectKey, Post, PostQuery, PostScan,
-    SearchIndex, SearchPage, Slice, Snapshot, StoreError, UserId,
+    SearchIndex, SearchPage, Slice, Snapshot, UserId,
 };
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "common/discarding_store.rs"]
+mod discarding_store;
+use discarding_store::DiscardingStore;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -115,68 +118,6 @@ impl PostScan for SlowScan {
     }
 
     async fn close(self: Box<Self>) -> std::result::Result<(), IndexError> {
-        Ok(())
-    }
-}
-
-/// Accepts every part and forgets it.
-#[derive(Debug)]
-struct DiscardingStore;
-
-struct DiscardingUpload {
-    bytes: u64,
-}
-
-#[async_trait]
-impl ObjectStore for DiscardingStore {
-    async fn start_upload(
-        &self,
-        _: &ObjectKey,
-        _: &ContentInfo,
-    ) -> std::result::Result<Box<dyn MultipartUpload>, StoreError> {
-        Ok(Box::new(DiscardingUpload { bytes: 0 }))
-    }
-
-    async fn presign_get(
-        &self,
-        key: &ObjectKey,
-        _: &ContentInfo,
-        _: Duration,
-    ) -> std::result::Result<SignedUrl, StoreError> {
-        Ok(SignedUrl::new(
-            format!("https://discarded/{key}"),
-            Utc::now(),
-        ))
-    }
-
-    async fn exists(&self, _: &ObjectKey) -> std::result::Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    async fn delete(&self, _: &ObjectKey) -> std::result::Result<(), StoreError> {
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl MultipartUpload for DiscardingUpload {
-    fn part_size(&self) -> usize {
-        8 * 1024 * 1024
-    }
-
-    async fn upload_part(&mut self, part: Bytes) -> std::result::Result<(), StoreError> {
-        self.bytes += part.len() as u64;
-        Ok(())
-    }
-
-    async fn complete(self: Box<Self>) -> std::result::Result<StoredObject, StoreError> {
-        Ok(StoredObject {
-            key: ObjectKey::new("discarded")?,
-            bytes: self.bytes,
-        })
-    }
-
-    async fn abort(self: Box<Self>) -> std::result::Result<(), StoreError> {
         Ok(())
     }
 }

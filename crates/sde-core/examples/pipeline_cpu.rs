@@ -13,19 +13,19 @@ use chrono::{DateTime, Duration, Utc};
 use sde_core::criteria::PageRequest;
 use sde_core::export::{DEFAULT_BATCH_SIZE, ExportPlan, run_export};
 use sde_core::post::PostSource;
-use sde_core::store::{ContentInfo, MultipartUpload, ObjectStore, SignedUrl, StoredObject};
 use sde_core::{
     ExportFormat, ExportOptions, IndexError, ObjectKey, Post, PostQuery, PostScan, SearchIndex,
-    SearchPage, StoreError, UserId,
+    SearchPage, UserId,
 };
 use serde::Deserialize;
 use std::num::NonZeroUsize;
 use std::time::Instant;
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+#[path = "common/discarding_store.rs"]
+mod discarding_store;
+use discarding_store::DiscardingStore;
 
-/// Part size of the S3 adapter's default.
-const PART_SIZE: usize = 8 * 1024 * 1024;
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const WORDS: &[&str] = &[
     "the", "morning", "coffee", "was", "great", "today", "walking", "along", "river", "with",
@@ -154,68 +154,6 @@ impl PostScan for SyntheticScan {
     }
 
     async fn close(self: Box<Self>) -> std::result::Result<(), IndexError> {
-        Ok(())
-    }
-}
-
-/// Accepts every part and forgets it.
-#[derive(Debug)]
-struct DiscardingStore;
-
-struct DiscardingUpload {
-    bytes: u64,
-}
-
-#[async_trait]
-impl ObjectStore for DiscardingStore {
-    async fn start_upload(
-        &self,
-        _: &ObjectKey,
-        _: &ContentInfo,
-    ) -> std::result::Result<Box<dyn MultipartUpload>, StoreError> {
-        Ok(Box::new(DiscardingUpload { bytes: 0 }))
-    }
-
-    async fn presign_get(
-        &self,
-        key: &ObjectKey,
-        _: &ContentInfo,
-        _: std::time::Duration,
-    ) -> std::result::Result<SignedUrl, StoreError> {
-        Ok(SignedUrl::new(
-            format!("https://discarded/{key}"),
-            Utc::now(),
-        ))
-    }
-
-    async fn exists(&self, _: &ObjectKey) -> std::result::Result<bool, StoreError> {
-        Ok(false)
-    }
-
-    async fn delete(&self, _: &ObjectKey) -> std::result::Result<(), StoreError> {
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl MultipartUpload for DiscardingUpload {
-    fn part_size(&self) -> usize {
-        PART_SIZE
-    }
-
-    async fn upload_part(&mut self, part: Bytes) -> std::result::Result<(), StoreError> {
-        self.bytes += part.len() as u64;
-        Ok(())
-    }
-
-    async fn complete(self: Box<Self>) -> std::result::Result<StoredObject, StoreError> {
-        Ok(StoredObject {
-            key: ObjectKey::new("discarded")?,
-            bytes: self.bytes,
-        })
-    }
-
-    async fn abort(self: Box<Self>) -> std::result::Result<(), StoreError> {
         Ok(())
     }
 }
