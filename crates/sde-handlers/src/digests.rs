@@ -680,21 +680,66 @@ mod tests {
         assert!(matches!(error, PlanError::Queue(_)), "{error:?}");
     }
 
+    /// An index of Bob's posts `(id, hour after midnight, content)`.
+    fn bobs_posts(midnight: DateTime<Utc>, posts: &[(&str, i64, &str)]) -> TantivyIndex {
+        let index = TantivyIndex::in_memory().unwrap();
+        let mut writer = index.writer().unwrap();
+        for (id, hour, content) in posts {
+            writer
+                .add(&post(
+                    id,
+                    "bob",
+                    midnight + Duration::hours(*hour),
+                    content,
+                    &[],
+                ))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        index
+    }
+
+    /// The mailing half of a digest run, in memory: the ledger, a recording mailer, the links.
+    struct Mailing {
+        ledger: Arc<MemoryLedger>,
+        mailer: Arc<RecordingMailer>,
+        mail: LedgerMailer,
+        unsubscribe: UnsubscribeLinks,
+    }
+
+    impl Mailing {
+        fn new() -> Self {
+            let (ledger, mailer) = (
+                Arc::<MemoryLedger>::default(),
+                Arc::<RecordingMailer>::default(),
+            );
+            Mailing {
+                mail: LedgerMailer::new(ledger.clone(), mailer.clone()),
+                ledger,
+                mailer,
+                unsubscribe: UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example"),
+            }
+        }
+
+        fn deps<'a>(
+            &'a self,
+            index: &'a TantivyIndex,
+            book: &'a MemorySubscriptions,
+        ) -> DigestDeps<'a> {
+            DigestDeps {
+                index,
+                subscriptions: book,
+                mail: &self.mail,
+                site: "https://app.example",
+                unsubscribe: &self.unsubscribe,
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_digest_job_delivered_twice_mails_once_and_one_in_progress_comes_back() {
         let midnight = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
-        let index = TantivyIndex::in_memory().unwrap();
-        let mut writer = index.writer().unwrap();
-        writer
-            .add(&post(
-                "p1",
-                "bob",
-                midnight + Duration::hours(3),
-                "aurora tonight",
-                &[],
-            ))
-            .unwrap();
-        writer.commit().unwrap();
+        let index = bobs_posts(midnight, &[("p1", 3, "aurora tonight")]);
         let book = MemorySubscriptions::default();
         for user in ["ada", "cy"] {
             subscribe(&book, user, SubscriptionKind::Daily, "aurora").await;
@@ -702,19 +747,9 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let (ledger, mailer) = (
-            Arc::<MemoryLedger>::default(),
-            Arc::<RecordingMailer>::default(),
-        );
-        let mail = LedgerMailer::new(ledger.clone(), mailer.clone());
-        let unsubscribe = UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example");
-        let deps = DigestDeps {
-            index: &index,
-            subscriptions: &book,
-            mail: &mail,
-            site: "https://app.example",
-            unsubscribe: &unsubscribe,
-        };
+        let mailing = Mailing::new();
+        let (ledger, mailer) = (&mailing.ledger, &mailing.mailer);
+        let deps = mailing.deps(&index, &book);
         let now = midnight + Duration::hours(25);
         let days = DigestDays::default();
         let job = |user: &str| DigestJob {
@@ -776,20 +811,10 @@ mod tests {
     #[tokio::test]
     async fn each_users_digest_goes_out_once_however_often_the_day_is_run() {
         let midnight = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
-        let index = TantivyIndex::in_memory().unwrap();
-        let mut writer = index.writer().unwrap();
-        for (id, hour, content) in [("p1", 3, "aurora tonight"), ("p2", 9, "cats and dogs")] {
-            writer
-                .add(&post(
-                    id,
-                    "bob",
-                    midnight + Duration::hours(hour),
-                    content,
-                    &[],
-                ))
-                .unwrap();
-        }
-        writer.commit().unwrap();
+        let index = bobs_posts(
+            midnight,
+            &[("p1", 3, "aurora tonight"), ("p2", 9, "cats and dogs")],
+        );
         let book = MemorySubscriptions::default();
         for (user, term) in [
             ("ada", "aurora"),
@@ -804,19 +829,9 @@ mod tests {
                     .unwrap();
             }
         }
-        let (ledger, mailer) = (
-            Arc::<MemoryLedger>::default(),
-            Arc::<RecordingMailer>::default(),
-        );
-        let mail = LedgerMailer::new(ledger.clone(), mailer.clone());
-        let unsubscribe = UnsubscribeLinks::new(&SigningKey::generate(), "https://api.example");
-        let deps = DigestDeps {
-            index: &index,
-            subscriptions: &book,
-            mail: &mail,
-            site: "https://app.example",
-            unsubscribe: &unsubscribe,
-        };
+        let mailing = Mailing::new();
+        let mailer = &mailing.mailer;
+        let deps = mailing.deps(&index, &book);
         let now = midnight + Duration::hours(25);
 
         // Cy's mail provider is down: the run goes on, and Cy is counted as failed.
